@@ -1,0 +1,77 @@
+"""Load a tokenizer: a local path, a hub id, or the built-in offline Qwen2 tokenizer.
+
+    fraudft encode data.jsonl --tokenizer qwen2-offline
+
+`qwen2-offline` is Qwen2's byte-level BPE rebuilt without network from the `qwen.tiktoken`
+vocabulary that ships inside the Apache-2.0 `dashscope` package (REFERENCE §3). The build takes
+a second or two and is cached on disk.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+
+from transformers import AutoTokenizer, PreTrainedTokenizerFast
+
+OFFLINE_QWEN2 = "qwen2-offline"
+SPECIAL_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")  # ids 151643, 151644, 151645
+QWEN2_PATTERN = (
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}"
+    r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+)
+QWEN2_CHAT_TEMPLATE = (
+    "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"
+    "{{ '<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n' }}{% endif %}"
+    "{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+
+
+def default_cache_dir() -> Path:
+    """Where built tokenizers are cached: $FRAUDFT_CACHE, else ~/.cache/fraudft."""
+    return Path(os.environ.get("FRAUDFT_CACHE", Path.home() / ".cache" / "fraudft"))
+
+
+def _tiktoken_file() -> Path:
+    try:
+        return Path(str(resources.files("dashscope") / "resources" / "qwen.tiktoken"))
+    except ModuleNotFoundError as err:
+        raise RuntimeError(
+            "the qwen2-offline tokenizer needs the vocabulary shipped in `dashscope`: "
+            "pip install 'dashscope>=1.24,<1.25' tiktoken (or pip install -e '.[test]')"
+        ) from err
+
+
+def build_qwen2_offline(out_dir: Path) -> PreTrainedTokenizerFast:
+    """Convert dashscope's qwen.tiktoken into a Qwen2 fast tokenizer and save it in out_dir."""
+    from tokenizers import AddedToken, normalizers
+    from transformers.convert_slow_tokenizer import TikTokenConverter
+
+    backend = TikTokenConverter(vocab_file=str(_tiktoken_file()), pattern=QWEN2_PATTERN).converted()
+    backend.normalizer = normalizers.NFC()
+    # Added in this order they take ids 151643-151645, as in Qwen2.
+    backend.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in SPECIAL_TOKENS])
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        additional_special_tokens=list(SPECIAL_TOKENS[1:]),
+        model_max_length=32768,
+        clean_up_tokenization_spaces=False,
+    )
+    tokenizer.chat_template = QWEN2_CHAT_TEMPLATE
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tokenizer.save_pretrained(out_dir)
+    return tokenizer
+
+
+def load_tokenizer(name_or_path: str = OFFLINE_QWEN2, cache_dir: Path | None = None):
+    """Load `qwen2-offline` (built once, then cached), a local directory, or a hub id."""
+    if name_or_path != OFFLINE_QWEN2:
+        return AutoTokenizer.from_pretrained(name_or_path)
+    cached = (cache_dir or default_cache_dir()) / "qwen2-offline-tokenizer"
+    if (cached / "tokenizer.json").exists():
+        return AutoTokenizer.from_pretrained(cached)
+    return build_qwen2_offline(cached)
