@@ -109,8 +109,15 @@ def write_jsonl(records: list[dict], path: str | Path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, delete=False) as tmp:
-        for record in records:
-            tmp.write(json.dumps(record, ensure_ascii=False) + "\n")
+        try:
+            for record in records:
+                tmp.write(json.dumps(record, ensure_ascii=False) + "\n")
+        except BaseException:
+            os.unlink(tmp.name)  # leave no temp file behind when a record cannot be written
+            raise
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp.name, 0o666 & ~umask)  # the usual mode of a new file, not the temp file's 0600
     os.replace(tmp.name, path)
 
 

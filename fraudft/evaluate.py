@@ -1,0 +1,184 @@
+"""Evaluate a classifier LM on labelled records: batched label scoring or free generation.
+
+    fraudft evaluate --model tiny --adapter runs/r8/adapter --data eval.jsonl --mode score
+
+`score` (default): prompts are sorted by length and left-padded into batches (as
+lm-evaluation-harness does), followed by the answer's common prefix `{"is_fraud": `. One forward
+pass per batch gives logits at the last position only; P(fraud) is the softmax over the two
+tokens where the `true` and `false` answers first differ, compared with a threshold.
+
+`generate`: the reference procedure (greedy, JSON reply, ```json fence stripped), batched with
+left padding. A reply that does not parse is counted as `invalid`, and as a wrong answer in the
+strict metrics; the reference's figures, where invalid means "not fraud", are reported beside them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from sklearn.metrics import confusion_matrix
+from tqdm.auto import tqdm
+
+from fraudft.collate import Collator
+from fraudft.preprocess import EncodeConfig, Encoder
+
+FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    mode: Literal["score", "generate"] = "score"
+    batch_size: int = 16
+    threshold: float = 0.5
+    max_length: int = 2048
+    max_new_tokens: int = 32
+    progress: bool = True
+
+    def __post_init__(self):
+        if self.mode not in ("score", "generate"):
+            raise ValueError(f"mode: got {self.mode!r}, expected 'score' or 'generate'")
+        if not isinstance(self.batch_size, int) or self.batch_size < 1:
+            raise ValueError(f"batch_size: got {self.batch_size!r}, expected a positive integer")
+        if not 0 < self.threshold < 1:
+            raise ValueError(f"threshold: got {self.threshold!r}, expected a number in (0, 1)")
+        if not isinstance(self.max_new_tokens, int) or self.max_new_tokens < 1:
+            raise ValueError(f"max_new_tokens: got {self.max_new_tokens!r}, expected a positive integer")
+
+
+def answer_split(encoder: Encoder) -> tuple[list[int], int, int]:
+    """The answers' common prefix ids and the ids of `true` and `false` where they first differ."""
+    true_ids, false_ids = encoder.target_ids[True], encoder.target_ids[False]
+    k = next(i for i, (a, b) in enumerate(zip(true_ids, false_ids)) if a != b)
+    return true_ids[:k], true_ids[k], false_ids[k]
+
+
+def _length_sorted_batches(examples: list[dict], batch_size: int):
+    """Index batches of examples, longest first (the first batch shows the peak memory)."""
+    order = sorted(range(len(examples)), key=lambda i: -len(examples[i]["input_ids"]))
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def _device_of(model) -> torch.device:
+    return next(model.parameters()).device
+
+
+@torch.inference_mode()
+def score(model, tokenizer, records: list[dict], config: EvalConfig = EvalConfig()) -> list[float]:
+    """P(fraud) for each record, in the records' order."""
+    encoder = Encoder(tokenizer, EncodeConfig(max_length=config.max_length))
+    prefix, true_id, false_id = answer_split(encoder)
+    budget = config.max_length - len(encoder.target_ids[True])
+    examples = []
+    for record in records:
+        ids = encoder.prompt_ids(record, budget)[0] + prefix
+        examples.append({"input_ids": ids, "attention_mask": [1] * len(ids)})
+    collate, device = Collator(tokenizer, side="left"), _device_of(model)
+    probs = [0.0] * len(records)
+    model.eval()
+    for batch_idx in tqdm(_length_sorted_batches(examples, config.batch_size), desc="score", disable=not config.progress):
+        batch = {k: v.to(device) for k, v in collate([examples[i] for i in batch_idx]).items()}
+        logits = model(**batch, logits_to_keep=1).logits[:, -1, [true_id, false_id]].float()
+        for i, p in zip(batch_idx, torch.softmax(logits, dim=-1)[:, 0].tolist()):
+            probs[i] = p
+    return probs
+
+
+@torch.inference_mode()
+def generate_replies(model, tokenizer, records: list[dict], config: EvalConfig = EvalConfig()) -> list[str]:
+    """Greedy replies to each record's prompt, in the records' order."""
+    encoder = Encoder(tokenizer, EncodeConfig(max_length=config.max_length))
+    budget = config.max_length - len(encoder.target_ids[True])
+    examples = []
+    for record in records:
+        ids = encoder.prompt_ids(record, budget)[0]
+        examples.append({"input_ids": ids, "attention_mask": [1] * len(ids)})
+    collate, device = Collator(tokenizer, side="left"), _device_of(model)
+    stop_ids = sorted({encoder.terminator, tokenizer.eos_token_id} - {None})
+    replies = [""] * len(records)
+    model.eval()
+    for batch_idx in tqdm(_length_sorted_batches(examples, config.batch_size), desc="generate", disable=not config.progress):
+        batch = {k: v.to(device) for k, v in collate([examples[i] for i in batch_idx]).items()}
+        out = model.generate(
+            **batch, do_sample=False, max_new_tokens=config.max_new_tokens,
+            eos_token_id=stop_ids, pad_token_id=encoder.terminator,
+        )
+        new_tokens = out[:, batch["input_ids"].shape[1] :]
+        for i, text in zip(batch_idx, tokenizer.batch_decode(new_tokens, skip_special_tokens=True)):
+            replies[i] = text
+    return replies
+
+
+def parse_reply(reply: str) -> bool | None:
+    """The `is_fraud` bool of a JSON reply (a ```json fence is stripped); None if it is invalid."""
+    match = FENCE.match(reply)
+    try:
+        value = json.loads(match.group(1) if match else reply)
+    except json.JSONDecodeError:
+        return None
+    verdict = value.get("is_fraud") if isinstance(value, dict) else None
+    return verdict if isinstance(verdict, bool) else None
+
+
+def classification_metrics(labels: list[bool], predictions: list[bool | None]) -> dict:
+    """Confusion counts, precision, recall, F1 and accuracy; a None prediction is invalid.
+
+    Invalid predictions count as wrong (the opposite of the label). A metric whose denominator is
+    zero (e.g. precision with no positive prediction) is 0 and named in `undefined`.
+    """
+    invalid = sum(p is None for p in predictions)
+    strict = [(not y) if p is None else p for y, p in zip(labels, predictions)]
+    # labels=[False, True] pins the order: ravel() gives tn, fp, fn, tp (the series once swapped it).
+    tn, fp, fn, tp = (int(x) for x in confusion_matrix(labels, strict, labels=[False, True]).ravel())
+    undefined = []
+
+    def ratio(name, num, den):
+        if den == 0:
+            undefined.append(name)
+            return 0.0
+        return num / den
+
+    precision = ratio("precision", tp, tp + fp)
+    recall = ratio("recall", tp, tp + fn)
+    f1 = ratio("f1", 2 * precision * recall, precision + recall)
+    accuracy = ratio("accuracy", tp + tn, len(labels))
+    return {
+        "tn": tn, "fp": fp, "fn": fn, "tp": tp, "precision": precision, "recall": recall,
+        "f1": f1, "accuracy": accuracy, "invalid": invalid, "n": len(labels), "undefined": undefined,
+    }
+
+
+def evaluate(model, tokenizer, records: list[dict], config: EvalConfig = EvalConfig()) -> dict:
+    """Metrics of the model on records, with examples/s and (generate mode) reference-style figures."""
+    if not records:
+        raise ValueError("records: got none, expected at least one labelled record")
+    labels = [r["label"] for r in records]
+    start = time.perf_counter()
+    if config.mode == "score":
+        probs = score(model, tokenizer, records, config)
+        predictions = [p >= config.threshold for p in probs]
+        extra = {"probabilities": probs}
+    else:
+        replies = generate_replies(model, tokenizer, records, config)
+        predictions = [parse_reply(r) for r in replies]
+        extra = {
+            "replies": replies,
+            # The reference counts an unparseable reply as "not fraud" (REFERENCE §5).
+            "reference_metrics": classification_metrics(labels, [bool(p) for p in predictions]),
+        }
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    seconds = time.perf_counter() - start
+    return {
+        "mode": config.mode,
+        "threshold": config.threshold if config.mode == "score" else None,
+        "metrics": classification_metrics(labels, predictions),
+        "seconds": seconds,
+        "examples_per_s": len(records) / seconds,
+        "predictions": predictions,
+        **extra,
+    }

@@ -1,0 +1,210 @@
+"""LoRA fine-tuning on HF Trainer, with the reference's arguments as defaults (REFERENCE §4).
+
+    fraudft train --model tiny --train train.jsonl --eval eval.jsonl --out runs/r8 --max-steps 60
+
+The loss is computed from the LM head at label positions only (fraudft.loss) unless
+`loss="full"`. Throughput is measured over the optimizer steps actually run: evaluation time is
+timed on its own and kept out of it.
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+import torch
+from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments
+
+from fraudft.collate import Collator
+from fraudft.loss import label_position_loss
+from fraudft.model import LoraSettings, add_lora
+from fraudft.preprocess import EncodeConfig, Encoder
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training arguments; the defaults are the reference's (article 3.3)."""
+
+    batch_size: int = 4
+    grad_accum: int = 4
+    epochs: float = 3.0
+    max_steps: int = -1  # > 0: a fixed step budget that overrides epochs
+    learning_rate: float = 1e-4
+    weight_decay: float = 0.0
+    warmup: float = 0.0  # a ratio of the steps when < 1, else a number of steps
+    lr_scheduler: str = "linear"
+    eval_steps: int = 10
+    early_stopping_patience: int | None = 3  # None: no early stopping
+    load_best_model_at_end: bool = True
+    gradient_checkpointing: bool = True
+    loss: Literal["label_positions", "full"] = "label_positions"
+    max_length: int = 2048
+    seed: int = 0
+    progress: bool = True
+
+    def __post_init__(self):
+        for name in ("batch_size", "grad_accum", "eval_steps", "max_length"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise ValueError(f"{name}: got {getattr(self, name)!r}, expected a positive integer")
+        if self.max_steps < 1 and not self.epochs > 0:
+            raise ValueError(f"epochs: got {self.epochs!r}, expected a positive number (or max_steps > 0)")
+        if not self.learning_rate > 0:
+            raise ValueError(f"learning_rate: got {self.learning_rate!r}, expected a positive number")
+        if self.weight_decay < 0 or self.warmup < 0:
+            raise ValueError("weight_decay, warmup: expected non-negative numbers")
+        if self.early_stopping_patience is not None and self.early_stopping_patience < 1:
+            raise ValueError(f"early_stopping_patience: got {self.early_stopping_patience!r}, expected >= 1 or None")
+        if self.loss not in ("label_positions", "full"):
+            raise ValueError(f"loss: got {self.loss!r}, expected 'label_positions' or 'full'")
+
+
+@dataclass
+class TrainStats:
+    """What a run did, measured over the steps actually run."""
+
+    steps: int = 0
+    train_seconds: float = 0.0  # trainer.train() wall time minus evaluation
+    eval_seconds: float = 0.0
+    evaluations: int = 0
+    train_samples: int = 0
+    train_tokens: int = 0  # non-pad tokens fed to the model
+    tokens_per_s: float = 0.0
+    samples_per_s: float = 0.0
+    peak_memory: dict = field(default_factory=dict)
+    best_eval_loss: float | None = None
+    stopped_early: bool = False
+    log_history: list = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class _Trainer(Trainer):
+    """HF Trainer with the label-position loss, token counting and timed evaluation."""
+
+    def __init__(self, *args, loss_mode: str, stats: TrainStats, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.loss_mode, self.stats = loss_mode, stats
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        if self.loss_mode == "full":
+            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        loss = label_position_loss(model, inputs, num_items_in_batch)
+        return (loss, {"loss": loss}) if return_outputs else loss
+
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        self.stats.train_samples += int(inputs["input_ids"].shape[0])
+        self.stats.train_tokens += int(inputs["attention_mask"].sum())
+        return super().training_step(model, inputs, num_items_in_batch)
+
+    def evaluate(self, *args, **kwargs):
+        _synchronize()
+        start = time.perf_counter()
+        metrics = super().evaluate(*args, **kwargs)
+        _synchronize()
+        self.stats.eval_seconds += time.perf_counter() - start
+        self.stats.evaluations += 1
+        return metrics
+
+
+def _synchronize() -> None:
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
+def peak_memory() -> dict:
+    """CUDA peak allocated and reserved bytes on GPU; the process's peak RSS on CPU."""
+    if torch.cuda.is_available():
+        return {
+            "device": "cuda",
+            "peak_allocated_bytes": torch.cuda.max_memory_allocated(),
+            "peak_reserved_bytes": torch.cuda.max_memory_reserved(),
+        }
+    # ru_maxrss is in KiB on Linux; it is the peak of the whole process so far.
+    return {"device": "cpu", "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
+
+
+class _EarlyStopFlag(TrainerCallback):
+    def __init__(self, planned_steps: list):
+        self.planned = planned_steps
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.planned.append(state.max_steps)
+
+
+def training_arguments(config: TrainConfig, output_dir: str) -> TrainingArguments:
+    return TrainingArguments(
+        output_dir=output_dir,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.batch_size,
+        gradient_accumulation_steps=config.grad_accum,
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps,
+        learning_rate=config.learning_rate,
+        weight_decay=config.weight_decay,
+        warmup_steps=config.warmup,
+        lr_scheduler_type=config.lr_scheduler,
+        eval_strategy="steps",
+        eval_steps=config.eval_steps,
+        save_strategy="steps" if config.load_best_model_at_end else "no",
+        save_steps=config.eval_steps,
+        save_total_limit=2 if config.load_best_model_at_end else None,
+        save_only_model=True,
+        load_best_model_at_end=config.load_best_model_at_end,
+        metric_for_best_model="eval_loss",
+        greater_is_better=False,
+        gradient_checkpointing=config.gradient_checkpointing,
+        gradient_checkpointing_kwargs={"use_reentrant": False} if config.gradient_checkpointing else None,
+        logging_steps=max(1, config.eval_steps // 2),
+        prediction_loss_only=True,
+        remove_unused_columns=False,
+        report_to="none",
+        seed=config.seed,
+        data_seed=config.seed,
+        disable_tqdm=not config.progress,
+        use_cpu=not torch.cuda.is_available(),
+    )
+
+
+def train(model, tokenizer, train_records: list[dict], eval_records: list[dict],
+          lora: LoraSettings, config: TrainConfig, output_dir: str):
+    """Fine-tune LoRA adapters on `model`; return (peft model, TrainStats)."""
+    if not train_records or not eval_records:
+        raise ValueError("train, eval: expected at least one record in each")
+    encoder = Encoder(tokenizer, EncodeConfig(max_length=config.max_length))
+    train_set, eval_set = encoder.encode_all(train_records), encoder.encode_all(eval_records)
+    model = add_lora(model, lora)
+    if config.gradient_checkpointing:
+        model.enable_input_require_grads()
+    stats = TrainStats()
+    planned: list[int] = []
+    callbacks = [_EarlyStopFlag(planned)]
+    if config.early_stopping_patience is not None:
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
+    trainer = _Trainer(
+        model=model,
+        args=training_arguments(config, output_dir),
+        train_dataset=train_set,  # plain lists: Trainer needs only __len__/__getitem__
+        eval_dataset=eval_set,
+        data_collator=Collator(tokenizer, side="right"),
+        callbacks=callbacks,
+        loss_mode=config.loss,
+        stats=stats,
+    )
+    if torch.cuda.is_available():
+        torch.cuda.reset_peak_memory_stats()
+    _synchronize()
+    start = time.perf_counter()
+    trainer.train()
+    _synchronize()
+    stats.train_seconds = time.perf_counter() - start - stats.eval_seconds
+    stats.steps = trainer.state.global_step
+    stats.stopped_early = bool(planned) and stats.steps < planned[0]
+    stats.tokens_per_s = stats.train_tokens / stats.train_seconds
+    stats.samples_per_s = stats.train_samples / stats.train_seconds
+    stats.peak_memory = peak_memory()
+    stats.best_eval_loss = trainer.state.best_metric
+    stats.log_history = trainer.state.log_history
+    return trainer.model, stats

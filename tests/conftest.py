@@ -1,0 +1,68 @@
+"""Shared fixtures for the fraudft tests.
+
+The `tokenizer` fixture builds the offline Qwen2 tokenizer once per session (cached on disk in
+~/.cache/fraudft, or $FRAUDFT_CACHE). `shared_eval_path` points at the real eval split in
+`../shared/data/` and skips where it is absent: the project must pass its tests without it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from fraudft.data import REFERENCE_INSTRUCTION
+from fraudft.tokenizer import load_tokenizer
+
+
+@pytest.fixture(scope="session")
+def tokenizer():
+    return load_tokenizer("qwen2-offline")
+
+
+@pytest.fixture
+def shared_eval_path() -> Path:
+    path = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "eval0819.jsonl"
+    if not path.exists():
+        pytest.skip("../shared/data/eval0819.jsonl is absent")
+    return path
+
+
+def _make_record(
+    input: str = "发言人1: 你好。\n发言人2: 你好，请问有什么事？",
+    label: bool = False,
+    fraud_speaker: str = "",
+    instruction: str = REFERENCE_INSTRUCTION,
+    **extra,
+) -> dict:
+    return {"input": input, "label": label, "fraud_speaker": fraud_speaker, "instruction": instruction, **extra}
+
+
+@pytest.fixture
+def make_record():
+    """`make_record(input=..., label=..., **extra)`: a valid record in the reference format."""
+    return _make_record
+
+
+@pytest.fixture
+def write_jsonl_lines(tmp_path):
+    """`write_jsonl_lines(lines, name=...)`: write raw lines (str: JSON-encoded if not already a
+    str, bytes: as they are) joined by newlines, with a final newline; return the path."""
+    counter = iter(range(10**6))
+
+    def write(lines, name: str | None = None, final_newline: bool = True) -> Path:
+        chunks = []
+        for line in lines:
+            if isinstance(line, bytes):
+                chunks.append(line)
+            elif isinstance(line, str):
+                chunks.append(line.encode("utf-8"))
+            else:
+                chunks.append(json.dumps(line, ensure_ascii=False).encode("utf-8"))
+        body = b"\n".join(chunks) + (b"\n" if final_newline and chunks else b"")
+        path = tmp_path / (name or f"data{next(counter)}.jsonl")
+        path.write_bytes(body)
+        return path
+
+    return write
