@@ -49,7 +49,8 @@ class SynthConfig:
                 raise ValueError(f"{name}: got {value!r}, expected {wanted}")
         for name, high in (("fraud_ratio", 1.0), ("label_noise", 0.5)):
             value = getattr(self, name)
-            if type(value) not in (int, float) or not math.isfinite(value) or not 0 <= value <= high:
+            number = type(value) in (int, float) and math.isfinite(value)
+            if not number or not 0 <= value <= high:
                 raise ValueError(f"{name}: got {value!r}, expected a number in [0, {high}]")
         if self.shortcut is not None and self.shortcut not in SHORTCUTS:
             valid = ", ".join(repr(s) for s in SHORTCUTS)
@@ -826,7 +827,7 @@ def _length_target(rng: random.Random, turns: int, fraud: bool, shortcut: str | 
 
 
 def _speaker_order(rng: random.Random, turns: int) -> list[str]:
-    """Who speaks each turn: A (main speaker) and B alternate; sometimes a bystander C cuts in once."""
+    """Who speaks each turn: A (main speaker) and B alternate; a bystander C may cut in once."""
     first = 0 if rng.random() < 0.75 else 1
     order = ["AB"[(first + i) % 2] for i in range(turns)]
     if turns >= 4 and rng.random() < 0.2:
@@ -845,8 +846,8 @@ def _script_lines(rng: random.Random, script: _Script, order: list[str]) -> list
         + ([rng.choice(script.closing)] if closing else [])
     )
     b_lines = rng.sample(script.replies + _NEUTRAL_REPLIES, order.count("B"))
-    lines = [a_lines.pop(0) if who == "A" else b_lines.pop() if who == "B" else rng.choice(_BYSTANDER_LINES)
-             for who in order]
+    pick = {"A": lambda: a_lines.pop(0), "B": b_lines.pop, "C": lambda: rng.choice(_BYSTANDER_LINES)}
+    lines = [pick[who]() for who in order]
     return [line.format_map(slots) for line in lines]
 
 
@@ -859,7 +860,9 @@ def _speaker_tags(rng: random.Random, script: _Script, fraud: bool, shortcut: st
             names[0] = rng.choice(script.roles)
         return dict(zip("ABC", names))
     numbers, names = rng.sample(range(1, 10), 3), rng.sample(_PERSON_TAGS, 3)
-    return {who: f"发言人{numbers[i]}" if rng.random() < 0.6 else names[i] for i, who in enumerate("ABC")}
+    return {
+        who: f"发言人{numbers[i]}" if rng.random() < 0.6 else names[i] for i, who in enumerate("ABC")
+    }
 
 
 def _pad(rng: random.Random, lines: list[str], target: int, overhead: int) -> None:
@@ -886,14 +889,17 @@ def _dialogue(rng: random.Random, fraud: bool, shortcut: str | None) -> tuple[st
     turns = _sample_turns(rng, fraud, shortcut)
     target = _length_target(rng, turns, fraud, shortcut)
     order = _speaker_order(rng, turns)
-    tags = {who: tag for who, tag in _speaker_tags(rng, script, fraud, shortcut).items() if who in order}
+    tags = _speaker_tags(rng, script, fraud, shortcut)
+    tags = {who: tags[who] for who in "ABC" if who in order}
     overhead = sum(len(tags[who]) + 3 for who in order) - 1  # "tag: " and the "\n" between lines
     for _ in range(10):  # prefer a draw that fits the length target, so padding sets the length
         lines = _script_lines(rng, script, order)
         if sum(map(len, lines)) + overhead <= target:
             break
     _pad(rng, lines, target, overhead)
-    text = "\n".join(f"{tags[who]}: {_punctuate(rng, line, fraud, shortcut)}" for who, line in zip(order, lines))
+    text = "\n".join(
+        f"{tags[who]}: {_punctuate(rng, line, fraud, shortcut)}" for who, line in zip(order, lines)
+    )
     return text, tags
 
 

@@ -1,4 +1,4 @@
-"""Tests for fraudft.synthetic: format, determinism, counts, no default shortcut, planted shortcuts."""
+"""Tests for fraudft.synthetic: format, determinism, counts, no default leak, planted shortcuts."""
 
 import re
 import statistics
@@ -17,15 +17,25 @@ from fraudft.data import REFERENCE_INSTRUCTION
 from fraudft.synthetic import _FRAUD_SCRIPTS, _NEGATIVE_SCRIPTS, SHORTCUTS, SynthConfig, generate
 
 NUMBERED_TAG = re.compile(r"发言人\d+")
-SURFACE_FEATURES = ("chars", "turns", "numbered_tag_share", "exclamations", "digits",
-                    "questions", "commas", "periods", "instruction_chars", "instruction_is_reference")
+SURFACE_FEATURES = (
+    "chars", "turns", "numbered_tag_share", "exclamations", "digits", "questions", "commas",
+    "periods", "instruction_chars", "instruction_is_reference",
+)
 
 
 def speakers(record: dict) -> list[str]:
     return [line.split(": ", 1)[0] for line in record["input"].split("\n")]
 
 
+def assert_consistent(record: dict) -> None:
+    if record["label"]:
+        assert record["fraud_speaker"] in speakers(record)
+    else:
+        assert record["fraud_speaker"] == ""
+
+
 def surface(record: dict) -> list[float]:
+    """The features named in SURFACE_FEATURES, in that order."""
     text, tags = record["input"], speakers(record)
     return [
         len(text),
@@ -51,9 +61,24 @@ def probe_accuracy(records: list[dict], columns=None) -> float:
     return cross_val_score(model, x, y, cv=5).mean()
 
 
+def content(record: dict) -> str:
+    """The dialogue without speaker tags and with ！ read as 。: any planted leak removed."""
+    lines = (line.split(": ", 1)[1] for line in record["input"].split("\n"))
+    return "\n".join(lines).replace("！", "。")
+
+
 @pytest.fixture(scope="module")
 def default_records():
     return generate(SynthConfig(n=2000, seed=0))
+
+
+@pytest.fixture(scope="module")
+def content_model(default_records):
+    """Character uni+bigram logistic regression trained on the tag-free content of default data."""
+    vectorizer = CountVectorizer(analyzer="char", ngram_range=(1, 2))
+    x = vectorizer.fit_transform([content(r) for r in default_records])
+    labels = [r["label"] for r in default_records]
+    return vectorizer, LogisticRegression(max_iter=1000).fit(x, labels)
 
 
 def test_record_format(default_records):
@@ -68,10 +93,7 @@ def test_record_format(default_records):
 
 def test_fraud_speaker_is_a_speaker_of_fraud_records_only(default_records):
     for record in default_records:
-        if record["label"]:
-            assert record["fraud_speaker"] in speakers(record)
-        else:
-            assert record["fraud_speaker"] == ""
+        assert_consistent(record)
 
 
 def test_size_and_exact_class_ratio():
@@ -95,12 +117,12 @@ def test_single_class(ratio, expected):
     shortcut=st.sampled_from((None, *SHORTCUTS)),
 )
 def test_deterministic_and_consistent(n, seed, fraud_ratio, label_noise, shortcut):
-    config = SynthConfig(n=n, seed=seed, fraud_ratio=fraud_ratio, label_noise=label_noise, shortcut=shortcut)
+    config = SynthConfig(n, seed, fraud_ratio, label_noise, shortcut)
     records = generate(config)
     assert records == generate(config)
     assert len(records) == n
     for record in records:
-        assert (record["fraud_speaker"] in speakers(record)) if record["label"] else record["fraud_speaker"] == ""
+        assert_consistent(record)
         assert len(record["input"]) <= 600
 
 
@@ -115,15 +137,15 @@ def test_label_noise_flips_exact_count(noise):
     assert [r["input"] for r in clean] == [r["input"] for r in noisy]
     assert sum(a["label"] != b["label"] for a, b in zip(clean, noisy)) == round(400 * noise)
     for record in noisy:
-        assert (record["fraud_speaker"] in speakers(record)) if record["label"] else record["fraud_speaker"] == ""
+        assert_consistent(record)
 
 
 @pytest.mark.parametrize(
     "field, value",
     [
         ("n", 0), ("n", 2.0), ("n", True), ("seed", "1"), ("seed", 1.5),
-        ("fraud_ratio", 1.5), ("fraud_ratio", -0.1), ("fraud_ratio", float("nan")), ("fraud_ratio", "0.5"),
-        ("label_noise", 0.6), ("label_noise", -0.01), ("label_noise", None),
+        ("fraud_ratio", 1.5), ("fraud_ratio", -0.1), ("fraud_ratio", float("nan")),
+        ("fraud_ratio", "0.5"), ("label_noise", 0.6), ("label_noise", -0.01), ("label_noise", None),
         ("shortcut", "lengths"), ("shortcut", ""),
     ],
 )
@@ -166,48 +188,50 @@ def test_planted_shortcut_is_detected_by_the_probe(shortcut):
     assert probe_accuracy(generate(SynthConfig(n=2000, seed=0, shortcut=shortcut))) > 0.9
 
 
-def content(record: dict) -> str:
-    """The dialogue without speaker tags and with ！ read as 。: what is left once a leak is removed."""
-    return "\n".join(line.split(": ", 1)[1] for line in record["input"].split("\n")).replace("！", "。")
-
-
-@pytest.fixture(scope="module")
-def content_model(default_records):
-    """Character uni+bigram logistic regression trained on the tag-free content of default data."""
-    vectorizer = CountVectorizer(analyzer="char", ngram_range=(1, 2))
-    train = vectorizer.fit_transform([content(r) for r in default_records])
-    return vectorizer, LogisticRegression(max_iter=1000).fit(train, [r["label"] for r in default_records])
-
-
 @pytest.mark.parametrize("shortcut", SHORTCUTS)
 def test_planted_shortcut_keeps_the_content_label(content_model, shortcut):
     vectorizer, model = content_model
     leaky = generate(SynthConfig(n=300, seed=9, shortcut=shortcut))
-    assert model.score(vectorizer.transform([content(r) for r in leaky]), [r["label"] for r in leaky]) >= 0.9
+    x = vectorizer.transform([content(r) for r in leaky])
+    assert model.score(x, [r["label"] for r in leaky]) >= 0.9
 
 
-def class_values(records, fn):
-    return ([fn(r) for r in records if r["label"]], [fn(r) for r in records if not r["label"]])
+def by_class(shortcut: str, fn) -> tuple[list, list]:
+    records = generate(SynthConfig(n=400, seed=5, shortcut=shortcut))
+    return [fn(r) for r in records if r["label"]], [fn(r) for r in records if not r["label"]]
 
 
-def test_shortcut_details():
-    config = dict(n=400, seed=5)
-    fraud, clean = class_values(generate(SynthConfig(**config, shortcut="length")), lambda r: len(r["input"]))
+def test_length_shortcut():
+    fraud, clean = by_class("length", lambda r: len(r["input"]))
     assert statistics.mean(fraud) >= 1.8 * statistics.mean(clean)
-    fraud, clean = class_values(generate(SynthConfig(**config, shortcut="turns")), lambda r: len(speakers(r)))
+
+
+def test_turns_shortcut():
+    fraud, clean = by_class("turns", lambda r: len(speakers(r)))
     assert min(fraud) >= 6 and max(clean) <= 3
-    fraud, clean = class_values(generate(SynthConfig(**config, shortcut="instruction")), lambda r: r["instruction"])
-    assert set(clean) == {REFERENCE_INSTRUCTION} and len(set(fraud)) == 1 and fraud[0] != REFERENCE_INSTRUCTION
-    fraud, clean = class_values(generate(SynthConfig(**config, shortcut="punctuation")), lambda r: r["input"])
+
+
+def test_instruction_shortcut():
+    fraud, clean = by_class("instruction", lambda r: r["instruction"])
+    assert set(clean) == {REFERENCE_INSTRUCTION}
+    assert len(set(fraud)) == 1 and fraud[0] != REFERENCE_INSTRUCTION
+
+
+def test_punctuation_shortcut():
+    fraud, clean = by_class("punctuation", lambda r: r["input"])
     assert all(line.endswith("！") for text in fraud for line in text.split("\n"))
     assert not any("！" in text for text in clean)
-    fraud, clean = class_values(generate(SynthConfig(**config, shortcut="speaker_tag")), speakers)
-    assert not any(NUMBERED_TAG.fullmatch(t) for tags in fraud for t in tags)
-    assert all(NUMBERED_TAG.fullmatch(t) for tags in clean for t in tags)
+
+
+def test_speaker_tag_shortcut():
+    fraud, clean = by_class("speaker_tag", speakers)
+    assert not any(NUMBERED_TAG.fullmatch(tag) for tags in fraud for tag in tags)
+    assert all(NUMBERED_TAG.fullmatch(tag) for tags in clean for tag in tags)
 
 
 def test_content_carries_the_label(default_records):
     texts, labels = [r["input"] for r in default_records], [r["label"] for r in default_records]
     vectorizer = CountVectorizer(analyzer="char", ngram_range=(1, 2))
-    model = LogisticRegression(max_iter=1000).fit(vectorizer.fit_transform(texts[:1500]), labels[:1500])
-    assert model.score(vectorizer.transform(texts[1500:2000]), labels[1500:2000]) >= 0.9
+    x_train, x_test = vectorizer.fit_transform(texts[:1500]), vectorizer.transform(texts[1500:])
+    model = LogisticRegression(max_iter=1000).fit(x_train, labels[:1500])
+    assert model.score(x_test, labels[1500:]) >= 0.9
