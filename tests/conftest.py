@@ -66,3 +66,19 @@ def write_jsonl_lines(tmp_path):
         return path
 
     return write
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Run a module's tiny-model work on one intra-op thread, then restore the setting.
+
+    On a small, shared CPU machine torch's thread pool spins against other processes and makes
+    tiny-model forward/backward passes many times slower; one thread gives the same results.
+    Opt in with `pytestmark = pytest.mark.usefixtures("one_torch_thread")`.
+    """
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

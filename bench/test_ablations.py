@@ -1,0 +1,104 @@
+"""The ablation grid: every arm of fraudft.arms.ARMS trains, evaluates, records and asserts.
+
+    pytest bench                                   # CPU: tiny model, synthetic data (main job)
+    pytest bench -m gpu --model PATH --data-dir DIR --seeds 3
+
+Each run is one pedantic pytest-benchmark round; its metrics go into `extra_info` and a results
+record is written under results/<commit>/<backend>/. Cross-arm expectations are checked after the
+arms they compare have run, with a paired bootstrap over the test set (seeds pooled).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from fraudft.ablation import ArmSkipped, run_arm
+from fraudft.arms import ARMS, ARMS_BY_NAME
+from fraudft.stats import compare
+
+BACKEND_PARAMS = [pytest.param("cpu", id="cpu"), pytest.param("gpu", id="gpu", marks=pytest.mark.gpu)]
+ARM_PARAMS = [pytest.param(arm, id=arm.name) for arm in ARMS]
+
+
+def _selected(request, arm) -> None:
+    chosen = request.config.getoption("--arms")
+    if chosen and arm.name not in chosen.split(","):
+        pytest.skip(f"--arms {chosen} leaves out {arm.name}")
+
+
+def check_budget(record: dict, budget: dict) -> None:
+    info = record["train_info"]
+    if info.get("steps", 0) == 0:
+        return  # nothing trained: no throughput to hold to a floor
+    assert info["tokens_per_s"] >= budget["min_tokens_per_s"], (
+        f"throughput {info['tokens_per_s']:.0f} tokens/s below the floor {budget['min_tokens_per_s']}"
+    )
+    memory = info["peak_memory"]
+    if "max_peak_rss_gb" in budget and "peak_rss_bytes" in memory:
+        assert memory["peak_rss_bytes"] / 2**30 <= budget["max_peak_rss_gb"]
+    if "max_peak_allocated_gb" in budget and "peak_allocated_bytes" in memory:
+        assert memory["peak_allocated_bytes"] / 2**30 <= budget["max_peak_allocated_gb"]
+
+
+@pytest.mark.parametrize("arm", ARM_PARAMS)
+@pytest.mark.parametrize("backend_name", BACKEND_PARAMS)
+def test_arm(request, backend_name, arm, seed, benchmark, backend_for, splits_for, results_root, budgets, session_records):
+    _selected(request, arm)
+    backend = backend_for(backend_name)
+    splits = splits_for(backend)
+    try:
+        record = benchmark.pedantic(run_arm, args=(arm, backend, splits, seed, results_root), rounds=1, iterations=1)
+    except ArmSkipped as why:
+        pytest.skip(str(why))
+    session_records[(backend.name, arm.name, seed)] = record
+    request.config._fraudft_records = session_records
+    info = record["train_info"]
+    assert info["status"] == "success", f"arm {arm.name} failed: {info.get('error')}\n{info.get('traceback')}"
+    metrics = record["metrics"]
+    benchmark.extra_info.update(
+        {k: metrics[k] for k in ("precision", "recall", "f1", "accuracy", "tn", "fp", "fn", "tp", "invalid")}
+    )
+    benchmark.extra_info.update({k: info.get(k) for k in ("steps", "train_seconds", "eval_seconds", "tokens_per_s", "samples_per_s")})
+    check_budget(record, budgets[backend.name])
+    if "collapse" in arm.expects:
+        assert metrics["recall"] == 1.0 and metrics["tn"] == 0, (
+            f"expected the positive-only shortcut collapse (recall 1.0, tn 0), got {metrics}"
+        )
+
+
+def _pooled(session_records, backend_name: str, arm_name: str):
+    runs = sorted((seed, r) for (b, a, seed), r in session_records.items() if b == backend_name and a == arm_name)
+    if not runs or any(r["train_info"]["status"] != "success" for _, r in runs):
+        return None
+    return {seed: r["predictions"] for seed, r in runs}
+
+
+COMPARISONS = [
+    pytest.param(arm, baseline, id=f"{arm.name}-vs-{baseline}")
+    for arm in ARMS
+    for expectation, baseline in (("beats_untuned", "untuned"), ("worse_than_reference", "reference"))
+    if expectation in arm.expects
+]
+
+
+@pytest.mark.parametrize("arm, baseline", COMPARISONS)
+@pytest.mark.parametrize("backend_name", BACKEND_PARAMS)
+def test_expectation(request, backend_name, arm, baseline, backend_for, splits_for, session_records):
+    """arm's F1 is significantly above (beats_untuned) or below (worse_than_reference) the baseline's."""
+    _selected(request, arm)
+    backend = backend_for(backend_name)
+    ours, theirs = (_pooled(session_records, backend.name, name) for name in (arm.name, baseline))
+    if ours is None or theirs is None:
+        pytest.skip(f"needs successful runs of {arm.name} and {baseline} in this session")
+    labels = [r["label"] for r in splits_for(backend).test]
+    seeds = sorted(set(ours) & set(theirs) or set(ours))
+    pooled_labels = labels * len(seeds)
+    a = [p for s in seeds for p in ours[s]]
+    b = [p for s in seeds for p in theirs.get(s, next(iter(theirs.values())))]
+    result = compare(pooled_labels, a, b, "f1")
+    for s in seeds:
+        session_records[(backend.name, arm.name, s)].setdefault("comparisons", []).append({"baseline": baseline, **result})
+    if baseline == "untuned":
+        assert result["significant"] and result["delta"] > 0, f"{arm.name} does not beat the untuned model: {result}"
+    else:
+        assert result["significant"] and result["delta"] < 0, f"{arm.name} is not clearly worse than {baseline}: {result}"

@@ -1,0 +1,19 @@
+"""Command-line options for the benchmark (`pytest bench`); see README.md.
+
+    pytest bench                      # the ablation grid on CPU: tiny model, synthetic data
+    pytest bench -m gpu --model PATH --data-dir DIR --seeds 3
+"""
+
+import os
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("fraudft", "fraudft benchmark")
+    group.addoption("--model", default=os.environ.get("FRAUDFT_MODEL", "Qwen/Qwen2-1.5B-Instruct"),
+                    help="model of the gpu backend: a local path or hub id (env FRAUDFT_MODEL)")
+    group.addoption("--data-dir", default=os.environ.get("FRAUDFT_DATA_DIR"),
+                    help="folder with train.jsonl, eval.jsonl, test.jsonl (gpu backend; synthetic when absent)")
+    group.addoption("--seeds", type=int, default=1, help="seeds per arm (bootstrap intervals pool them)")
+    group.addoption("--results-dir", default=os.environ.get("FRAUDFT_RESULTS", "results"),
+                    help="where results records are written, one folder per commit")
+    group.addoption("--arms", default=None, help="comma-separated arm names to run (default: all)")

@@ -1,0 +1,281 @@
+"""fraudft.evaluate: metrics with a pinned label order, reply parsing, order-preserving batched
+scoring and generation (left padding, length-sorted batches), and the evaluate() summary."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from fraudft import evaluate as evaluate_module
+from fraudft.evaluate import (
+    EvalConfig,
+    answer_split,
+    classification_metrics,
+    evaluate,
+    generate_replies,
+    parse_reply,
+    score,
+)
+from fraudft.model import load_model
+from fraudft.preprocess import EncodeConfig, Encoder
+from fraudft.synthetic import SynthConfig, generate
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+T, F = True, False
+MAX_LENGTH = 160
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return load_model("tiny", device="cpu")
+
+
+@pytest.fixture(scope="module")
+def records(tokenizer):
+    """Six records of clearly different prompt lengths (some cut to MAX_LENGTH)."""
+    candidates = generate(SynthConfig(n=40, seed=3))
+    encoder = Encoder(tokenizer, EncodeConfig(max_length=MAX_LENGTH))
+    by_length = {}
+    for record in candidates:
+        by_length.setdefault(len(encoder.prompt_ids(record, MAX_LENGTH - 8)[0]), record)
+    lengths = sorted(by_length)
+    picked = [by_length[n] for n in lengths[:: max(1, len(lengths) // 6)][:6]]
+    assert len({len(encoder.prompt_ids(r, MAX_LENGTH - 8)[0]) for r in picked}) == 6
+    return picked
+
+
+# --- classification_metrics ----------------------------------------------------------------------
+
+
+def test_confusion_order_is_pinned():
+    m = classification_metrics([T, T, F, F, F], [T, F, F, T, F])
+    assert (m["tn"], m["fp"], m["fn"], m["tp"]) == (2, 1, 1, 1)
+    assert m["precision"] == 0.5 and m["recall"] == 0.5
+    assert m["f1"] == 0.5 and m["accuracy"] == 0.6
+    assert m["n"] == 5 and m["invalid"] == 0 and m["undefined"] == []
+
+
+def test_confusion_order_is_not_symmetric():
+    # Swapping the classes (the series' slip) would swap fp and fn here.
+    m = classification_metrics([T, T, T, F], [F, F, T, F])
+    assert (m["tn"], m["fp"], m["fn"], m["tp"]) == (1, 0, 2, 1)
+    assert m["precision"] == 1.0 and m["recall"] == pytest.approx(1 / 3)
+
+
+def test_invalid_predictions_count_as_wrong():
+    labels = [T, T, F, F]
+    m = classification_metrics(labels, [None, T, None, F])
+    # None on a positive -> a false negative; None on a negative -> a false positive.
+    assert (m["tn"], m["fp"], m["fn"], m["tp"]) == (1, 1, 1, 1)
+    assert m["invalid"] == 2 and m["accuracy"] == 0.5
+
+
+def test_all_invalid():
+    m = classification_metrics([T, F], [None, None])
+    assert (m["tn"], m["fp"], m["fn"], m["tp"]) == (0, 1, 1, 0)
+    assert m["invalid"] == 2 and m["accuracy"] == 0.0
+
+
+def test_no_positive_prediction_makes_precision_undefined():
+    m = classification_metrics([T, F, F], [F, F, F])
+    assert m["precision"] == 0.0 and m["recall"] == 0.0 and m["f1"] == 0.0
+    assert set(m["undefined"]) == {"precision", "f1"}
+    assert m["accuracy"] == pytest.approx(2 / 3)
+
+
+def test_no_positive_label_makes_recall_undefined():
+    m = classification_metrics([F, F], [F, F])
+    assert (m["tn"], m["fp"], m["fn"], m["tp"]) == (2, 0, 0, 0)
+    assert m["precision"] == m["recall"] == m["f1"] == 0.0
+    assert set(m["undefined"]) == {"precision", "recall", "f1"}
+    assert m["accuracy"] == 1.0
+
+
+def test_only_positives_all_predicted():
+    m = classification_metrics([T, T, T], [T, T, T])
+    assert (m["tn"], m["fp"], m["fn"], m["tp"]) == (0, 0, 0, 3)
+    assert m["precision"] == m["recall"] == m["f1"] == 1.0 and m["undefined"] == []
+
+
+def test_positive_only_collapse_figures_of_the_reference():
+    # "trained on positives only" (REFERENCE §6): every prediction is fraud.
+    labels = [F] * 1167 + [T] * 1182
+    m = classification_metrics(labels, [T] * len(labels))
+    assert (m["tn"], m["fp"], m["fn"], m["tp"]) == (0, 1167, 0, 1182)
+    assert round(m["precision"], 4) == 0.5032 and m["recall"] == 1.0
+
+
+# --- parse_reply -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "reply, expected",
+    [
+        ('{"is_fraud": true}', True),
+        ('{"is_fraud": false}', False),
+        ('{"is_fraud":true}', True),
+        ('  \n{"is_fraud": false}\n ', False),
+        ('```json\n{"is_fraud": true}\n```', True),
+        ('```json{"is_fraud": false}```', False),
+        ('```\n{"is_fraud": true}\n```', True),
+        ('  ```json\n{"is_fraud": false}\n```  \n', False),
+        ('{"is_fraud": true, "fraud_speaker": "发言人1"}', True),
+        ('{"is_fraud": "true"}', None),
+        ('{"is_fraud": 1}', None),
+        ('{"is_fraud": null}', None),
+        ('{"fraud": true}', None),
+        ("{}", None),
+        ("[true]", None),
+        ("true", None),
+        ('"is_fraud"', None),
+        ("", None),
+        ("是诈骗", None),
+        ('{"is_fraud": tru', None),
+        ('{"is_fraud": true} 因为对方索要验证码', None),
+        ('```json\n{"is_fraud": true}\n``` 解释', None),
+        ("```json\n```", None),
+    ],
+)
+def test_parse_reply(reply, expected):
+    assert parse_reply(reply) is expected
+
+
+# --- answer_split ------------------------------------------------------------------------------
+
+
+def test_answer_split_on_the_offline_tokenizer(tokenizer):
+    encoder = Encoder(tokenizer)
+    prefix, true_id, false_id = answer_split(encoder)
+    assert tokenizer.decode(prefix) == '{"is_fraud":'
+    assert true_id != false_id
+    assert tokenizer.decode([true_id]) == " true" and tokenizer.decode([false_id]) == " false"
+    assert encoder.target_ids[True][: len(prefix) + 1] == prefix + [true_id]
+    assert encoder.target_ids[False][: len(prefix) + 1] == prefix + [false_id]
+
+
+# --- score and generate_replies ------------------------------------------------------------------
+
+
+def test_score_keeps_the_records_order(tiny, tokenizer, records):
+    config = EvalConfig(max_length=MAX_LENGTH, batch_size=4, progress=False)
+    single = [score(tiny, tokenizer, [r], config)[0] for r in records]
+    assert all(0.0 <= p <= 1.0 for p in single)
+    # The untrained model's probabilities differ per record, so a misplaced one would show.
+    assert min(abs(a - b) for i, a in enumerate(single) for b in single[i + 1 :]) > 1e-5
+    order = list(range(len(records)))
+    random.Random(0).shuffle(order)
+    shuffled = score(tiny, tokenizer, [records[i] for i in order], config)
+    assert len(shuffled) == len(records)
+    for got, i in zip(shuffled, order):
+        assert got == pytest.approx(single[i], rel=1e-4, abs=1e-7)
+    whole = score(tiny, tokenizer, records, EvalConfig(max_length=MAX_LENGTH, batch_size=len(records), progress=False))
+    assert whole == pytest.approx(single, rel=1e-4, abs=1e-7)
+
+
+def test_score_reads_the_answer_tokens(tiny, tokenizer, records):
+    # P(fraud) is the softmax over the " true" and " false" logits after the common prefix.
+    import torch
+
+    encoder = Encoder(tokenizer, EncodeConfig(max_length=MAX_LENGTH))
+    prefix, true_id, false_id = answer_split(encoder)
+    record = records[0]
+    ids = encoder.prompt_ids(record, MAX_LENGTH - len(encoder.target_ids[True]))[0] + prefix
+    with torch.no_grad():
+        logits = tiny(input_ids=torch.tensor([ids])).logits[0, -1]
+    expected = torch.softmax(logits[[true_id, false_id]], dim=-1)[0].item()
+    got = score(tiny, tokenizer, [record], EvalConfig(max_length=MAX_LENGTH, progress=False))[0]
+    assert got == pytest.approx(expected, rel=1e-4, abs=1e-7)
+
+
+def test_generate_replies_keep_order_and_match_single_records(tiny, tokenizer, records):
+    config = EvalConfig(mode="generate", max_length=MAX_LENGTH, batch_size=3, max_new_tokens=4, progress=False)
+    single = [generate_replies(tiny, tokenizer, [r], config)[0] for r in records]
+    assert all(isinstance(s, str) for s in single)
+    order = [3, 0, 5, 1, 4, 2]
+    batched = generate_replies(tiny, tokenizer, [records[i] for i in order], config)
+    assert batched == [single[i] for i in order]
+
+
+# --- evaluate ------------------------------------------------------------------------------------
+
+
+def test_evaluate_score_mode(tiny, tokenizer, records):
+    result = evaluate(tiny, tokenizer, records, EvalConfig(max_length=MAX_LENGTH, progress=False))
+    assert result["mode"] == "score" and result["threshold"] == 0.5
+    m = result["metrics"]
+    assert m["n"] == len(records) and m["tn"] + m["fp"] + m["fn"] + m["tp"] == len(records)
+    assert m["invalid"] == 0
+    assert result["seconds"] > 0 and result["examples_per_s"] == pytest.approx(len(records) / result["seconds"])
+    assert len(result["probabilities"]) == len(records)
+    assert result["predictions"] == [p >= 0.5 for p in result["probabilities"]]
+    assert "reference_metrics" not in result
+
+
+def test_evaluate_threshold(tiny, tokenizer, records):
+    probs = score(tiny, tokenizer, records, EvalConfig(max_length=MAX_LENGTH, progress=False))
+    threshold = sorted(probs)[len(probs) // 2]  # the upper half is predicted fraud
+    result = evaluate(tiny, tokenizer, records, EvalConfig(max_length=MAX_LENGTH, threshold=threshold, progress=False))
+    assert result["threshold"] == threshold
+    assert sum(result["predictions"]) == len(probs) - len(probs) // 2
+
+
+def test_evaluate_generate_mode_reports_reference_metrics(tiny, tokenizer, records, monkeypatch):
+    labels = [r["label"] for r in records]
+    replies = ['{"is_fraud": true}', "garbage", '```json\n{"is_fraud": false}\n```', "", '{"is_fraud": "true"}',
+               '{"is_fraud": true}'][: len(records)]
+
+    def fake_generate(model, tokenizer, recs, config):
+        assert recs == records and config.mode == "generate"
+        return replies
+
+    monkeypatch.setattr(evaluate_module, "generate_replies", fake_generate)
+    result = evaluate(tiny, tokenizer, records, EvalConfig(mode="generate", progress=False))
+    parsed = [parse_reply(r) for r in replies]
+    assert result["mode"] == "generate" and result["threshold"] is None
+    assert result["replies"] == replies and result["predictions"] == parsed
+    assert result["metrics"] == classification_metrics(labels, parsed)
+    assert result["metrics"]["invalid"] == 3
+    # The reference counts an unparseable reply as "not fraud".
+    assert result["reference_metrics"] == classification_metrics(labels, [p is True for p in parsed])
+    assert result["reference_metrics"]["invalid"] == 0
+
+
+def test_evaluate_generate_mode_on_a_real_model(tiny, tokenizer, records):
+    result = evaluate(tiny, tokenizer, records[:3], EvalConfig(mode="generate", max_length=MAX_LENGTH,
+                                                               max_new_tokens=3, progress=False))
+    assert len(result["replies"]) == 3 and all(isinstance(r, str) for r in result["replies"])
+    for key in ("metrics", "reference_metrics"):
+        m = result[key]
+        assert m["n"] == 3 and m["tn"] + m["fp"] + m["fn"] + m["tp"] == 3
+    # Whatever an untrained model says, the reference-style figures never count an invalid reply.
+    assert result["reference_metrics"]["invalid"] == 0
+    assert result["examples_per_s"] > 0
+
+
+def test_evaluate_needs_records(tiny, tokenizer):
+    with pytest.raises(ValueError, match="records"):
+        evaluate(tiny, tokenizer, [], EvalConfig(progress=False))
+
+
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        (dict(mode="greedy"), "mode"),
+        (dict(batch_size=0), "batch_size"),
+        (dict(batch_size=2.0), "batch_size"),
+        (dict(threshold=0.0), "threshold"),
+        (dict(threshold=1.0), "threshold"),
+        (dict(threshold=float("nan")), "threshold"),
+        (dict(max_new_tokens=0), "max_new_tokens"),
+    ],
+)
+def test_eval_config_rejects_bad_values(kwargs, field):
+    with pytest.raises(ValueError, match=rf"^{field}: got "):
+        EvalConfig(**kwargs)
+
+
+def test_eval_config_defaults():
+    c = EvalConfig()
+    assert (c.mode, c.batch_size, c.threshold) == ("score", 16, 0.5)
