@@ -158,11 +158,14 @@ def run_arm(arm: Arm, backend: Backend, splits: Splits, seed: int, results_root:
         start = time.perf_counter()
         result = evaluate(model, tokenizer, splits.test, backend.eval)
         labels = [r["label"] for r in splits.test]
-        intervals = {m: bootstrap_interval(labels, result["predictions"], m, seed=seed) for m in METRICS}
+        # Strict predictions: an invalid reply (generate mode) counts as the wrong answer.
+        predictions = [(not y) if p is None else p for y, p in zip(labels, result["predictions"])]
+        intervals = {m: bootstrap_interval(labels, predictions, m, seed=seed) for m in METRICS}
         record["train_info"] = train_info
         record["metrics"] = {**result["metrics"], "intervals": intervals, "examples_per_s": result["examples_per_s"],
                              "eval_seconds": time.perf_counter() - start}
-        record["predictions"] = [int(p) for p in result["predictions"]]
+        record["predictions"] = [int(p) for p in predictions]
+        record["labels"] = [int(y) for y in labels]
     except ArmSkipped:
         raise
     except Exception as err:  # a failed arm is recorded as failed; the suite goes on

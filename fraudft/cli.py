@@ -5,6 +5,9 @@
     fraudft encode FILE [--tokenizer NAME|PATH] [--max-length N]
     fraudft train --model NAME|PATH --train FILE --eval FILE --out DIR [LoRA and training options]
     fraudft evaluate --model NAME|PATH [--adapter DIR] --data FILE [--mode score|generate] [--json]
+    fraudft audit FILE... [--json] [--fail-on warn|fail|never]
+    fraudft mitigate FILE... --out-dir DIR [--neutralize-speakers] [--dedupe]
+    fraudft results table [REV] | compare REV_A REV_B | plot [REV] --out DIR
 
 Bad input exits with status 2 and one line `FILE:LINE: field: what was wrong, what was expected`.
 """
@@ -18,7 +21,8 @@ import sys
 import warnings
 from pathlib import Path
 
-from fraudft import data
+from fraudft import data, report
+from fraudft.audit import register_cli as register_audit_cli
 from fraudft.model import REFERENCE_TARGET_MODULES
 
 
@@ -236,6 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-new-tokens", type=int, default=32)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_evaluate)
+
+    register_audit_cli(commands)  # fraudft audit, fraudft mitigate
+    report.register_cli(commands)  # fraudft results table|compare|plot
     return parser
 
 
