@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 
 from fraudft.ablation import ArmSkipped, run_arm
-from fraudft.arms import ARMS, ARMS_BY_NAME
+from fraudft.arms import ARMS
 from fraudft.stats import compare
 
 BACKEND_PARAMS = [pytest.param("cpu", id="cpu"), pytest.param("gpu", id="gpu", marks=pytest.mark.gpu)]

@@ -8,6 +8,7 @@ The `tokenizer` fixture builds the offline Qwen2 tokenizer once per session (cac
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,23 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(autouse=True)
+def restore_warning_state(monkeypatch):
+    """cli.main installs its own warning format and filter: keep them from leaking into other tests."""
+    monkeypatch.setattr(warnings, "formatwarning", warnings.formatwarning)
+    monkeypatch.setattr(warnings, "filters", list(warnings.filters))
+
+
+@pytest.fixture
+def run_cli(capsys):
+    """Run `fraudft ARGV...` in-process; return (exit code, stdout, stderr)."""
+    from fraudft import cli
+
+    def run(*argv) -> tuple[int, str, str]:
+        rc = cli.main([str(a) for a in argv])
+        out, err = capsys.readouterr()
+        return rc, out, err
+
+    return run

@@ -3,7 +3,6 @@ counted exactly, the real eval split's speaker-tag shortcut is named, and the CL
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import random
@@ -12,10 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from fraudft import cli
 from fraudft.audit import (
     AuditConfig, AuditReport, Finding, audit, meaningful_lines, normalize_input, parse_dialogue,
-    register_cli, speaker_format, speakers_of,
+    speaker_format, speakers_of,
 )
 from fraudft.data import REFERENCE_INSTRUCTION, DataError, DataWarning, load_jsonl, write_jsonl
 from fraudft.mitigate import neutralize_speakers
@@ -27,33 +25,6 @@ REAL_EVAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ev
 # --- helpers ---------------------------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def restore_warning_state(monkeypatch):
-    # cli.main installs its own warning format and filter: keep them from leaking into other tests.
-    monkeypatch.setattr(warnings, "formatwarning", warnings.formatwarning)
-    monkeypatch.setattr(warnings, "filters", list(warnings.filters))
-
-
-@pytest.fixture
-def run_cli(monkeypatch, capsys):
-    """cli.main with the audit and mitigate subcommands registered (as the lead's one line does)."""
-    original = cli.build_parser
-
-    def build_parser():
-        parser = original()
-        commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-        if "audit" not in commands.choices:
-            register_cli(commands)
-        return parser
-
-    monkeypatch.setattr(cli, "build_parser", build_parser)
-
-    def run(*argv) -> tuple[int, str, str]:
-        rc = cli.main([str(a) for a in argv])
-        out, err = capsys.readouterr()
-        return rc, out, err
-
-    return run
 
 
 def record(input: str, label: bool, fraud_speaker: str = "", instruction: str = REFERENCE_INSTRUCTION) -> dict:

@@ -22,11 +22,6 @@ GOLDEN_INPUT = (
 )
 
 
-@pytest.fixture(autouse=True)
-def restore_warning_state(monkeypatch):
-    # main() installs its own warning format and filter: keep them from leaking into other tests.
-    monkeypatch.setattr(warnings, "formatwarning", warnings.formatwarning)
-    monkeypatch.setattr(warnings, "filters", list(warnings.filters))
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:

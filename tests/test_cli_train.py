@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import warnings
 
 import pytest
 
@@ -18,11 +17,6 @@ TINY_TRAIN = ("--max-steps", "2", "--batch-size", "2", "--grad-accum", "1", "--e
               "--patience", "0", "--max-length", "128", "--quiet")
 
 
-@pytest.fixture(autouse=True)
-def restore_warning_state(monkeypatch):
-    # main() installs its own warning format and filter: keep them from leaking into other tests.
-    monkeypatch.setattr(warnings, "formatwarning", warnings.formatwarning)
-    monkeypatch.setattr(warnings, "filters", list(warnings.filters))
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:

@@ -2,49 +2,20 @@
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import random
-import warnings
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fraudft import cli
-from fraudft.audit import audit, register_cli, speaker_format, speakers_of
+from fraudft.audit import audit, speaker_format, speakers_of
 from fraudft.data import REFERENCE_INSTRUCTION, load_jsonl, write_jsonl
 from fraudft.mitigate import drop_cross_split_duplicates, drop_shared_lines, neutralize_speakers
 from fraudft.synthetic import SynthConfig, generate
 
 
-@pytest.fixture(autouse=True)
-def restore_warning_state(monkeypatch):
-    monkeypatch.setattr(warnings, "formatwarning", warnings.formatwarning)
-    monkeypatch.setattr(warnings, "filters", list(warnings.filters))
-
-
-@pytest.fixture
-def run_cli(monkeypatch, capsys):
-    """cli.main with the audit and mitigate subcommands registered (as the lead's one line does)."""
-    original = cli.build_parser
-
-    def build_parser():
-        parser = original()
-        commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-        if "mitigate" not in commands.choices:
-            register_cli(commands)
-        return parser
-
-    monkeypatch.setattr(cli, "build_parser", build_parser)
-
-    def run(*argv) -> tuple[int, str, str]:
-        rc = cli.main([str(a) for a in argv])
-        out, err = capsys.readouterr()
-        return rc, out, err
-
-    return run
 
 
 def record(input: str, label: bool, fraud_speaker: str = "") -> dict:
