@@ -10,10 +10,13 @@ arms they compare have run, with a paired bootstrap over the test set (seeds poo
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from fraudft.ablation import ArmSkipped, run_arm
 from fraudft.arms import ARMS
+from fraudft.results import write_json_atomic
 from fraudft.stats import compare
 
 BACKEND_PARAMS = [pytest.param("cpu", id="cpu"), pytest.param("gpu", id="gpu", marks=pytest.mark.gpu)]
@@ -59,6 +62,7 @@ def test_arm(request, backend_name, arm, seed, benchmark, backend_for, splits_fo
         {k: metrics[k] for k in ("precision", "recall", "f1", "accuracy", "tn", "fp", "fn", "tp", "invalid")}
     )
     benchmark.extra_info.update({k: info.get(k) for k in ("steps", "train_seconds", "eval_seconds", "tokens_per_s", "samples_per_s")})
+    benchmark.extra_info["audit"] = record["audit"]["worst_level"]
     check_budget(record, budgets[backend.name])
     if "collapse" in arm.expects:
         assert metrics["recall"] == 1.0 and metrics["tn"] == 0, (
@@ -70,35 +74,34 @@ def _pooled(session_records, backend_name: str, arm_name: str):
     runs = sorted((seed, r) for (b, a, seed), r in session_records.items() if b == backend_name and a == arm_name)
     if not runs or any(r["train_info"]["status"] != "success" for _, r in runs):
         return None
-    return {seed: r["predictions"] for seed, r in runs}
+    return {seed: r for seed, r in runs}
 
 
 COMPARISONS = [
-    pytest.param(arm, baseline, id=f"{arm.name}-vs-{baseline}")
-    for arm in ARMS
-    for expectation, baseline in (("beats_untuned", "untuned"), ("worse_than_reference", "reference"))
-    if expectation in arm.expects
+    pytest.param(arm, kind, other, id=f"{arm.name}-{kind}-{other}") for arm in ARMS for kind, other in arm.comparisons()
 ]
 
 
-@pytest.mark.parametrize("arm, baseline", COMPARISONS)
+@pytest.mark.parametrize("arm, kind, other", COMPARISONS)
 @pytest.mark.parametrize("backend_name", BACKEND_PARAMS)
-def test_expectation(request, backend_name, arm, baseline, backend_for, splits_for, session_records):
-    """arm's F1 is significantly above (beats_untuned) or below (worse_than_reference) the baseline's."""
+def test_expectation(request, backend_name, arm, kind, other, backend_for, session_records):
+    """arm's F1 is significantly above (beats) or below (worse_than) the other arm's, same test set."""
     _selected(request, arm)
     backend = backend_for(backend_name)
-    ours, theirs = (_pooled(session_records, backend.name, name) for name in (arm.name, baseline))
+    ours, theirs = (_pooled(session_records, backend.name, name) for name in (arm.name, other))
     if ours is None or theirs is None:
-        pytest.skip(f"needs successful runs of {arm.name} and {baseline} in this session")
-    labels = [r["label"] for r in splits_for(backend).test]
-    seeds = sorted(set(ours) & set(theirs) or set(ours))
-    pooled_labels = labels * len(seeds)
-    a = [p for s in seeds for p in ours[s]]
-    b = [p for s in seeds for p in theirs.get(s, next(iter(theirs.values())))]
-    result = compare(pooled_labels, a, b, "f1")
-    for s in seeds:
-        session_records[(backend.name, arm.name, s)].setdefault("comparisons", []).append({"baseline": baseline, **result})
-    if baseline == "untuned":
-        assert result["significant"] and result["delta"] > 0, f"{arm.name} does not beat the untuned model: {result}"
+        pytest.skip(f"needs successful runs of {arm.name} and {other} in this session")
+    # Seeds are paired where both arms have them; an arm without seed dependence (untuned) reuses seed 0's run.
+    seeds = sorted(ours)
+    pairs = [(ours[s], theirs.get(s, theirs[min(theirs)])) for s in seeds]
+    labels = [y for a, _ in pairs for y in a["labels"]]
+    result = compare(labels, [p for a, _ in pairs for p in a["predictions"]],
+                     [p for _, b in pairs for p in b["predictions"]], "f1")
+    for a, _ in pairs:  # keep the verdict in the arm's stored record too
+        a.setdefault("comparisons", []).append({"kind": kind, "other": other, **result})
+        if "path" in a:
+            write_json_atomic({k: v for k, v in a.items() if k != "path"}, Path(a["path"]))
+    if kind == "beats":
+        assert result["significant"] and result["delta"] > 0, f"{arm.name} does not beat {other}: {result}"
     else:
-        assert result["significant"] and result["delta"] < 0, f"{arm.name} is not clearly worse than {baseline}: {result}"
+        assert result["significant"] and result["delta"] < 0, f"{arm.name} is not clearly worse than {other}: {result}"

@@ -20,7 +20,9 @@ from pathlib import Path
 
 from fraudft import data
 from fraudft.arms import Arm
+from fraudft.audit import audit
 from fraudft.evaluate import EvalConfig, evaluate
+from fraudft.mitigate import neutralize_speakers
 from fraudft.model import load_model
 from fraudft.results import meta_info, record_path, run_info, write_json_atomic
 from fraudft.stats import METRICS, bootstrap_interval
@@ -89,6 +91,11 @@ class Splits:
     source: str
     shortcut_train: list[dict] | None = None  # the train split with a planted shortcut, if any
     fingerprints: dict = field(default_factory=dict)
+    audit: dict = field(default_factory=dict)  # fraudft.audit findings on train/eval/test
+
+    @property
+    def test_mitigated(self) -> list[dict]:
+        return neutralize_speakers(self.test)[0]
 
 
 def _fingerprint(records: list[dict]) -> str:
@@ -118,6 +125,9 @@ def load_splits(backend: Backend) -> Splits:
             source=f"synthetic seeds 1/2/3 sizes {n_train}/{n_eval}/{n_test}",
         )
     splits.fingerprints = {name: _fingerprint(getattr(splits, name)) for name in SPLIT_NAMES}
+    report = audit({name: getattr(splits, name) for name in SPLIT_NAMES})
+    splits.audit = {"worst_level": report.worst_level, "counts": report.counts(),
+                    "findings": [f"[{f.level}] {f.check} {f.split or ''}: {f.verdict}" for f in report.findings]}
     return splits
 
 
@@ -128,11 +138,17 @@ class ArmSkipped(Exception):
 def training_records(arm: Arm, splits: Splits) -> list[dict]:
     if arm.train_data == "positives_only":
         return [r for r in splits.train if r["label"]]
-    if arm.train_data == "shortcut":
+    if arm.train_data in ("shortcut", "shortcut_mitigated"):
         if splits.shortcut_train is None:
-            raise ArmSkipped("the shortcut arm plants a shortcut with the synthetic generator: no data dir")
+            raise ArmSkipped("the shortcut arms plant a shortcut with the synthetic generator: no data dir")
+        if arm.train_data == "shortcut_mitigated":
+            return neutralize_speakers(splits.shortcut_train)[0]
         return splits.shortcut_train
     return splits.train
+
+
+def evaluation_records(arm: Arm, splits: Splits) -> list[dict]:
+    return splits.test_mitigated if arm.test_data == "mitigated" else splits.test
 
 
 def run_arm(arm: Arm, backend: Backend, splits: Splits, seed: int, results_root: Path | None = None,
@@ -142,6 +158,7 @@ def run_arm(arm: Arm, backend: Backend, splits: Splits, seed: int, results_root:
         "schema": 1, "arm": arm.name, "seed": seed, "backend": backend.name,
         "run_info": run_info({"arm": dataclasses.asdict(arm), "backend": backend.to_dict(), "seed": seed,
                               "data": {"source": splits.source, "fingerprints": splits.fingerprints}}),
+        "audit": splits.audit,
         "meta_info": meta_info(),
         **(extra or {}),
     }
@@ -149,15 +166,17 @@ def run_arm(arm: Arm, backend: Backend, splits: Splits, seed: int, results_root:
         tokenizer = load_tokenizer(backend.tokenizer)
         model = load_model(backend.model, seed=backend.model_seed)
         train_info = {"status": "success", "steps": 0}
+        training = training_records(arm, splits) if arm.lora is not None else None
         if arm.lora is not None:
             config = dataclasses.replace(backend.train, seed=seed)
             with tempfile.TemporaryDirectory(prefix="fraudft-") as out:
-                model, stats = train(model, tokenizer, training_records(arm, splits), splits.eval, arm.lora, config, out)
+                model, stats = train(model, tokenizer, training, splits.eval, arm.lora, config, out)
             train_info.update(stats.to_dict())
             train_info["lora_scale"] = arm.lora.scale
         start = time.perf_counter()
-        result = evaluate(model, tokenizer, splits.test, backend.eval)
-        labels = [r["label"] for r in splits.test]
+        test = evaluation_records(arm, splits)
+        result = evaluate(model, tokenizer, test, backend.eval)
+        labels = [r["label"] for r in test]
         # Strict predictions: an invalid reply (generate mode) counts as the wrong answer.
         predictions = [(not y) if p is None else p for y, p in zip(labels, result["predictions"])]
         intervals = {m: bootstrap_interval(labels, predictions, m, seed=seed) for m in METRICS}
