@@ -53,23 +53,22 @@ class Backend:
                 "synth_sizes": list(self.synth_sizes), "data_dir": str(self.data_dir) if self.data_dir else None}
 
 
+# The main job on CPU: whole grid in minutes. The tiny model needs a high learning rate.
+CPU_TINY = Backend(
+    name="cpu-tiny", model="tiny", tokenizer=OFFLINE_QWEN2,
+    train=TrainConfig(batch_size=16, grad_accum=1, max_steps=240, learning_rate=3e-3, eval_steps=40,
+                      early_stopping_patience=None, load_best_model_at_end=False,
+                      gradient_checkpointing=False, max_length=256, progress=False),
+    eval=EvalConfig(batch_size=32, max_length=256, progress=False),
+)
+
 BACKENDS = {
-    # The main job on CPU: whole grid in minutes. The tiny model needs a high learning rate.
-    "cpu": Backend(
-        name="cpu-tiny", model="tiny", tokenizer=OFFLINE_QWEN2,
-        train=TrainConfig(batch_size=16, grad_accum=1, max_steps=240, learning_rate=3e-3, eval_steps=40,
-                          early_stopping_patience=None, load_best_model_at_end=False,
-                          gradient_checkpointing=False, max_length=256, progress=False),
-        eval=EvalConfig(batch_size=32, max_length=256, progress=False),
-    ),
-    # CI's smoke: two arms, a few steps, to keep the suite from rotting.
-    "smoke": Backend(
-        name="smoke", model="tiny", tokenizer=OFFLINE_QWEN2,
-        train=TrainConfig(batch_size=4, grad_accum=1, max_steps=8, learning_rate=3e-3, eval_steps=4,
-                          early_stopping_patience=None, load_best_model_at_end=False,
-                          gradient_checkpointing=False, max_length=192, progress=False),
-        eval=EvalConfig(batch_size=16, max_length=192, progress=False),
-        synth_sizes=(64, 16, 32),
+    "cpu": CPU_TINY,
+    # CI's smoke: the same recipe on a few steps and records, to keep the suite from rotting.
+    "smoke": dataclasses.replace(
+        CPU_TINY, name="smoke", synth_sizes=(64, 16, 32),
+        train=dataclasses.replace(CPU_TINY.train, batch_size=4, max_steps=8, eval_steps=4, max_length=192),
+        eval=dataclasses.replace(CPU_TINY.eval, batch_size=16, max_length=192),
     ),
     # A real model on one GPU: the reference's batch 4 x accumulation 4 and lr 1e-4, fixed steps.
     "gpu": Backend(

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 import torch
-from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments
+from transformers import EarlyStoppingCallback, Trainer, TrainingArguments
 
 from fraudft.collate import Collator
 from fraudft.loss import label_position_loss
@@ -126,14 +126,6 @@ def peak_memory() -> dict:
     return {"device": "cpu", "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
 
 
-class _EarlyStopFlag(TrainerCallback):
-    def __init__(self, planned_steps: list):
-        self.planned = planned_steps
-
-    def on_train_begin(self, args, state, control, **kwargs):
-        self.planned.append(state.max_steps)
-
-
 def training_arguments(config: TrainConfig, output_dir: str) -> TrainingArguments:
     return TrainingArguments(
         output_dir=output_dir,
@@ -179,8 +171,7 @@ def train(model, tokenizer, train_records: list[dict], eval_records: list[dict],
     if config.gradient_checkpointing:
         model.enable_input_require_grads()
     stats = TrainStats()
-    planned: list[int] = []
-    callbacks = [_EarlyStopFlag(planned)]
+    callbacks = []
     if config.early_stopping_patience is not None:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
     trainer = _Trainer(
@@ -201,7 +192,7 @@ def train(model, tokenizer, train_records: list[dict], eval_records: list[dict],
     _synchronize()
     stats.train_seconds = time.perf_counter() - start - stats.eval_seconds
     stats.steps = trainer.state.global_step
-    stats.stopped_early = bool(planned) and stats.steps < planned[0]
+    stats.stopped_early = stats.steps < trainer.state.max_steps  # max_steps: the planned steps
     stats.tokens_per_s = stats.train_tokens / stats.train_seconds
     stats.samples_per_s = stats.train_samples / stats.train_seconds
     stats.peak_memory = peak_memory()
