@@ -10,9 +10,9 @@ import os
 def pytest_addoption(parser):
     group = parser.getgroup("fraudft", "fraudft benchmark")
     group.addoption("--model", default=os.environ.get("FRAUDFT_MODEL", "Qwen/Qwen2-1.5B-Instruct"),
-                    help="model of the gpu backend: a local path or hub id (env FRAUDFT_MODEL)")
+                    help="model of the gpu recipe: a local path or hub id (env FRAUDFT_MODEL)")
     group.addoption("--data-dir", default=os.environ.get("FRAUDFT_DATA_DIR"),
-                    help="folder with train.jsonl, eval.jsonl, test.jsonl (gpu backend; synthetic when absent)")
+                    help="folder with train.jsonl, eval.jsonl, test.jsonl (gpu recipe; synthetic when absent)")
     group.addoption("--seeds", type=int, default=1, help="seeds per arm (bootstrap intervals pool them)")
     group.addoption("--results-dir", default=os.environ.get("FRAUDFT_RESULTS", "results"),
                     help="where results records are written, one folder per commit")

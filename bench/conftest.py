@@ -1,17 +1,19 @@
-"""Fixtures of the ablation benchmark: backends, data splits, budgets and the session's records."""
+"""Fixtures of the ablation benchmark: recipes, data splits and the session's records (the
+command-line options are in the root conftest.py).
+
+    pytest bench                      # the ablation grid on CPU: tiny model, synthetic data
+    pytest bench -m gpu --model PATH --data-dir DIR --seeds 3
+"""
 
 from __future__ import annotations
 
-import dataclasses
-import tomllib
 from pathlib import Path
 
 import pytest
 import torch
 
-from fraudft.ablation import BACKENDS, load_splits
-
-BUDGETS = tomllib.loads((Path(__file__).parent / "budgets.toml").read_text())
+from fraudft.experiment.recipes import load_recipe
+from fraudft.experiment.runner import splits_of
 
 
 def pytest_generate_tests(metafunc):
@@ -30,29 +32,32 @@ def results_root(pytestconfig) -> Path:
 
 @pytest.fixture(scope="session")
 def session_records() -> dict:
-    """Records produced in this session, keyed by (backend, arm, seed)."""
+    """Records produced in this session, keyed by (recipe, arm, seed)."""
     return {}
 
 
 @pytest.fixture(scope="session")
-def backend_for(pytestconfig):
-    """The Backend recipe of a name, with the gpu one pointed at --model and --data-dir."""
+def recipe_for(pytestconfig):
+    """The Recipe of a name, with the gpu one pointed at --model and --data-dir."""
+    cache = {}
 
     def resolve(name: str):
-        backend = BACKENDS[name]
+        if name in cache:
+            return cache[name]
         if name != "gpu":
-            return backend
+            cache[name] = load_recipe(name)
+            return cache[name]
         if not torch.cuda.is_available():
-            pytest.skip("the gpu backend needs CUDA: none is available here")
+            pytest.skip("the gpu recipe needs CUDA: none is available here")
         model = pytestconfig.getoption("--model")
         try:
             from transformers import AutoConfig
 
             AutoConfig.from_pretrained(model)
         except Exception as err:  # offline, missing path, no access...
-            pytest.skip(f"the gpu backend cannot load model {model!r}: {type(err).__name__}: {err}")
-        data_dir = pytestconfig.getoption("--data-dir")
-        return dataclasses.replace(backend, model=model, tokenizer=model, data_dir=Path(data_dir) if data_dir else None)
+            pytest.skip(f"the gpu recipe cannot load model {model!r}: {type(err).__name__}: {err}")
+        cache[name] = load_recipe(name, model=model, tokenizer=model, data_dir=pytestconfig.getoption("--data-dir"))
+        return cache[name]
 
     return resolve
 
@@ -61,25 +66,20 @@ def backend_for(pytestconfig):
 def splits_for():
     cache = {}
 
-    def load(backend):
-        key = (backend.name, backend.data_dir, backend.synth_sizes)
+    def load(recipe):
+        key = (recipe.name, recipe.data_dir, recipe.synthetic)
         if key not in cache:
-            cache[key] = load_splits(backend)
+            cache[key] = splits_of(recipe)
         return cache[key]
 
     return load
-
-
-@pytest.fixture(scope="session")
-def budgets() -> dict:
-    return BUDGETS
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     records = getattr(config, "_fraudft_records", None)
     if not records:
         return
-    from fraudft.report import markdown_table
+    from fraudft.results.report import markdown_table
 
     terminalreporter.section("fraudft results")
     terminalreporter.write_line(markdown_table(list(records.values())))

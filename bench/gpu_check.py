@@ -16,10 +16,11 @@ from pathlib import Path
 import torch
 
 from fraudft.evaluate import EvalConfig, evaluate
-from fraudft.model import LoraSettings, load_model
-from fraudft.results import git_state, meta_info, run_info, write_json_atomic
+from fraudft.modeling.lora import LoraSettings
+from fraudft.modeling.models import load_model
+from fraudft.modeling.tokenizer import load_tokenizer
+from fraudft.results.store import git_state, meta_info, run_info, write_json_atomic
 from fraudft.synthetic import SynthConfig, generate
-from fraudft.tokenizer import load_tokenizer
 from fraudft.train import TrainConfig, train
 
 

@@ -1,10 +1,10 @@
-"""The ablation grid: every arm of fraudft.arms.ARMS trains, evaluates, records and asserts.
+"""The ablation grid: every arm of fraudft/configs/arms.toml trains, evaluates, records and asserts.
 
     pytest bench                                   # CPU: tiny model, synthetic data (main job)
     pytest bench -m gpu --model PATH --data-dir DIR --seeds 3
 
 Each run is one pedantic pytest-benchmark round; its metrics go into `extra_info` and a results
-record is written under results/<commit>/<backend>/. Cross-arm expectations are checked after the
+record is written under results/<commit>/<recipe>/. Cross-arm expectations are checked after the
 arms they compare have run, with a paired bootstrap over the test set (seeds pooled).
 """
 
@@ -14,12 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from fraudft.ablation import ArmSkipped, run_arm
-from fraudft.arms import ARMS
-from fraudft.results import write_json_atomic
+from fraudft.experiment.arms import ARMS
+from fraudft.experiment.budgets import budget_violations
+from fraudft.experiment.runner import ArmSkipped, run_arm
+from fraudft.results.store import write_json_atomic
 from fraudft.stats import compare
 
-BACKEND_PARAMS = [pytest.param("cpu", id="cpu"), pytest.param("gpu", id="gpu", marks=pytest.mark.gpu)]
+RECIPE_PARAMS = [pytest.param("cpu-tiny", id="cpu-tiny"), pytest.param("gpu", id="gpu", marks=pytest.mark.gpu)]
 ARM_PARAMS = [pytest.param(arm, id=arm.name) for arm in ARMS]
 
 
@@ -29,31 +30,24 @@ def _selected(request, arm) -> None:
         pytest.skip(f"--arms {chosen} leaves out {arm.name}")
 
 
-def check_budget(record: dict, budget: dict) -> None:
-    info = record["train_info"]
-    if info.get("steps", 0) == 0:
-        return  # nothing trained: no throughput to hold to a floor
-    assert info["tokens_per_s"] >= budget["min_tokens_per_s"], (
-        f"throughput {info['tokens_per_s']:.0f} tokens/s below the floor {budget['min_tokens_per_s']}"
-    )
-    memory = info["peak_memory"]
-    if "max_peak_rss_gb" in budget and "peak_rss_bytes" in memory:
-        assert memory["peak_rss_bytes"] / 2**30 <= budget["max_peak_rss_gb"]
-    if "max_peak_allocated_gb" in budget and "peak_allocated_bytes" in memory:
-        assert memory["peak_allocated_bytes"] / 2**30 <= budget["max_peak_allocated_gb"]
+def check_collapse(arm, metrics: dict) -> None:
+    if any(e.kind == "collapse" for e in arm.expects):
+        assert metrics["recall"] == 1.0 and metrics["tn"] == 0, (
+            f"expected the positive-only shortcut collapse (recall 1.0, tn 0), got {metrics}"
+        )
 
 
 @pytest.mark.parametrize("arm", ARM_PARAMS)
-@pytest.mark.parametrize("backend_name", BACKEND_PARAMS)
-def test_arm(request, backend_name, arm, seed, benchmark, backend_for, splits_for, results_root, budgets, session_records):
+@pytest.mark.parametrize("recipe_name", RECIPE_PARAMS)
+def test_arm(request, recipe_name, arm, seed, benchmark, recipe_for, splits_for, results_root, session_records):
     _selected(request, arm)
-    backend = backend_for(backend_name)
-    splits = splits_for(backend)
+    recipe = recipe_for(recipe_name)
+    splits = splits_for(recipe)
     try:
-        record = benchmark.pedantic(run_arm, args=(arm, backend, splits, seed, results_root), rounds=1, iterations=1)
+        record = benchmark.pedantic(run_arm, args=(arm, recipe, splits, seed, results_root), rounds=1, iterations=1)
     except ArmSkipped as why:
         pytest.skip(str(why))
-    session_records[(backend.name, arm.name, seed)] = record
+    session_records[(recipe.name, arm.name, seed)] = record
     request.config._fraudft_records = session_records
     info = record["train_info"]
     assert info["status"] == "success", f"arm {arm.name} failed: {info.get('error')}\n{info.get('traceback')}"
@@ -63,32 +57,28 @@ def test_arm(request, backend_name, arm, seed, benchmark, backend_for, splits_fo
     )
     benchmark.extra_info.update({k: info.get(k) for k in ("steps", "train_seconds", "eval_seconds", "tokens_per_s", "samples_per_s")})
     benchmark.extra_info["audit"] = record["audit"]["worst_level"]
-    check_budget(record, budgets[backend.name])
-    if "collapse" in arm.expects:
-        assert metrics["recall"] == 1.0 and metrics["tn"] == 0, (
-            f"expected the positive-only shortcut collapse (recall 1.0, tn 0), got {metrics}"
-        )
+    assert not budget_violations(record, recipe.budgets)
+    check_collapse(arm, metrics)
 
 
-def _pooled(session_records, backend_name: str, arm_name: str):
-    runs = sorted((seed, r) for (b, a, seed), r in session_records.items() if b == backend_name and a == arm_name)
+def _pooled(session_records, recipe_name: str, arm_name: str):
+    runs = sorted((seed, r) for (b, a, seed), r in session_records.items() if b == recipe_name and a == arm_name)
     if not runs or any(r["train_info"]["status"] != "success" for _, r in runs):
         return None
     return {seed: r for seed, r in runs}
 
 
-COMPARISONS = [
-    pytest.param(arm, kind, other, id=f"{arm.name}-{kind}-{other}") for arm in ARMS for kind, other in arm.comparisons()
-]
+COMPARISONS = [pytest.param(arm, e, id=f"{arm.name}-{e.kind}-{e.other}") for arm in ARMS for e in arm.comparisons()]
 
 
-@pytest.mark.parametrize("arm, kind, other", COMPARISONS)
-@pytest.mark.parametrize("backend_name", BACKEND_PARAMS)
-def test_expectation(request, backend_name, arm, kind, other, backend_for, session_records):
-    """arm's F1 is significantly above (beats) or below (worse_than) the other arm's, same test set."""
+@pytest.mark.parametrize("arm, expectation", COMPARISONS)
+@pytest.mark.parametrize("recipe_name", RECIPE_PARAMS)
+def test_expectation(request, recipe_name, arm, expectation, recipe_for, session_records):
+    """arm's metric is significantly above (beats) or below (worse_than) the other arm's, same test set."""
     _selected(request, arm)
-    backend = backend_for(backend_name)
-    ours, theirs = (_pooled(session_records, backend.name, name) for name in (arm.name, other))
+    recipe = recipe_for(recipe_name)
+    kind, other = expectation.kind, expectation.other
+    ours, theirs = (_pooled(session_records, recipe.name, name) for name in (arm.name, other))
     if ours is None or theirs is None:
         pytest.skip(f"needs successful runs of {arm.name} and {other} in this session")
     # Seeds are paired where both arms have them; an arm without seed dependence (untuned) reuses seed 0's run.
@@ -96,7 +86,7 @@ def test_expectation(request, backend_name, arm, kind, other, backend_for, sessi
     pairs = [(ours[s], theirs.get(s, theirs[min(theirs)])) for s in seeds]
     labels = [y for a, _ in pairs for y in a["labels"]]
     result = compare(labels, [p for a, _ in pairs for p in a["predictions"]],
-                     [p for _, b in pairs for p in b["predictions"]], "f1")
+                     [p for _, b in pairs for p in b["predictions"]], expectation.metric)
     for a, _ in pairs:  # keep the verdict in the arm's stored record too
         a.setdefault("comparisons", []).append({"kind": kind, "other": other, **result})
         if "path" in a:

@@ -3,26 +3,26 @@
     pytest bench -k smoke
 """
 
-from fraudft.ablation import BACKENDS, load_splits, run_arm
-from fraudft.arms import ARMS_BY_NAME
-from fraudft.report import markdown_table
-from fraudft.results import load_records
+from fraudft.experiment.arms import ARMS_BY_NAME
+from fraudft.experiment.budgets import budget_violations
+from fraudft.experiment.recipes import load_recipe
+from fraudft.experiment.runner import run_arm, splits_of
+from fraudft.results.report import markdown_table
+from fraudft.results.store import load_records
 
 
-def test_smoke_two_arms_write_records_and_a_table(tmp_path, budgets):
-    from bench.test_ablations import check_budget
-
-    backend = BACKENDS["smoke"]
-    splits = load_splits(backend)
-    records = [run_arm(ARMS_BY_NAME[name], backend, splits, seed=0, results_root=tmp_path)
+def test_smoke_two_arms_write_records_and_a_table(tmp_path):
+    recipe = load_recipe("smoke")
+    splits = splits_of(recipe)
+    records = [run_arm(ARMS_BY_NAME[name], recipe, splits, seed=0, results_root=tmp_path)
                for name in ("untuned", "reference")]
     for record in records:
         assert record["train_info"]["status"] == "success", record["train_info"]
         metrics = record["metrics"]
         assert metrics["tn"] + metrics["fp"] + metrics["fn"] + metrics["tp"] == len(splits.test)
         assert len(record["predictions"]) == len(record["labels"]) == len(splits.test)
-        check_budget(record, budgets[backend.name])
-    assert records[1]["train_info"]["steps"] == backend.train.max_steps
+        assert not budget_violations(record, recipe.budgets)
+    assert records[1]["train_info"]["steps"] == recipe.train.max_steps
     stored = load_records(tmp_path, records[0]["run_info"]["commit"])
     assert {r["arm"] for r in stored} == {"untuned", "reference"}
     table = markdown_table(stored)

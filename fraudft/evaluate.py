@@ -24,8 +24,8 @@ import torch
 from sklearn.metrics import confusion_matrix
 from tqdm.auto import tqdm
 
-from fraudft.collate import Collator
-from fraudft.preprocess import EncodeConfig, Encoder
+from fraudft.modeling.collate import Collator
+from fraudft.modeling.encode import EncodeConfig, Encoder
 
 FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
 

@@ -2,7 +2,7 @@
 
     fraudft train --model tiny --train train.jsonl --eval eval.jsonl --out runs/r8 --max-steps 60
 
-The loss is computed from the LM head at label positions only (fraudft.loss) unless
+The loss is computed from the LM head at label positions only (fraudft.modeling.loss) unless
 `loss="full"`. Throughput is measured over the optimizer steps actually run: evaluation time is
 timed on its own and kept out of it.
 """
@@ -17,10 +17,10 @@ from typing import Literal
 import torch
 from transformers import EarlyStoppingCallback, Trainer, TrainingArguments
 
-from fraudft.collate import Collator
-from fraudft.loss import label_position_loss
-from fraudft.model import LoraSettings, add_lora
-from fraudft.preprocess import EncodeConfig, Encoder
+from fraudft.modeling.collate import Collator
+from fraudft.modeling.encode import EncodeConfig, Encoder
+from fraudft.modeling.lora import LoraSettings, add_lora
+from fraudft.modeling.loss import label_position_loss
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from fraudft.data import REFERENCE_INSTRUCTION
-from fraudft.tokenizer import load_tokenizer
+from fraudft.modeling.tokenizer import load_tokenizer
+from fraudft.records import REFERENCE_INSTRUCTION
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,8 @@ positives only it collapses to "always fraud"; label scoring agrees with free ge
 import pytest
 
 from fraudft.evaluate import EvalConfig, evaluate
-from fraudft.model import LoraSettings, load_model
+from fraudft.modeling.lora import LoraSettings
+from fraudft.modeling.models import load_model
 from fraudft.synthetic import SynthConfig, generate
 from fraudft.train import TrainConfig, train
 

@@ -17,8 +17,8 @@ from fraudft.evaluate import (
     parse_reply,
     score,
 )
-from fraudft.model import load_model
-from fraudft.preprocess import EncodeConfig, Encoder
+from fraudft.modeling.encode import EncodeConfig, Encoder
+from fraudft.modeling.models import load_model
 from fraudft.synthetic import SynthConfig, generate
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

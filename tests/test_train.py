@@ -7,10 +7,17 @@ import dataclasses
 import pytest
 import torch
 
-from fraudft.model import LoraSettings, load_model
-from fraudft.preprocess import EncodeConfig, Encoder
+from fraudft.modeling.encode import EncodeConfig, Encoder
+from fraudft.modeling.lora import LoraSettings
+from fraudft.modeling.models import load_model
 from fraudft.synthetic import SynthConfig, generate
-from fraudft.train import TrainConfig, TrainStats, peak_memory, train, training_arguments
+from fraudft.train import (
+    TrainConfig,
+    TrainStats,
+    peak_memory,
+    train,
+    training_arguments,
+)
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -1,0 +1,50 @@
+"""The `fraudft` command: each subcommand group lives in its own module, which owns its parser and
+handlers and imports heavy libraries (torch, transformers, peft) only inside the handlers that
+need them.
+
+    fraudft data validate FILE...            fraudft data stats FILE... [--json]
+    fraudft data synth --n N --seed S --out FILE [--shortcut NAME]
+    fraudft encode FILE [--tokenizer NAME|PATH] [--max-length N]
+    fraudft train --model NAME|PATH --train FILE --eval FILE --out DIR [LoRA and training options]
+    fraudft evaluate --model NAME|PATH [--adapter DIR] --data FILE [--mode score|generate] [--json]
+    fraudft audit FILE... [--json] [--fail-on warn|fail|never]
+    fraudft mitigate FILE... --out-dir DIR [--neutralize-speakers] [--dedupe]
+    fraudft results table [REV] | compare REV_A REV_B | plot [REV] --out DIR
+
+Bad input and bad usage exit with status 2 and one line (`FILE:LINE: field: what was wrong, what
+was expected` for data). Anything else is a bug and shows its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+
+from fraudft.cli import audit, data, encode, evaluate, results, train
+from fraudft.errors import DataWarning, UsageError
+
+COMMAND_MODULES = (data, encode, train, evaluate, audit, results)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fraudft", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    for module in COMMAND_MODULES:
+        module.register(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    warnings.simplefilter("default", DataWarning)
+    warnings.formatwarning = lambda message, category, *rest: f"warning: {message}\n"
+    try:
+        return args.func(args)
+    except UsageError as err:  # DataError included: the user's input, not a bug
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # e.g. `fraudft encode ... | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

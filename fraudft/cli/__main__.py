@@ -1,0 +1,7 @@
+"""`python -m fraudft.cli ...` is the `fraudft` command."""
+
+import sys
+
+from fraudft.cli import main
+
+sys.exit(main())

@@ -1,0 +1,102 @@
+"""`fraudft audit` and `fraudft mitigate`: find shortcuts and leaks in splits, and remove them.
+
+    fraudft audit train.jsonl eval.jsonl test.jsonl [--json] [--fail-on warn|fail|never]
+    fraudft mitigate train.jsonl eval.jsonl test.jsonl --out-dir clean/ --neutralize-speakers --dedupe
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from fraudft.errors import UsageError
+from fraudft.records import load_named_splits, write_jsonl
+
+FAIL_ON = ("warn", "fail", "never")  # the audit's levels at which the command exits 1
+
+
+def cmd_audit(args) -> int:
+    from fraudft.audit import AuditConfig, audit, load_tokenizer_or_none
+
+    splits = load_named_splits(args.files)
+    tokenizer = load_tokenizer_or_none(args.tokenizer)
+    report = audit(splits, AuditConfig(), tokenizer=tokenizer)
+    if tokenizer is not None:
+        report.tokenizer = args.tokenizer
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2, allow_nan=False))
+    else:
+        sys.stdout.write(report.to_text())
+    return report.exit_code(args.fail_on)
+
+
+def cmd_mitigate(args) -> int:
+    from fraudft.transforms import (
+        describe_change,
+        drop_cross_split_duplicates,
+        drop_shared_lines,
+        neutralize_speakers,
+    )
+
+    if not (args.neutralize_speakers or args.dedupe or args.drop_shared_lines):
+        raise UsageError("mitigate: no transform chosen, expected --neutralize-speakers, --dedupe and/or --drop-shared-lines")
+    paths = [Path(p) for p in args.files]
+    out_dir = Path(args.out_dir)
+    targets = [out_dir / p.name for p in paths]
+    if len({t.name for t in targets}) < len(targets):
+        raise UsageError("files: two files have the same name, expected distinct file names for --out-dir")
+    for path, target in zip(paths, targets):
+        if target.resolve() == path.resolve():
+            raise UsageError(f"{target}: --out-dir: would overwrite the input, expected another folder")
+    splits = load_named_splits(paths)
+    names = list(splits)
+    if (args.dedupe or args.drop_shared_lines) and args.keep not in splits:
+        raise UsageError(f"--keep: got {args.keep!r}, expected one of the splits ({', '.join(names)})")
+    reports = {}
+    if args.neutralize_speakers:
+        reports["neutralize_speakers"] = {}
+        for name in names:
+            splits[name], reports["neutralize_speakers"][name] = neutralize_speakers(splits[name])
+    if args.dedupe:
+        splits, reports["drop_cross_split_duplicates"] = drop_cross_split_duplicates(splits, keep=args.keep)
+    if args.drop_shared_lines:
+        splits, reports["drop_shared_lines"] = drop_shared_lines(splits, keep=args.keep)
+    for name, target in zip(names, targets):
+        write_jsonl(splits[name], target)
+    if args.json:
+        print(json.dumps({"files": {name: str(t) for name, t in zip(names, targets)}, "changes": reports},
+                         ensure_ascii=False, indent=2))
+        return 0
+    for transform, report in reports.items():
+        print(f"{transform}:")
+        if transform == "neutralize_speakers":
+            for name, r in report.items():
+                print(f"  {name}: " + describe_change(r)[0])
+        else:
+            print("\n".join("  " + line for line in describe_change(report)))
+    for name, target in zip(names, targets):
+        print(f"{target}: wrote {len(splits[name])} records ({name})", file=sys.stderr)
+    return 0
+
+
+def register(commands) -> None:
+    p = commands.add_parser("audit", help="find label shortcuts, leakage between splits and inconsistent records")
+    p.add_argument("files", nargs="+", metavar="FILE", help="one JSONL file per split (named by its stem)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--fail-on", choices=FAIL_ON, default="fail",
+                   help="exit 1 when a finding reaches this level (default: fail; never: only report)")
+    p.add_argument("--tokenizer", default="qwen2-offline",
+                   help="qwen2-offline (default), a local path or hub id for token counts, or none")
+    p.set_defaults(func=cmd_audit)
+
+    p = commands.add_parser("mitigate", help="write transformed copies of splits (neutral speakers, no leaks)")
+    p.add_argument("files", nargs="+", metavar="FILE", help="one JSONL file per split (named by its stem)")
+    p.add_argument("--out-dir", required=True, help="folder for the transformed files (same file names)")
+    p.add_argument("--neutralize-speakers", action="store_true", help="rename each dialogue's speakers 发言人1, 发言人2, ...")
+    p.add_argument("--dedupe", action="store_true", help="drop from other splits the inputs also in the kept split")
+    p.add_argument("--drop-shared-lines", action="store_true",
+                   help="drop from other splits the records sharing a meaningful line with the kept split")
+    p.add_argument("--keep", default="train", help="the split that keeps its records (default: train)")
+    p.add_argument("--json", action="store_true", help="print the change reports as JSON")
+    p.set_defaults(func=cmd_mitigate)

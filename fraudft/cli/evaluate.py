@@ -1,0 +1,63 @@
+"""`fraudft evaluate`: precision, recall and F1 of a model (and adapter) on labelled data.
+
+    fraudft evaluate --model tiny --adapter runs/r8/adapter --data data/test.jsonl --max-length 256
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fraudft.cli.options import (
+    add_model_options,
+    config_from_flags,
+    print_json,
+    tokenizer_for,
+)
+from fraudft.errors import UsageError
+from fraudft.records import load_jsonl
+
+
+def cmd_evaluate(args) -> int:
+    from fraudft.evaluate import EvalConfig, evaluate
+    from fraudft.modeling.models import load_model
+
+    records = load_jsonl(args.data)
+    config = config_from_flags(EvalConfig, mode=args.mode, batch_size=args.batch_size, threshold=args.threshold,
+                               max_length=args.max_length, max_new_tokens=args.max_new_tokens, progress=not args.json)
+    if args.adapter and not (Path(args.adapter) / "adapter_config.json").exists():
+        raise UsageError(f"{args.adapter}: adapter: no adapter_config.json, expected a folder written by `fraudft train`")
+    tokenizer = tokenizer_for(args)
+    model = load_model(args.model, seed=args.model_seed, trust_remote_code=args.trust_remote_code)
+    if args.adapter:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, args.adapter)
+    result = evaluate(model, tokenizer, records, config)
+    summary = {k: v for k, v in result.items() if k not in ("predictions", "probabilities", "replies")}
+    if args.json:
+        print_json(summary)
+        return 0
+    m = result["metrics"]
+    print(f"{args.data}: {m['n']} records, mode {result['mode']}, {result['examples_per_s']:.1f} examples/s")
+    print(f"  tn/fp/fn/tp {m['tn']}/{m['fp']}/{m['fn']}/{m['tp']}  precision {m['precision']:.4f}  "
+          f"recall {m['recall']:.4f}  f1 {m['f1']:.4f}  accuracy {m['accuracy']:.4f}  invalid {m['invalid']}")
+    if m["undefined"]:
+        print(f"  undefined (no denominator, shown as 0): {', '.join(m['undefined'])}")
+    if "reference_metrics" in result:
+        r = result["reference_metrics"]
+        print(f"  as the reference counts it (invalid = not fraud): tn/fp/fn/tp {r['tn']}/{r['fp']}/{r['fn']}/{r['tp']}"
+              f"  precision {r['precision']:.4f}  recall {r['recall']:.4f}")
+    return 0
+
+
+def register(commands) -> None:
+    p = commands.add_parser("evaluate", help="precision, recall, F1 of a model (and adapter) on labelled data")
+    add_model_options(p)
+    p.add_argument("--adapter", default=None, help="a folder written by `fraudft train` (its adapter/)")
+    p.add_argument("--data", required=True)
+    p.add_argument("--mode", choices=["score", "generate"], default="score")
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--threshold", type=float, default=0.5)
+    p.add_argument("--max-new-tokens", type=int, default=32)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_evaluate)

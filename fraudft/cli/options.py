@@ -1,0 +1,37 @@
+"""Small helpers shared by the subcommands: JSON output and configs built from flags."""
+
+from __future__ import annotations
+
+import json
+
+from fraudft.errors import UsageError
+
+
+def print_json(obj) -> None:
+    print(json.dumps(obj, ensure_ascii=False, indent=2))
+
+
+def config_from_flags(cls, **values):
+    """Build a validated config dataclass; its ValueError becomes a usage error (exit 2)."""
+    try:
+        return cls(**values)
+    except UsageError:
+        raise
+    except ValueError as err:
+        raise UsageError(str(err)) from err
+
+
+def add_model_options(p) -> None:
+    p.add_argument("--model", required=True, help="a preset (tiny, qwen2-1.5b-arch), a local path or a hub id")
+    p.add_argument("--model-seed", type=int, default=0, help="seed of a preset's random weights")
+    p.add_argument("--tokenizer", default=None, help="default: qwen2-offline for presets, else the model's own")
+    p.add_argument("--trust-remote-code", action="store_true")
+    p.add_argument("--max-length", type=int, default=2048)
+
+
+def tokenizer_for(args):
+    """The tokenizer a command's --tokenizer or --model names."""
+    from fraudft.modeling.models import PRESETS
+    from fraudft.modeling.tokenizer import load_tokenizer
+
+    return load_tokenizer(args.tokenizer or ("qwen2-offline" if args.model in PRESETS else args.model))

@@ -1,0 +1,86 @@
+"""`fraudft results table|compare|plot`: read the records the benchmark stores per commit.
+
+    fraudft results table [REV]                      markdown table of a commit's runs (default HEAD)
+    fraudft results compare REV_A REV_B              per-arm deltas, regressions flagged
+    fraudft results plot [REV] --out plots/          precision_recall.png, loss_curves.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from fraudft.errors import UsageError
+
+DEFAULT_RESULTS_DIR = os.environ.get("FRAUDFT_RESULTS", "results")
+
+
+def cmd_results_table(args) -> int:
+    from fraudft.results.report import load_commit, resolve_results_commit, table_report
+
+    commit = resolve_results_commit(Path(args.results_dir), args.rev)
+    records = load_commit(Path(args.results_dir), commit, args.backend)
+    print(table_report(records, commit))
+    return 0
+
+
+def cmd_results_compare(args) -> int:
+    from fraudft.results.report import (
+        compare_report,
+        load_commit,
+        resolve_results_commit,
+    )
+
+    for name in ("tolerance_f1", "tolerance_throughput", "tolerance_memory"):
+        if not getattr(args, name) >= 0:
+            raise UsageError(f"--{name.replace('_', '-')}: got {getattr(args, name)}, expected a number >= 0")
+    root = Path(args.results_dir)
+    commit_a, commit_b = resolve_results_commit(root, args.rev_a), resolve_results_commit(root, args.rev_b)
+    text, regressed = compare_report(
+        load_commit(root, commit_a, args.backend), load_commit(root, commit_b, args.backend), commit_a, commit_b,
+        tolerance_f1=args.tolerance_f1, tolerance_throughput=args.tolerance_throughput,
+        tolerance_memory=args.tolerance_memory)
+    print(text)
+    return 1 if regressed and args.fail_on_regression else 0
+
+
+def cmd_results_plot(args) -> int:
+    from fraudft.results.report import load_commit, plot_records, resolve_results_commit
+
+    commit = resolve_results_commit(Path(args.results_dir), args.rev)
+    records = load_commit(Path(args.results_dir), commit, args.backend)
+    for path in plot_records(records, commit, Path(args.out)):
+        print(path)
+    return 0
+
+
+def _add_common(p) -> None:
+    p.add_argument("--results-dir", default=DEFAULT_RESULTS_DIR,
+                   help="where records are, one folder per commit (default: $FRAUDFT_RESULTS or results)")
+    p.add_argument("--backend", default=None, help="only this backend's records (e.g. cpu-tiny, gpu)")
+
+
+def register(commands) -> argparse.ArgumentParser:
+    """Add the `results` command group (table, compare, plot) to the top-level subparsers."""
+    parser = commands.add_parser("results", help="tables, comparisons and plots of benchmark records")
+    sub = parser.add_subparsers(dest="results_command", required=True)
+    p = sub.add_parser("table", help="markdown table of a commit's runs, with a per-arm summary over seeds")
+    p.add_argument("rev", nargs="?", default="HEAD", help="a commit folder under the results dir or a git revision")
+    _add_common(p)
+    p.set_defaults(func=cmd_results_table)
+    p = sub.add_parser("compare", help="per-arm deltas between two commits, regressions flagged (markdown)")
+    p.add_argument("rev_a", metavar="REV_A", help="the baseline: a commit folder or git revision")
+    p.add_argument("rev_b", metavar="REV_B", help="the commit to judge")
+    _add_common(p)
+    p.add_argument("--tolerance-f1", type=float, default=0.02, help="F1 drop (absolute) flagged as a regression")
+    p.add_argument("--tolerance-throughput", type=float, default=0.10, help="relative tokens/s drop flagged")
+    p.add_argument("--tolerance-memory", type=float, default=0.10, help="relative peak memory growth flagged")
+    p.add_argument("--fail-on-regression", action="store_true", help="exit with status 1 when something regressed")
+    p.set_defaults(func=cmd_results_compare)
+    p = sub.add_parser("plot", help="precision_recall.png and loss_curves.png of a commit's runs")
+    p.add_argument("rev", nargs="?", default="HEAD", help="a commit folder under the results dir or a git revision")
+    _add_common(p)
+    p.add_argument("--out", required=True, help="folder to write the PNG files into")
+    p.set_defaults(func=cmd_results_plot)
+    return parser

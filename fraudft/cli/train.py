@@ -1,0 +1,76 @@
+"""`fraudft train`: fine-tune LoRA adapters on a model; saves the adapter and a run record.
+
+    fraudft train --model tiny --train data/train.jsonl --eval data/eval.jsonl --out runs/r8 --max-steps 240
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fraudft.cli.options import add_model_options, config_from_flags, tokenizer_for
+from fraudft.modeling.lora import REFERENCE_TARGET_MODULES
+from fraudft.records import load_jsonl
+
+
+def cmd_train(args) -> int:
+    from fraudft.modeling.lora import LoraSettings
+    from fraudft.modeling.models import load_model
+    from fraudft.results.store import meta_info, run_info, write_json_atomic
+    from fraudft.train import TrainConfig, train
+
+    lora = config_from_flags(LoraSettings, r=args.lora_r, alpha=args.lora_alpha, dropout=args.lora_dropout,
+                             target_modules=tuple(args.target_modules.split(",")), rslora=args.rslora)
+    config = config_from_flags(
+        TrainConfig, batch_size=args.batch_size, grad_accum=args.grad_accum, epochs=args.epochs,
+        max_steps=args.max_steps, learning_rate=args.lr, weight_decay=args.weight_decay, warmup=args.warmup,
+        lr_scheduler=args.scheduler, eval_steps=args.eval_steps, early_stopping_patience=args.patience or None,
+        gradient_checkpointing=not args.no_gradient_checkpointing, loss=args.loss, max_length=args.max_length,
+        seed=args.seed, progress=not args.quiet,
+    )
+    train_records, eval_records = load_jsonl(args.train), load_jsonl(args.eval)
+    tokenizer = tokenizer_for(args)
+    model = load_model(args.model, seed=args.model_seed, trust_remote_code=args.trust_remote_code)
+    model, stats = train(model, tokenizer, train_records, eval_records, lora, config, output_dir=f"{args.out}/checkpoints")
+    model.save_pretrained(f"{args.out}/adapter")
+    record = {
+        "run_info": run_info({"model": args.model, "model_seed": args.model_seed, "train": args.train,
+                              "eval": args.eval, "lora": lora.to_dict(), "train_config": vars(config)}),
+        "train_info": {"status": "success", **stats.to_dict()},
+        "meta_info": meta_info(),
+    }
+    write_json_atomic(record, Path(args.out) / "run.json")
+    memory = {k: v for k, v in stats.peak_memory.items() if k != "device"}
+    print(
+        f"trained {stats.steps} steps in {stats.train_seconds:.1f} s (+{stats.eval_seconds:.1f} s evaluating): "
+        f"{stats.tokens_per_s:.0f} tokens/s, {stats.samples_per_s:.1f} samples/s, best eval loss "
+        f"{stats.best_eval_loss}, peak memory {memory}; adapter in {args.out}/adapter"
+    )
+    return 0
+
+
+def register(commands) -> None:
+    p = commands.add_parser("train", help="fine-tune LoRA adapters; saves the adapter and a run record")
+    add_model_options(p)
+    p.add_argument("--train", required=True)
+    p.add_argument("--eval", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--lora-r", type=int, default=8)
+    p.add_argument("--lora-alpha", type=float, default=16)
+    p.add_argument("--lora-dropout", type=float, default=0.05)
+    p.add_argument("--target-modules", default=",".join(REFERENCE_TARGET_MODULES))
+    p.add_argument("--rslora", action="store_true", help="scale by alpha/sqrt(r) instead of alpha/r")
+    p.add_argument("--batch-size", type=int, default=4)
+    p.add_argument("--grad-accum", type=int, default=4)
+    p.add_argument("--epochs", type=float, default=3.0)
+    p.add_argument("--max-steps", type=int, default=-1, help="a fixed step budget (overrides --epochs)")
+    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--weight-decay", type=float, default=0.0)
+    p.add_argument("--warmup", type=float, default=0.0, help="ratio of steps if < 1, else steps")
+    p.add_argument("--scheduler", default="linear")
+    p.add_argument("--eval-steps", type=int, default=10)
+    p.add_argument("--patience", type=int, default=3, help="early-stopping patience in evaluations; 0 turns it off")
+    p.add_argument("--no-gradient-checkpointing", action="store_true")
+    p.add_argument("--loss", choices=["label_positions", "full"], default="label_positions")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_train)

@@ -1,0 +1,82 @@
+"""Recipes: model, data, training and evaluation settings and their budgets, read from
+fraudft/configs/recipes/NAME.toml. A recipe may `extends = "OTHER"` and override it table by table.
+
+    from fraudft.experiment.recipes import load_recipe
+    recipe = load_recipe("cpu-tiny")
+    recipe = load_recipe("gpu", model="/models/qwen2-1.5b", data_dir="data/")
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fraudft.configs import read_config, recipe_names
+from fraudft.errors import UsageError
+from fraudft.evaluate import EvalConfig
+from fraudft.train import TrainConfig
+
+TABLES = ("data", "train", "eval", "budgets")
+KEYS = {"extends", "model", "tokenizer", "model_seed", *TABLES}
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What one kind of benchmark run uses; `name` is the folder its records go to."""
+
+    name: str
+    model: str
+    tokenizer: str
+    train: TrainConfig
+    eval: EvalConfig
+    synthetic: tuple[int, int, int] = (1500, 200, 400)  # train, eval, test sizes when there is no data_dir
+    data_dir: Path | None = None
+    model_seed: int = 0
+    budgets: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "model": self.model, "tokenizer": self.tokenizer,
+                "train": dataclasses.asdict(self.train), "eval": dataclasses.asdict(self.eval),
+                "synth_sizes": list(self.synthetic), "data_dir": str(self.data_dir) if self.data_dir else None}
+
+
+def _merged(name: str, seen: tuple[str, ...] = ()) -> dict:
+    """The recipe's TOML with its `extends` chain resolved, table by table."""
+    if name not in recipe_names():
+        raise UsageError(f"recipe: got {name!r}, expected one of {', '.join(recipe_names())}")
+    if name in seen:
+        raise UsageError(f"recipes/{name}.toml: extends: a cycle through {' -> '.join(seen + (name,))}")
+    own = read_config(f"recipes/{name}.toml")
+    unknown = set(own) - KEYS
+    if unknown:
+        raise UsageError(f"recipes/{name}.toml: unknown key(s) {', '.join(sorted(unknown))}, expected some of {', '.join(sorted(KEYS))}")
+    base = _merged(own["extends"], seen + (name,)) if "extends" in own else {}
+    merged = {**base, **{k: v for k, v in own.items() if k not in TABLES and k != "extends"}}
+    for table in TABLES:
+        merged[table] = {**base.get(table, {}), **own.get(table, {})}
+    return merged
+
+
+def load_recipe(name: str, **overrides) -> Recipe:
+    """The named recipe, validated; `overrides` replace top-level fields (model, tokenizer, data_dir...)."""
+    config = _merged(name)
+    where = f"recipes/{name}.toml"
+    try:
+        train = dict(config["train"])
+        if train.get("early_stopping_patience") == 0:  # TOML has no null: 0 turns early stopping off
+            train["early_stopping_patience"] = None
+        synthetic = config["data"].get("synthetic", {})
+        recipe = Recipe(
+            name=name, model=config["model"], tokenizer=config.get("tokenizer", config["model"]),
+            model_seed=config.get("model_seed", 0), train=TrainConfig(**train), eval=EvalConfig(**config["eval"]),
+            synthetic=tuple(synthetic[k] for k in ("train", "eval", "test")) if synthetic else Recipe.synthetic,
+            budgets=dict(config["budgets"]),
+        )
+    except KeyError as err:
+        raise UsageError(f"{where}: {err.args[0]}: missing") from None
+    except (TypeError, ValueError) as err:
+        raise UsageError(f"{where}: {err}") from None
+    if overrides.get("data_dir") is not None:
+        overrides["data_dir"] = Path(overrides["data_dir"])
+    return dataclasses.replace(recipe, **overrides)

@@ -1,0 +1,116 @@
+"""The train/eval/test splits of a recipe, and the named transforms arms apply to them.
+
+    from fraudft.experiment.splits import load_splits, split_for
+    splits = load_splits(data_dir=None, synthetic=(1500, 200, 400))
+    train = split_for(splits, "train", ("plant:speaker_tag", "neutralize_speakers"))
+
+A transform takes (records, splits, split name) and returns new records; it is registered by name
+with `@split_transform(NAME)`, so arms.toml can name it. `plant:SHORTCUT` regenerates a synthetic
+split with that shortcut planted (fraudft.synthetic); it raises ArmSkipped on a data folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+from fraudft.errors import DataError
+from fraudft.records import load_jsonl
+from fraudft.synthetic import SHORTCUTS, SynthConfig, generate
+from fraudft.transforms import neutralize_speakers
+
+SPLIT_NAMES = ("train", "eval", "test")
+SYNTHETIC_SEEDS = {"train": 1, "eval": 2, "test": 3}
+
+
+class ArmSkipped(Exception):
+    """The arm cannot run on this data (e.g. planting a shortcut needs the synthetic generator)."""
+
+
+@dataclass
+class Splits:
+    train: list[dict]
+    eval: list[dict]
+    test: list[dict]
+    source: str
+    synthetic: dict[str, SynthConfig] | None = None  # how each split was generated, if it was
+    fingerprints: dict = field(default_factory=dict)
+    audit: dict = field(default_factory=dict)  # fraudft.audit findings on train/eval/test
+
+
+def fingerprint(records: list[dict]) -> str:
+    """A short hash of the records' labels and inputs."""
+    digest = hashlib.sha256()
+    for r in records:
+        digest.update(f"{r['label']}\t{r['input']}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def load_splits(data_dir: str | Path | None, synthetic: tuple[int, int, int]) -> Splits:
+    """train/eval/test from data_dir (train.jsonl, eval.jsonl, test.jsonl), else synthetic of these sizes."""
+    from fraudft.audit import audit
+
+    if data_dir is not None:
+        parts = {}
+        for name in SPLIT_NAMES:
+            path = Path(data_dir) / f"{name}.jsonl"
+            if not path.exists():
+                raise DataError(path, None, "file", f"missing, expected {', '.join(SPLIT_NAMES)}.jsonl in the data dir")
+            parts[name] = load_jsonl(path)
+        splits = Splits(**parts, source=str(data_dir))
+    else:
+        configs = {name: SynthConfig(n=n, seed=SYNTHETIC_SEEDS[name]) for name, n in zip(SPLIT_NAMES, synthetic)}
+        splits = Splits(**{name: generate(c) for name, c in configs.items()}, synthetic=configs,
+                        source="synthetic seeds 1/2/3 sizes " + "/".join(map(str, synthetic)))
+    splits.fingerprints = {name: fingerprint(getattr(splits, name)) for name in SPLIT_NAMES}
+    report = audit({name: getattr(splits, name) for name in SPLIT_NAMES})
+    splits.audit = {"worst_level": report.worst_level, "counts": report.counts(),
+                    "findings": [f"[{f.level}] {f.check} {f.split or ''}: {f.verdict}" for f in report.findings]}
+    return splits
+
+
+Transform = Callable[[list[dict], Splits, str], list[dict]]
+SPLIT_TRANSFORMS: dict[str, Transform] = {}
+
+
+def split_transform(name: str):
+    """Register a transform under `name` for arms.toml's train_data / test_data."""
+
+    def register(fn: Transform) -> Transform:
+        SPLIT_TRANSFORMS[name] = fn
+        return fn
+
+    return register
+
+
+@split_transform("positives_only")
+def _positives_only(records: list[dict], splits: Splits, split: str) -> list[dict]:
+    return [r for r in records if r["label"]]
+
+
+@split_transform("neutralize_speakers")
+def _neutralize_speakers(records: list[dict], splits: Splits, split: str) -> list[dict]:
+    return neutralize_speakers(records)[0]
+
+
+def _plant(shortcut: str) -> Transform:
+    def plant(records: list[dict], splits: Splits, split: str) -> list[dict]:
+        if splits.synthetic is None:
+            raise ArmSkipped(f"plant:{shortcut} regenerates a synthetic split with the shortcut: not possible on {splits.source}")
+        return generate(replace(splits.synthetic[split], shortcut=shortcut))
+
+    return plant
+
+
+for _shortcut in SHORTCUTS:
+    split_transform(f"plant:{_shortcut}")(_plant(_shortcut))
+
+
+def split_for(splits: Splits, split: str, transforms: tuple[str, ...]) -> list[dict]:
+    """The named split after the transforms, applied in order."""
+    records = getattr(splits, split)
+    for name in transforms:
+        records = SPLIT_TRANSFORMS[name](records, splits, split)
+    return records

@@ -1,0 +1,68 @@
+"""fraudft.experiment.arms: the arms read from configs/arms.toml, and bad declarations rejected."""
+
+import pytest
+
+from fraudft.errors import UsageError
+from fraudft.experiment.arms import (
+    ARMS,
+    ARMS_BY_NAME,
+    Arm,
+    Expectation,
+    arms_from_config,
+)
+from fraudft.modeling.lora import LoraSettings
+
+
+def test_the_grid_holds_the_series_settings():
+    assert ARMS_BY_NAME["reference"].lora.scale == 2
+    assert ARMS_BY_NAME["alpha_r4"].lora.scale == 4
+    assert ARMS_BY_NAME["rslora"].lora.rslora and ARMS_BY_NAME["rslora"].lora.scale == pytest.approx(8)
+    assert ARMS_BY_NAME["untuned"].lora is None
+    assert [e.kind for e in ARMS_BY_NAME["positives_only"].expects] == ["collapse"]
+
+
+def test_arm_fields_layer_over_the_defaults():
+    arms = arms_from_config({"defaults": {"lora": {"r": 8, "alpha": 16, "dropout": 0.05}},
+                             "arm": [{"name": "a", "lora": {"alpha": 32}}]})
+    assert arms[0].lora == LoraSettings(r=8, alpha=32, dropout=0.05)
+
+
+def test_comparisons_name_existing_arms_tested_on_the_same_data():
+    for arm in ARMS:
+        for expectation in arm.comparisons():
+            assert expectation.kind in ("beats", "worse_than")
+            assert ARMS_BY_NAME[expectation.other].test_data == arm.test_data
+
+
+@pytest.mark.parametrize("bad", [
+    dict(kind="wins"), dict(kind="beats"), dict(kind="collapse", other="x"), dict(kind="beats", other="x", metric="auc"),
+])
+def test_bad_expectations_are_rejected(bad):
+    with pytest.raises(ValueError):
+        Expectation(**bad)
+
+
+@pytest.mark.parametrize("bad", [
+    dict(train_data=("other",)), dict(test_data=("other",)),
+    dict(train_data=("neutralize_speakers", "plant:speaker_tag")),
+], ids=["train-transform", "test-transform", "plant-not-first"])
+def test_bad_arm_declarations_are_rejected(bad):
+    with pytest.raises(ValueError):
+        Arm("x", "x", LoraSettings(), **bad)
+
+
+def test_an_untuned_arm_expects_nothing():
+    with pytest.raises(ValueError, match="untuned"):
+        Arm("x", "x", None, expects=(Expectation("collapse"),))
+
+
+@pytest.mark.parametrize("config, message", [
+    ({"arm": [{"name": "a"}, {"name": "a"}]}, "used twice"),
+    ({"arm": [{"name": "a", "expect": [{"kind": "beats", "other": "b"}]}]}, "no arm named 'b'"),
+    ({"arm": [{"name": "a", "colour": "red"}]}, "unknown field"),
+    ({"arm": [{"name": "a", "train": "none", "lora": {"r": 4}}]}, "takes no LoRA"),
+    ({"arm": [{"name": "a", "lora": {"r": 0}}]}, "r: got 0"),
+])
+def test_bad_config_files_name_the_arm_and_field(config, message):
+    with pytest.raises(UsageError, match=message):
+        arms_from_config(config)
