@@ -12,8 +12,13 @@ def pytest_addoption(parser):
     group.addoption("--model", default=os.environ.get("FRAUDFT_MODEL", "Qwen/Qwen2-1.5B-Instruct"),
                     help="model of the gpu recipe: a local path or hub id (env FRAUDFT_MODEL)")
     group.addoption("--data-dir", default=os.environ.get("FRAUDFT_DATA_DIR"),
-                    help="folder with train.jsonl, eval.jsonl, test.jsonl (gpu recipe; synthetic when absent)")
+                    help="folder with train.jsonl, eval.jsonl, test.jsonl for every recipe (synthetic when absent)")
     group.addoption("--seeds", type=int, default=1, help="seeds per arm (bootstrap intervals pool them)")
     group.addoption("--results-dir", default=os.environ.get("FRAUDFT_RESULTS", "results"),
                     help="where results records are written, one folder per commit")
     group.addoption("--arms", default=None, help="comma-separated arm names to run (default: all)")
+    group.addoption("--device", default=None, choices=["cpu", "cuda"],
+                    help="the gpu recipe's device (default cuda; cpu runs the real-model path slowly)")
+    group.addoption("--dtype", default=None, choices=["auto", "bf16", "fp32"], help="the gpu recipe's dtype")
+    group.addoption("--rerun", action="store_true",
+                    help="run every arm again, even where this commit already has a successful record")

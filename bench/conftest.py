@@ -1,5 +1,5 @@
-"""Fixtures of the ablation benchmark: recipes, data splits and the session's records (the
-command-line options are in the root conftest.py).
+"""Fixtures of the ablation benchmark: recipes and the session's records (the command-line options
+are in the root conftest.py).
 
     pytest bench                      # the ablation grid on CPU: tiny model, synthetic data
     pytest bench -m gpu --model PATH --data-dir DIR --seeds 3
@@ -10,10 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import torch
 
+from fraudft.errors import UsageError
 from fraudft.experiment.recipes import load_recipe
-from fraudft.experiment.runner import splits_of
 
 
 def pytest_generate_tests(metafunc):
@@ -22,6 +21,8 @@ def pytest_generate_tests(metafunc):
 
 
 def pytest_benchmark_update_machine_info(config, machine_info):
+    import torch
+
     machine_info["gpu"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
 
 
@@ -32,57 +33,67 @@ def results_root(pytestconfig) -> Path:
 
 @pytest.fixture(scope="session")
 def session_records() -> dict:
-    """Records produced in this session, keyed by (recipe, arm, seed)."""
-    return {}
+    """What this session ran or reused, and the verdicts of its expectations."""
+    return {"records": {}, "reused": [], "verdicts": []}
 
 
-@pytest.fixture(scope="session")
-def recipe_for(pytestconfig):
-    """The Recipe of a name, with the gpu one pointed at --model and --data-dir."""
-    cache = {}
+def _real_model_recipe(config):
+    """The gpu recipe pointed at --model, --data-dir, --device, --dtype; a one-line error when it can't run."""
+    import torch
 
-    def resolve(name: str):
-        if name in cache:
-            return cache[name]
-        if name != "gpu":
-            cache[name] = load_recipe(name)
-            return cache[name]
-        if not torch.cuda.is_available():
-            pytest.skip("the gpu recipe needs CUDA: none is available here")
-        model = pytestconfig.getoption("--model")
+    device = config.getoption("--device") or "cuda"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise UsageError("-m gpu: no CUDA device here; pass --device cpu to run the real-model recipe on the CPU")
+    model = config.getoption("--model")
+    from fraudft.modeling.models import PRESETS
+
+    if model not in PRESETS:
         try:
             from transformers import AutoConfig
 
             AutoConfig.from_pretrained(model)
         except Exception as err:  # offline, missing path, no access...
-            pytest.skip(f"the gpu recipe cannot load model {model!r}: {type(err).__name__}: {err}")
-        cache[name] = load_recipe(name, model=model, tokenizer=model, data_dir=pytestconfig.getoption("--data-dir"))
+            raise UsageError(f"-m gpu: --model {model}: cannot be loaded ({type(err).__name__}: {str(err).splitlines()[0]})") from None
+    return load_recipe("gpu", model=model, tokenizer=None if model in PRESETS else model,
+                       data_dir=config.getoption("--data-dir"), device=device, dtype=config.getoption("--dtype"))
+
+
+@pytest.fixture(scope="session")
+def recipe_for(pytestconfig):
+    """The Recipe of a name, with --data-dir applied (and the gpu one pointed at --model, --device)."""
+    cache = {}
+
+    def resolve(name: str):
+        if name not in cache:
+            try:
+                cache[name] = (_real_model_recipe(pytestconfig) if name == "gpu"
+                               else load_recipe(name, data_dir=pytestconfig.getoption("--data-dir")))
+            except UsageError as err:
+                pytest.exit(f"error: {err}", returncode=pytest.ExitCode.USAGE_ERROR)
         return cache[name]
 
     return resolve
 
 
-@pytest.fixture(scope="session")
-def splits_for():
-    cache = {}
-
-    def load(recipe):
-        key = (recipe.name, recipe.data_dir, recipe.synthetic)
-        if key not in cache:
-            cache[key] = splits_of(recipe)
-        return cache[key]
-
-    return load
-
-
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    records = getattr(config, "_fraudft_records", None)
-    if not records:
-        return
-    from fraudft.results.report import markdown_table
+    from fraudft.results.table import markdown_table
 
+    session = getattr(config, "_fraudft_session", None)
+    if not session or not session["records"]:
+        return
+    records = list(session["records"].values())
     terminalreporter.section("fraudft results")
-    terminalreporter.write_line(markdown_table(list(records.values())))
-    paths = sorted({str(Path(r["path"]).parent) for r in records.values() if "path" in r})
-    for path in paths:
+    terminalreporter.write_line(markdown_table(records))
+    if session["reused"]:
+        terminalreporter.write_line(f"{len(session['reused'])} record(s) of this commit reused (pass --rerun to run them again)")
+    for key, arm, verdict in session["verdicts"]:
+        terminalreporter.write_line(
+            f"{key} {arm} {verdict['kind']} {verdict['other']} on {verdict['metric']}: delta {verdict['delta']:+.3f} "
+            f"[{verdict['low']:+.3f}, {verdict['high']:+.3f}] -> {verdict['verdict']}")
+    for path in sorted({str(Path(r["path"]).parent) for r in records if "path" in r}):
         terminalreporter.write_line(f"records written under {path}/")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _expose_session(pytestconfig, session_records):
+    pytestconfig._fraudft_session = session_records

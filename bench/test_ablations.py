@@ -1,11 +1,14 @@
 """The ablation grid: every arm of fraudft/configs/arms.toml trains, evaluates, records and asserts.
 
     pytest bench                                   # CPU: tiny model, synthetic data (main job)
+    pytest bench --data-dir DIR                    # the same grid on your train/eval/test.jsonl
     pytest bench -m gpu --model PATH --data-dir DIR --seeds 3
 
-Each run is one pedantic pytest-benchmark round; its metrics go into `extra_info` and a results
-record is written under results/<commit>/<recipe>/. Cross-arm expectations are checked after the
-arms they compare have run, with a paired bootstrap over the test set (seeds pooled).
+Each (arm, seed) runs as `fraudft run-arm` in a process of its own (its peak memory is its own, a
+crash is contained) and writes its record under results/<commit>/<recipe key>/; a successful record
+of the same commit, recipe and arm config is reused unless --rerun. Cross-arm expectations read the
+stored records, whichever process or machine wrote them, and judge with a paired bootstrap over test
+examples, seeds pooled per example.
 """
 
 from __future__ import annotations
@@ -14,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from bench.grid import comparison_records, reusable_record, run_arm_process
 from fraudft.experiment.arms import ARMS
 from fraudft.experiment.budgets import budget_violations
-from fraudft.experiment.runner import ArmSkipped, run_arm
 from fraudft.results.store import write_json_atomic
-from fraudft.stats import compare
+from fraudft.stats import pooled_compare
 
 RECIPE_PARAMS = [pytest.param("cpu-tiny", id="cpu-tiny"), pytest.param("gpu", id="gpu", marks=pytest.mark.gpu)]
 ARM_PARAMS = [pytest.param(arm, id=arm.name) for arm in ARMS]
@@ -39,59 +42,54 @@ def check_collapse(arm, metrics: dict) -> None:
 
 @pytest.mark.parametrize("arm", ARM_PARAMS)
 @pytest.mark.parametrize("recipe_name", RECIPE_PARAMS)
-def test_arm(request, recipe_name, arm, seed, benchmark, recipe_for, splits_for, results_root, session_records):
+def test_arm(request, recipe_name, arm, seed, benchmark, recipe_for, results_root, session_records):
     _selected(request, arm)
     recipe = recipe_for(recipe_name)
-    splits = splits_for(recipe)
-    try:
-        record = benchmark.pedantic(run_arm, args=(arm, recipe, splits, seed, results_root), rounds=1, iterations=1)
-    except ArmSkipped as why:
-        pytest.skip(str(why))
-    session_records[(recipe.name, arm.name, seed)] = record
-    request.config._fraudft_records = session_records
+    record = None if request.config.getoption("--rerun") else reusable_record(results_root, recipe, arm, seed)
+    if record is not None:
+        session_records["reused"].append(record["path"])
+    else:
+        record = benchmark.pedantic(run_arm_process, args=(recipe, arm, seed, results_root), rounds=1, iterations=1)
+    session_records["records"][(recipe.key, arm.name, seed)] = record
     info = record["train_info"]
     assert info["status"] == "success", f"arm {arm.name} failed: {info.get('error')}\n{info.get('traceback')}"
     metrics = record["metrics"]
     benchmark.extra_info.update(
         {k: metrics[k] for k in ("precision", "recall", "f1", "accuracy", "tn", "fp", "fn", "tp", "invalid")}
     )
-    benchmark.extra_info.update({k: info.get(k) for k in ("steps", "train_seconds", "eval_seconds", "tokens_per_s", "samples_per_s")})
+    benchmark.extra_info.update({k: info.get(k) for k in ("steps", "train_seconds", "eval_seconds", "tokens_per_s",
+                                                          "samples_per_s", "relative_throughput")})
     benchmark.extra_info["audit"] = record["audit"]["worst_level"]
     assert not budget_violations(record, recipe.budgets)
     check_collapse(arm, metrics)
 
 
-def _pooled(session_records, recipe_name: str, arm_name: str):
-    runs = sorted((seed, r) for (b, a, seed), r in session_records.items() if b == recipe_name and a == arm_name)
-    if not runs or any(r["train_info"]["status"] != "success" for _, r in runs):
-        return None
-    return {seed: r for seed, r in runs}
-
-
-COMPARISONS = [pytest.param(arm, e, id=f"{arm.name}-{e.kind}-{e.other}") for arm in ARMS for e in arm.comparisons()]
+COMPARISONS = [pytest.param(arm, e, id=f"{arm.name}-{e}") for arm in ARMS for e in arm.comparisons()]
 
 
 @pytest.mark.parametrize("arm, expectation", COMPARISONS)
 @pytest.mark.parametrize("recipe_name", RECIPE_PARAMS)
-def test_expectation(request, recipe_name, arm, expectation, recipe_for, session_records):
-    """arm's metric is significantly above (beats) or below (worse_than) the other arm's, same test set."""
+def test_expectation(request, recipe_name, arm, expectation, recipe_for, results_root, session_records):
+    """arm's metric is significantly above (beats) or below (worse_than) the other arm's (the strongest
+    of several), on the same test set: a paired bootstrap over test examples, seeds pooled per example."""
     _selected(request, arm)
     recipe = recipe_for(recipe_name)
-    kind, other = expectation.kind, expectation.other
-    ours, theirs = (_pooled(session_records, recipe.name, name) for name in (arm.name, other))
-    if ours is None or theirs is None:
-        pytest.skip(f"needs successful runs of {arm.name} and {other} in this session")
-    # Seeds are paired where both arms have them; an arm without seed dependence (untuned) reuses seed 0's run.
-    seeds = sorted(ours)
-    pairs = [(ours[s], theirs.get(s, theirs[min(theirs)])) for s in seeds]
-    labels = [y for a, _ in pairs for y in a["labels"]]
-    result = compare(labels, [p for a, _ in pairs for p in a["predictions"]],
-                     [p for _, b in pairs for p in b["predictions"]], expectation.metric)
-    for a, _ in pairs:  # keep the verdict in the arm's stored record too
-        a.setdefault("comparisons", []).append({"kind": kind, "other": other, **result})
-        if "path" in a:
-            write_json_atomic({k: v for k, v in a.items() if k != "path"}, Path(a["path"]))
-    if kind == "beats":
-        assert result["significant"] and result["delta"] > 0, f"{arm.name} does not beat {other}: {result}"
+    ours, others = comparison_records(results_root, recipe, arm, expectation, request.config.getoption("--seeds"))
+    labels = ours[0]["labels"]
+    strongest, result = None, None
+    for name, theirs in others.items():
+        outcome = pooled_compare(labels, [r["predictions"] for r in ours], [r["predictions"] for r in theirs],
+                                 expectation.metric, seed=0)
+        if result is None or outcome["delta"] < result["delta"]:  # the smallest margin: the strongest rival
+            strongest, result = name, outcome
+    verdict = {"kind": expectation.kind, "other": strongest, "compared_with": list(expectation.other), **result}
+    session_records["verdicts"].append((recipe.key, arm.name, verdict))
+    for record in ours:  # keep the verdict in the arm's stored records too
+        record.setdefault("comparisons", [])
+        record["comparisons"] = [c for c in record["comparisons"] if c.get("compared_with") != verdict["compared_with"]
+                                 or c.get("metric") != verdict["metric"]] + [verdict]
+        write_json_atomic({k: v for k, v in record.items() if k != "path"}, Path(record["path"]))
+    if expectation.kind == "beats":
+        assert result["significant"] and result["delta"] > 0, f"{arm.name} does not beat {strongest}: {result}"
     else:
-        assert result["significant"] and result["delta"] < 0, f"{arm.name} is not clearly worse than {other}: {result}"
+        assert result["significant"] and result["delta"] < 0, f"{arm.name} is not clearly worse than {strongest}: {result}"

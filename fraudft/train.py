@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 import torch
-from transformers import EarlyStoppingCallback, Trainer, TrainingArguments
+from transformers import EarlyStoppingCallback, Trainer, TrainingArguments, set_seed
 
 from fraudft.modeling.collate import Collator
 from fraudft.modeling.encode import EncodeConfig, Encoder
@@ -167,6 +167,7 @@ def train(model, tokenizer, train_records: list[dict], eval_records: list[dict],
         raise ValueError("train, eval: expected at least one record in each")
     encoder = Encoder(tokenizer, EncodeConfig(max_length=config.max_length))
     train_set, eval_set = encoder.encode_all(train_records), encoder.encode_all(eval_records)
+    set_seed(config.seed)  # the LoRA init too: every seed of an arm starts from its own adapter weights
     model = add_lora(model, lora)
     if config.gradient_checkpointing:
         model.enable_input_require_grads()

@@ -9,6 +9,7 @@ need them.
     fraudft evaluate --model NAME|PATH [--adapter DIR] --data FILE [--mode score|generate] [--json]
     fraudft audit FILE... [--json] [--fail-on warn|fail|never]
     fraudft mitigate FILE... --out-dir DIR [--neutralize-speakers] [--dedupe]
+    fraudft run-arm --recipe cpu-tiny --arm reference --seed 0
     fraudft results table [REV] | compare REV_A REV_B | plot [REV] --out DIR
 
 Bad input and bad usage exit with status 2 and one line (`FILE:LINE: field: what was wrong, what
@@ -22,10 +23,10 @@ import os
 import sys
 import warnings
 
-from fraudft.cli import audit, data, encode, evaluate, results, train
+from fraudft.cli import audit, data, encode, evaluate, experiment, results, train
 from fraudft.errors import DataWarning, UsageError
 
-COMMAND_MODULES = (data, encode, train, evaluate, audit, results)
+COMMAND_MODULES = (data, encode, train, evaluate, audit, experiment, results)
 
 
 def build_parser() -> argparse.ArgumentParser:

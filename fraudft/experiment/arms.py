@@ -20,52 +20,68 @@ from fraudft.modeling.lora import LoraSettings
 
 ExpectationKind = Literal["collapse", "beats", "worse_than"]
 COMPARISON_KINDS = ("beats", "worse_than")
-METRICS = ("precision", "recall", "f1")
+METRICS = ("precision", "recall", "f1", "mcc", "balanced_accuracy")
+BASELINE_METHODS = ("always_fraud", "surface_probe")  # fraudft.experiment.baselines
+METHODS = ("lora", "none", *BASELINE_METHODS)
 
 
 @dataclass(frozen=True)
 class Expectation:
-    """`collapse`, or a paired-bootstrap comparison of `metric` with another arm on the same test data."""
+    """`collapse`, or a paired-bootstrap comparison of `metric` with other arms on the same test data.
+
+    With several `other` arms, the comparison is with the strongest of them (the highest `metric`).
+    """
 
     kind: ExpectationKind
-    other: str | None = None
+    other: tuple[str, ...] = ()
     metric: str = "f1"
 
     def __post_init__(self):
+        if isinstance(self.other, str):
+            object.__setattr__(self, "other", (self.other,))
+        object.__setattr__(self, "other", tuple(self.other))
         if self.kind == "collapse":
-            if self.other is not None:
+            if self.other:
                 raise ValueError(f"expect: a collapse compares with no other arm, got other={self.other!r}")
         elif self.kind in COMPARISON_KINDS:
-            if not isinstance(self.other, str) or not self.other:
-                raise ValueError(f"expect: {self.kind} needs `other`, the name of the arm to compare with")
+            if not self.other or not all(isinstance(o, str) and o for o in self.other):
+                raise ValueError(f"expect: {self.kind} needs `other`, the arm(s) to compare with")
         else:
             raise ValueError(f"expect: kind: got {self.kind!r}, expected 'collapse', 'beats' or 'worse_than'")
         if self.metric not in METRICS:
             raise ValueError(f"expect: metric: got {self.metric!r}, expected one of {', '.join(METRICS)}")
 
     def __str__(self) -> str:
-        return self.kind if self.kind == "collapse" else f"{self.kind}:{self.other}"
+        if self.kind == "collapse":
+            return self.kind
+        other = self.other[0] if len(self.other) == 1 else "strongest of " + "|".join(self.other)
+        return f"{self.kind}:{other}:{self.metric}"
 
 
 @dataclass(frozen=True)
 class Arm:
     name: str
     description: str
-    lora: LoraSettings | None  # None: the model is evaluated as it is
+    lora: LoraSettings | None  # None: nothing is fine-tuned
     train_data: tuple[str, ...] = ()
     test_data: tuple[str, ...] = ()
     expects: tuple[Expectation, ...] = field(default=())
     reference_result: str = ""  # what the series reported for this setting (REFERENCE §6)
+    method: str = "lora"  # lora, none (the model as it is), or a baseline of fraudft.experiment.baselines
 
     def __post_init__(self):
+        if self.method not in METHODS:
+            raise ValueError(f"{self.name}: train: got {self.method!r}, expected one of {', '.join(METHODS)}")
+        if (self.method == "lora") != (self.lora is not None):
+            raise ValueError(f"{self.name}: LoRA settings go with train = 'lora' only")
         for where, names in (("train_data", self.train_data), ("test_data", self.test_data)):
             for name in names:
                 if name not in SPLIT_TRANSFORMS:
                     raise ValueError(f"{self.name}: {where}: got {name!r}, expected one of {', '.join(SPLIT_TRANSFORMS)}")
-            if any(name.startswith("plant:") for name in names[1:]):
-                raise ValueError(f"{self.name}: {where}: plant:SHORTCUT regenerates the split, so it must come first")
+            if any(name.startswith("plant:") or name == "speaker_tag_shortcut" for name in names[1:]):
+                raise ValueError(f"{self.name}: {where}: {names[1:]}: a shortcut source regenerates the split, so it must come first")
         if self.lora is None and (self.expects or self.train_data):
-            raise ValueError(f"{self.name}: an untuned arm trains nothing, so it can expect nothing")
+            raise ValueError(f"{self.name}: an untuned arm or baseline trains nothing, so it can expect nothing")
 
     def comparisons(self) -> list[Expectation]:
         """The expectations that compare this arm with another one."""
@@ -83,8 +99,6 @@ def arm_from_config(entry: dict, defaults: dict) -> Arm:
     if unknown:
         raise ValueError(f"{name}: unknown field(s) {', '.join(sorted(unknown))}, expected some of {', '.join(sorted(known))}")
     train = entry.get("train", defaults.get("train", "lora"))
-    if train not in ("lora", "none"):
-        raise ValueError(f"{name}: train: got {train!r}, expected 'lora' or 'none'")
     lora = None
     if train == "lora":
         settings = {**defaults.get("lora", {}), **entry.get("lora", {})}
@@ -92,12 +106,17 @@ def arm_from_config(entry: dict, defaults: dict) -> Arm:
             settings["target_modules"] = tuple(settings["target_modules"])
         lora = LoraSettings(**settings)
     elif "lora" in entry:
-        raise ValueError(f"{name}: lora: an arm with train = 'none' takes no LoRA settings")
+        raise ValueError(f"{name}: lora: an arm with train = {train!r} takes no LoRA settings")
+    expects = []
+    for e in entry.get("expect", ()):
+        e = dict(e)
+        if e.get("other") == "baselines":  # the group named in [defaults]
+            e["other"] = tuple(defaults.get("baselines", ()))
+        expects.append(Expectation(**e))
     return Arm(
         name=name, description=entry.get("description", ""), lora=lora,
         train_data=tuple(entry.get("train_data", ())), test_data=tuple(entry.get("test_data", ())),
-        expects=tuple(Expectation(**e) for e in entry.get("expect", ())),
-        reference_result=entry.get("reference_result", ""),
+        expects=tuple(expects), reference_result=entry.get("reference_result", ""), method=train,
     )
 
 
@@ -117,11 +136,12 @@ def arms_from_config(config: dict) -> tuple[Arm, ...]:
         by_name[arm.name] = arm
     for arm in arms:
         for expectation in arm.comparisons():
-            other = by_name.get(expectation.other)
-            if other is None:
-                raise UsageError(f"arms.toml: {arm.name}: expect: no arm named {expectation.other!r}")
-            if other.test_data != arm.test_data:
-                raise UsageError(f"arms.toml: {arm.name}: compared with {other.name}, which is tested on other data")
+            for name in expectation.other:
+                other = by_name.get(name)
+                if other is None:
+                    raise UsageError(f"arms.toml: {arm.name}: expect: no arm named {name!r}")
+                if other.test_data != arm.test_data:
+                    raise UsageError(f"arms.toml: {arm.name}: compared with {other.name}, which is tested on other data")
     return tuple(arms)
 
 

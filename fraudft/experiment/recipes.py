@@ -9,6 +9,7 @@ fraudft/configs/recipes/NAME.toml. A recipe may `extends = "OTHER"` and override
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,12 +19,14 @@ from fraudft.evaluate import EvalConfig
 from fraudft.train import TrainConfig
 
 TABLES = ("data", "train", "eval", "budgets")
-KEYS = {"extends", "model", "tokenizer", "model_seed", *TABLES}
+KEYS = {"extends", "model", "tokenizer", "model_seed", "device", "dtype", *TABLES}
+DEVICES = ("cpu", "cuda")
+DTYPES = ("auto", "bf16", "fp32")
 
 
 @dataclass(frozen=True)
 class Recipe:
-    """What one kind of benchmark run uses; `name` is the folder its records go to."""
+    """What one kind of benchmark run uses; records go to the folder named by `key`."""
 
     name: str
     model: str
@@ -34,11 +37,33 @@ class Recipe:
     data_dir: Path | None = None
     model_seed: int = 0
     budgets: dict = field(default_factory=dict)
+    device: str = "cpu"
+    dtype: str = "auto"  # auto: bf16 on CUDA, fp32 on CPU
+
+    def __post_init__(self):
+        if self.device not in DEVICES:
+            raise ValueError(f"device: got {self.device!r}, expected one of {', '.join(DEVICES)}")
+        if self.dtype not in DTYPES:
+            raise ValueError(f"dtype: got {self.dtype!r}, expected one of {', '.join(DTYPES)}")
+
+    @property
+    def key(self) -> str:
+        """The records folder: the recipe, the model and the device kind, e.g. `cpu-tiny` or
+        `gpu-qwen2-1.5b-instruct-cuda` (a part the recipe's name already says is not repeated), so
+        runs of different models or devices are never filed, or compared, as one arm."""
+        parts = [self.name] + [part for part in (model_slug(self.model), self.device) if part not in self.name]
+        return "-".join(parts)
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "model": self.model, "tokenizer": self.tokenizer,
+        return {"name": self.name, "key": self.key, "device": self.device, "dtype": self.dtype, "model": self.model,
+                "tokenizer": self.tokenizer,
                 "train": dataclasses.asdict(self.train), "eval": dataclasses.asdict(self.eval),
                 "synth_sizes": list(self.synthetic), "data_dir": str(self.data_dir) if self.data_dir else None}
+
+
+def model_slug(model: str) -> str:
+    """A model id or folder as a short lower-case name: `Qwen/Qwen2-1.5B-Instruct` -> `qwen2-1.5b-instruct`."""
+    return re.sub(r"[^a-z0-9.]+", "-", Path(str(model).rstrip("/")).name.lower()).strip("-") or "model"
 
 
 def _merged(name: str, seen: tuple[str, ...] = ()) -> dict:
@@ -69,14 +94,15 @@ def load_recipe(name: str, **overrides) -> Recipe:
         synthetic = config["data"].get("synthetic", {})
         recipe = Recipe(
             name=name, model=config["model"], tokenizer=config.get("tokenizer", config["model"]),
-            model_seed=config.get("model_seed", 0), train=TrainConfig(**train), eval=EvalConfig(**config["eval"]),
+            model_seed=config.get("model_seed", 0), device=config.get("device", "cpu"), dtype=config.get("dtype", "auto"),
+            train=TrainConfig(**train), eval=EvalConfig(**config["eval"]),
             synthetic=tuple(synthetic[k] for k in ("train", "eval", "test")) if synthetic else Recipe.synthetic,
             budgets=dict(config["budgets"]),
         )
+        if overrides.get("data_dir") is not None:
+            overrides["data_dir"] = Path(overrides["data_dir"])
+        return dataclasses.replace(recipe, **{k: v for k, v in overrides.items() if v is not None})
     except KeyError as err:
         raise UsageError(f"{where}: {err.args[0]}: missing") from None
     except (TypeError, ValueError) as err:
         raise UsageError(f"{where}: {err}") from None
-    if overrides.get("data_dir") is not None:
-        overrides["data_dir"] = Path(overrides["data_dir"])
-    return dataclasses.replace(recipe, **overrides)

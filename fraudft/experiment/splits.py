@@ -7,6 +7,8 @@
 A transform takes (records, splits, split name) and returns new records; it is registered by name
 with `@split_transform(NAME)`, so arms.toml can name it. `plant:SHORTCUT` regenerates a synthetic
 split with that shortcut planted (fraudft.synthetic); it raises ArmSkipped on a data folder.
+`speaker_tag_shortcut` plants the speaker-tag shortcut on synthetic data and keeps a data folder's
+records as they are: in the reference data the speaker tags are already a shortcut.
 """
 
 from __future__ import annotations
@@ -106,6 +108,12 @@ def _plant(shortcut: str) -> Transform:
 
 for _shortcut in SHORTCUTS:
     split_transform(f"plant:{_shortcut}")(_plant(_shortcut))
+
+
+@split_transform("speaker_tag_shortcut")
+def _speaker_tag_shortcut(records: list[dict], splits: Splits, split: str) -> list[dict]:
+    """Planted on synthetic data; on a data folder the data as it is (its own tags are the shortcut)."""
+    return records if splits.synthetic is None else _plant("speaker_tag")(records, splits, split)
 
 
 def split_for(splits: Splits, split: str, transforms: tuple[str, ...]) -> list[dict]:

@@ -15,10 +15,23 @@ from fraudft.modeling.lora import LoraSettings
 
 def test_the_grid_holds_the_series_settings():
     assert ARMS_BY_NAME["reference"].lora.scale == 2
-    assert ARMS_BY_NAME["alpha_r4"].lora.scale == 4
+    assert ARMS_BY_NAME["series_alpha32_d01"].lora.scale == 4 and ARMS_BY_NAME["series_alpha32_d01"].lora.dropout == 0.1
     assert ARMS_BY_NAME["rslora"].lora.rslora and ARMS_BY_NAME["rslora"].lora.scale == pytest.approx(8)
     assert ARMS_BY_NAME["untuned"].lora is None
     assert [e.kind for e in ARMS_BY_NAME["positives_only"].expects] == ["collapse"]
+
+
+def test_trained_arms_must_beat_the_strongest_baseline_on_mcc():
+    for arm in ARMS:
+        if arm.lora is not None and not arm.train_data and not any(e.kind == "collapse" for e in arm.expects):
+            assert [(e.kind, e.other, e.metric) for e in arm.expects] == [
+                ("beats", ("untuned", "always_fraud", "surface_probe"), "mcc")], arm.name
+
+
+def test_the_alpha_sweep_changes_alpha_only():
+    sweep = [a for a in ARMS if a.name.startswith("alpha_r") or a.name == "reference"]
+    assert sorted(a.lora.scale for a in sweep) == [0.5, 1, 2, 4, 8]
+    assert {(a.lora.r, a.lora.dropout, a.lora.rslora) for a in sweep} == {(8, 0.05, False)}
 
 
 def test_arm_fields_layer_over_the_defaults():
@@ -31,7 +44,7 @@ def test_comparisons_name_existing_arms_tested_on_the_same_data():
     for arm in ARMS:
         for expectation in arm.comparisons():
             assert expectation.kind in ("beats", "worse_than")
-            assert ARMS_BY_NAME[expectation.other].test_data == arm.test_data
+            assert all(ARMS_BY_NAME[other].test_data == arm.test_data for other in expectation.other)
 
 
 @pytest.mark.parametrize("bad", [

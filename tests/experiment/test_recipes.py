@@ -1,0 +1,45 @@
+"""fraudft.experiment.recipes: recipes read from configs/recipes/*.toml, layered, keyed by model and device."""
+
+import pytest
+
+from fraudft.errors import UsageError
+from fraudft.experiment.recipes import load_recipe, model_slug
+
+
+def test_the_cpu_recipe_is_the_tiny_model_on_synthetic_data():
+    recipe = load_recipe("cpu-tiny")
+    assert (recipe.model, recipe.device, recipe.data_dir) == ("tiny", "cpu", None)
+    assert recipe.train.max_steps > 0 and recipe.train.early_stopping_patience is None
+    assert "min_relative_throughput" in recipe.budgets
+
+
+def test_smoke_extends_the_cpu_recipe_table_by_table():
+    cpu, smoke = load_recipe("cpu-tiny"), load_recipe("smoke")
+    assert smoke.train.learning_rate == cpu.train.learning_rate  # inherited
+    assert smoke.train.max_steps < cpu.train.max_steps  # overridden
+    assert smoke.synthetic != cpu.synthetic
+
+
+@pytest.mark.parametrize("name, overrides, key", [
+    ("cpu-tiny", {}, "cpu-tiny"),
+    ("smoke", {}, "smoke-tiny-cpu"),
+    ("gpu", {}, "gpu-qwen2-1.5b-instruct-cuda"),
+    ("gpu", {"model": "/models/My_Checkpoint/", "device": "cpu"}, "gpu-my-checkpoint-cpu"),
+    ("cpu-tiny", {"model": "qwen2-1.5b-arch", "device": "cuda"}, "cpu-tiny-qwen2-1.5b-arch-cuda"),
+])
+def test_the_records_key_names_recipe_model_and_device(name, overrides, key):
+    assert load_recipe(name, **overrides).key == key
+
+
+def test_model_slug():
+    assert model_slug("Qwen/Qwen2-1.5B-Instruct") == "qwen2-1.5b-instruct"
+
+
+@pytest.mark.parametrize("name, overrides, message", [
+    ("nope", {}, "expected one of"),
+    ("cpu-tiny", {"device": "tpu"}, "device: got 'tpu'"),
+    ("cpu-tiny", {"dtype": "fp8"}, "dtype: got 'fp8'"),
+])
+def test_bad_recipes_and_overrides_are_usage_errors(name, overrides, message):
+    with pytest.raises(UsageError, match=message):
+        load_recipe(name, **overrides)

@@ -1,0 +1,74 @@
+"""fraudft.experiment.runner: one arm's record, seeds that reach the LoRA init, baselines, failures."""
+
+import dataclasses
+
+import pytest
+import torch
+
+from fraudft.experiment.arms import ARMS_BY_NAME
+from fraudft.experiment.recipes import load_recipe
+from fraudft.experiment.runner import run_arm, splits_of
+from fraudft.modeling.lora import LoraSettings
+from fraudft.modeling.models import load_model
+from fraudft.train import TrainConfig, train
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+STEPS = 2
+
+
+@pytest.fixture(scope="module")
+def recipe():
+    smoke = load_recipe("smoke")
+    return dataclasses.replace(smoke, synthetic=(24, 8, 16), train=dataclasses.replace(smoke.train, max_steps=STEPS, eval_steps=STEPS))
+
+
+@pytest.fixture(scope="module")
+def splits(recipe):
+    return splits_of(recipe)
+
+
+def _lora_weights(model) -> dict:
+    return {k: v.detach().clone() for k, v in model.state_dict().items() if "lora_" in k}
+
+
+def _initial_lora(tokenizer, splits, seed):
+    config = TrainConfig(batch_size=4, grad_accum=1, max_steps=1, learning_rate=1e-12, eval_steps=1,
+                         early_stopping_patience=None, load_best_model_at_end=False, gradient_checkpointing=False,
+                         max_length=192, seed=seed, progress=False)
+    model, _ = train(load_model("tiny"), tokenizer, splits.train[:4], splits.eval[:4], LoraSettings(), config, "/tmp/fraudft-seed")
+    return _lora_weights(model)
+
+
+def test_the_seed_reaches_the_lora_init(tokenizer, splits):
+    a, b, c = (_initial_lora(tokenizer, splits, seed) for seed in (0, 0, 1))
+    assert a.keys() == b.keys() == c.keys() and a
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert any(not torch.allclose(a[k], c[k]) for k in a if "lora_A" in k)
+
+
+def test_an_arm_gives_the_same_record_alone_or_after_other_work(recipe, splits):
+    alone = run_arm(ARMS_BY_NAME["reference"], recipe, splits, seed=0)
+    torch.manual_seed(1234)
+    torch.rand(1000)  # what an earlier arm in the same process would have done to the global RNG
+    after = run_arm(ARMS_BY_NAME["reference"], recipe, splits, seed=0)
+    assert alone["train_info"]["status"] == after["train_info"]["status"] == "success"
+    assert alone["predictions"] == after["predictions"]
+    assert alone["train_info"]["log_history"][0]["loss"] == after["train_info"]["log_history"][0]["loss"]
+    assert alone["train_info"]["relative_throughput"] > 0
+
+
+@pytest.mark.parametrize("name", ["always_fraud", "surface_probe"])
+def test_baseline_arms_need_no_model_and_are_recorded(tmp_path, recipe, splits, name):
+    record = run_arm(ARMS_BY_NAME[name], recipe, splits, seed=0, results_root=tmp_path)
+    assert record["train_info"] == {"status": "success", "steps": 0}
+    assert len(record["predictions"]) == len(splits.test) and record["path"].endswith(f"{recipe.key}/{name}-seed0.json")
+    if name == "always_fraud":
+        assert set(record["predictions"]) == {1}
+
+
+def test_a_failing_arm_is_recorded_as_failed(tmp_path, recipe, splits):
+    broken = dataclasses.replace(recipe, model="/nonexistent/model/folder")
+    record = run_arm(ARMS_BY_NAME["reference"], broken, splits, seed=0, results_root=tmp_path)
+    assert record["train_info"]["status"] == "failed" and record["train_info"]["error"]
+    assert (tmp_path / record["run_info"]["commit"] / broken.key / "reference-seed0.json").is_file()
