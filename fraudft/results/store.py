@@ -114,8 +114,9 @@ def _commit_folders(root: Path) -> list[Path]:
 
 
 def _record_files(folder: Path) -> list[Path]:
-    """<recipe>/*.json under a commit folder; hidden files (a writer's temp file) are not records."""
-    return sorted(p for p in Path(folder).glob("*/*.json") if not p.name.startswith("."))
+    """<recipe>/<arm>-seed<N>.json under a commit folder. Hidden files (a writer's temp file) and other
+    JSON files (bench/gpu_check.py's gpu-check/train-*.json) are not records."""
+    return sorted(p for p in Path(folder).glob("*/*.json") if not p.name.startswith(".") and RECORD_NAME.match(p.name))
 
 
 def available_commits(root: Path) -> list[tuple[str, int, datetime.datetime]]:

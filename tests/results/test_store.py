@@ -188,8 +188,15 @@ def test_every_bad_record_is_named_in_one_line(tmp_path):
 def test_temp_files_of_a_writer_are_not_records(tmp_path):
     write_json_atomic(_minimal("cpu-tiny", "reference", 0), record_path(tmp_path, "c1", "cpu-tiny", "reference", 0))
     (tmp_path / "c1" / "cpu-tiny" / ".alpha_r4-seed0.json.abc123.tmp").write_text('{"half": ')
-    (tmp_path / "c1" / "cpu-tiny" / ".hidden.json").write_text('{"half": ')
+    (tmp_path / "c1" / "cpu-tiny" / ".hidden-seed0.json").write_text('{"half": ')
     assert [r["arm"] for r in load_records(tmp_path, "c1")] == ["reference"]
+
+
+def test_other_json_files_are_not_records(tmp_path):
+    """bench/gpu_check.py writes <commit>/gpu-check/train-*.json: no record layout, so not read as results."""
+    write_json_atomic(_minimal("cpu-tiny", "reference", 0), record_path(tmp_path, "c1", "cpu-tiny", "reference", 0))
+    write_json_atomic({"check": "train-full-gc"}, tmp_path / "c1" / "gpu-check" / "train-full-gc.json")
+    assert [r["recipe"] for r in load_records(tmp_path, "c1")] == ["cpu-tiny"]
 
 
 def test_runs_are_keyed_by_recipe_folder_and_arm(tmp_path):
