@@ -87,9 +87,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if session["reused"]:
         terminalreporter.write_line(f"{len(session['reused'])} record(s) of this commit reused (pass --rerun to run them again)")
     for key, arm, verdict in session["verdicts"]:
-        terminalreporter.write_line(
-            f"{key} {arm} {verdict['kind']} {verdict['other']} on {verdict['metric']}: delta {verdict['delta']:+.3f} "
-            f"[{verdict['low']:+.3f}, {verdict['high']:+.3f}] -> {verdict['verdict']}")
+        interval = (f"delta {verdict['delta']:+.3f} [{verdict['low']:+.3f}, {verdict['high']:+.3f}]"
+                    if verdict["delta"] is not None else f"undefined ({verdict['undefined']})")
+        terminalreporter.write_line(f"{key} {arm} {verdict['kind']} {verdict['other']} on {verdict['metric']}: "
+                                    f"{interval} -> {verdict['verdict']}")
     for path in sorted({str(Path(r["path"]).parent) for r in records if "path" in r}):
         terminalreporter.write_line(f"records written under {path}/")
 

@@ -21,7 +21,7 @@ from bench.grid import comparison_records, reusable_record, run_arm_process
 from fraudft.experiment.arms import ARMS
 from fraudft.experiment.budgets import budget_violations
 from fraudft.results.store import write_json_atomic
-from fraudft.stats import pooled_compare
+from fraudft.stats import metric_value, pooled_compare
 
 RECIPE_PARAMS = [pytest.param("cpu-tiny", id="cpu-tiny"), pytest.param("gpu", id="gpu", marks=pytest.mark.gpu)]
 ARM_PARAMS = [pytest.param(arm, id=arm.name) for arm in ARMS]
@@ -75,13 +75,10 @@ def test_expectation(request, recipe_name, arm, expectation, recipe_for, results
     _selected(request, arm)
     recipe = recipe_for(recipe_name)
     ours, others = comparison_records(results_root, recipe, arm, expectation, request.config.getoption("--seeds"))
-    labels = ours[0]["labels"]
-    strongest, result = None, None
-    for name, theirs in others.items():
-        outcome = pooled_compare(labels, [r["predictions"] for r in ours], [r["predictions"] for r in theirs],
-                                 expectation.metric, seed=0)
-        if result is None or outcome["delta"] < result["delta"]:  # the smallest margin: the strongest rival
-            strongest, result = name, outcome
+    labels, metric = ours[0]["labels"], expectation.metric
+    predictions = {name: [r["predictions"] for r in runs] for name, runs in others.items()}
+    strongest = max(predictions, key=lambda name: metric_value(metric, labels, predictions[name]) or float("-inf"))
+    result = pooled_compare(labels, [r["predictions"] for r in ours], predictions[strongest], metric)
     verdict = {"kind": expectation.kind, "other": strongest, "compared_with": list(expectation.other), **result}
     session_records["verdicts"].append((recipe.key, arm.name, verdict))
     for record in ours:  # keep the verdict in the arm's stored records too
@@ -89,7 +86,5 @@ def test_expectation(request, recipe_name, arm, expectation, recipe_for, results
         record["comparisons"] = [c for c in record["comparisons"] if c.get("compared_with") != verdict["compared_with"]
                                  or c.get("metric") != verdict["metric"]] + [verdict]
         write_json_atomic({k: v for k, v in record.items() if k != "path"}, Path(record["path"]))
-    if expectation.kind == "beats":
-        assert result["significant"] and result["delta"] > 0, f"{arm.name} does not beat {strongest}: {result}"
-    else:
-        assert result["significant"] and result["delta"] < 0, f"{arm.name} is not clearly worse than {strongest}: {result}"
+    wanted = "higher" if expectation.kind == "beats" else "lower"
+    assert result["verdict"] == wanted, f"{arm.name} {expectation.kind} {strongest} on {metric}: expected {wanted}, got {result}"

@@ -2,6 +2,7 @@
 
     fraudft results table [REV]                      markdown table of a commit's runs (default HEAD)
     fraudft results compare REV_A REV_B              per-arm deltas, regressions flagged
+                    [--fail-on-regression] [--allow-model-change]
     fraudft results plot [REV] --out plots/          precision_recall.png, loss_curves.png
 """
 
@@ -17,20 +18,18 @@ DEFAULT_RESULTS_DIR = os.environ.get("FRAUDFT_RESULTS", "results")
 
 
 def cmd_results_table(args) -> int:
-    from fraudft.results.report import load_commit, resolve_results_commit, table_report
+    from fraudft.results.store import load_records, resolve_results_commit
+    from fraudft.results.table import table_report
 
     commit = resolve_results_commit(Path(args.results_dir), args.rev)
-    records = load_commit(Path(args.results_dir), commit, args.backend)
+    records = load_records(Path(args.results_dir), commit, args.backend)
     print(table_report(records, commit))
     return 0
 
 
 def cmd_results_compare(args) -> int:
-    from fraudft.results.report import (
-        compare_report,
-        load_commit,
-        resolve_results_commit,
-    )
+    from fraudft.results.compare import compare_report
+    from fraudft.results.store import load_records, resolve_results_commit
 
     for name in ("tolerance_f1", "tolerance_throughput", "tolerance_memory"):
         if not getattr(args, name) >= 0:
@@ -38,18 +37,19 @@ def cmd_results_compare(args) -> int:
     root = Path(args.results_dir)
     commit_a, commit_b = resolve_results_commit(root, args.rev_a), resolve_results_commit(root, args.rev_b)
     text, regressed = compare_report(
-        load_commit(root, commit_a, args.backend), load_commit(root, commit_b, args.backend), commit_a, commit_b,
+        load_records(root, commit_a, args.backend), load_records(root, commit_b, args.backend), commit_a, commit_b,
         tolerance_f1=args.tolerance_f1, tolerance_throughput=args.tolerance_throughput,
-        tolerance_memory=args.tolerance_memory)
+        tolerance_memory=args.tolerance_memory, allow_model_change=args.allow_model_change)
     print(text)
     return 1 if regressed and args.fail_on_regression else 0
 
 
 def cmd_results_plot(args) -> int:
-    from fraudft.results.report import load_commit, plot_records, resolve_results_commit
+    from fraudft.results.plot import plot_records
+    from fraudft.results.store import load_records, resolve_results_commit
 
     commit = resolve_results_commit(Path(args.results_dir), args.rev)
-    records = load_commit(Path(args.results_dir), commit, args.backend)
+    records = load_records(Path(args.results_dir), commit, args.backend)
     for path in plot_records(records, commit, Path(args.out)):
         print(path)
     return 0
@@ -58,7 +58,7 @@ def cmd_results_plot(args) -> int:
 def _add_common(p) -> None:
     p.add_argument("--results-dir", default=DEFAULT_RESULTS_DIR,
                    help="where records are, one folder per commit (default: $FRAUDFT_RESULTS or results)")
-    p.add_argument("--backend", default=None, help="only this backend's records (e.g. cpu-tiny, gpu)")
+    p.add_argument("--backend", default=None, help="only this recipe's records (its folder, e.g. cpu-tiny, gpu)")
 
 
 def register(commands) -> argparse.ArgumentParser:
@@ -76,7 +76,10 @@ def register(commands) -> argparse.ArgumentParser:
     p.add_argument("--tolerance-f1", type=float, default=0.02, help="F1 drop (absolute) flagged as a regression")
     p.add_argument("--tolerance-throughput", type=float, default=0.10, help="relative tokens/s drop flagged")
     p.add_argument("--tolerance-memory", type=float, default=0.10, help="relative peak memory growth flagged")
-    p.add_argument("--fail-on-regression", action="store_true", help="exit with status 1 when something regressed")
+    p.add_argument("--fail-on-regression", action="store_true",
+                   help="exit with status 1 when something regressed (an arm missing, fewer successful runs, ...)")
+    p.add_argument("--allow-model-change", action="store_true",
+                   help="compare arms whose model differs between the two commits (refused otherwise)")
     p.set_defaults(func=cmd_results_compare)
     p = sub.add_parser("plot", help="precision_recall.png and loss_curves.png of a commit's runs")
     p.add_argument("rev", nargs="?", default="HEAD", help="a commit folder under the results dir or a git revision")

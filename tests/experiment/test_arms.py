@@ -65,8 +65,8 @@ def test_bad_arm_declarations_are_rejected(bad):
 
 
 def test_an_untuned_arm_expects_nothing():
-    with pytest.raises(ValueError, match="untuned"):
-        Arm("x", "x", None, expects=(Expectation("collapse"),))
+    with pytest.raises(ValueError, match="trains nothing"):
+        Arm("x", "x", None, expects=(Expectation("collapse"),), method="none")
 
 
 @pytest.mark.parametrize("config, message", [

@@ -1,4 +1,4 @@
-"""fraudft.results.store: git state, revision resolution, atomic JSON writes, record layout and loading."""
+"""fraudft.results.store: git state, revision resolution, atomic JSON writes, record layout, loading and checking."""
 
 from __future__ import annotations
 
@@ -8,11 +8,16 @@ import subprocess
 
 import pytest
 
+from fraudft.errors import UsageError
 from fraudft.results.store import (
+    SCHEMA_VERSION,
     git_state,
+    group_runs,
     load_records,
+    model_of,
     record_path,
     resolve_commit,
+    resolve_results_commit,
     write_json_atomic,
 )
 
@@ -88,10 +93,9 @@ def test_write_json_atomic_replaces_by_rename(tmp_path):
     path = tmp_path / "record.json"
     write_json_atomic({"v": 1}, path)
     inode = path.stat().st_ino
-    reader = open(path, encoding="utf-8")  # a reader holding the old file keeps seeing it whole
-    write_json_atomic({"v": 2}, path)
-    assert json.load(reader) == {"v": 1}
-    reader.close()
+    with open(path, encoding="utf-8") as reader:  # a reader holding the old file keeps seeing it whole
+        write_json_atomic({"v": 2}, path)
+        assert json.load(reader) == {"v": 1}
     assert json.loads(path.read_text()) == {"v": 2}
     assert path.stat().st_ino != inode  # a new file renamed into place, not rewritten in place
     assert os.listdir(tmp_path) == ["record.json"]
@@ -121,18 +125,108 @@ def test_record_path_layout(tmp_path):
         tmp_path / "abc1234567" / "cpu-tiny" / "reference-seed2.json"
 
 
-def test_load_records_reads_every_backend_sorted(tmp_path):
-    for backend, arm, seed in (("gpu", "reference", 0), ("cpu-tiny", "untuned", 0), ("cpu-tiny", "reference", 1),
-                               ("cpu-tiny", "reference", 0)):
-        write_json_atomic({"backend": backend, "arm": arm, "seed": seed}, record_path(tmp_path, "c1", backend, arm, seed))
+def _minimal(recipe: str, arm: str, seed: int, **extra) -> dict:
+    return {"schema": SCHEMA_VERSION, "backend": recipe, "arm": arm, "seed": seed,
+            "train_info": {"status": "failed", "error": "E"}, **extra}
+
+
+def test_load_records_reads_every_recipe_sorted(tmp_path):
+    for recipe, arm, seed in (("gpu", "reference", 0), ("cpu-tiny", "untuned", 0), ("cpu-tiny", "reference", 1),
+                              ("cpu-tiny", "reference", 0)):
+        write_json_atomic(_minimal(recipe, arm, seed), record_path(tmp_path, "c1", recipe, arm, seed))
     records = load_records(tmp_path, "c1")
-    assert [(r["backend"], r["arm"], r["seed"]) for r in records] == [
-        ("cpu-tiny", "reference", 0), ("cpu-tiny", "reference", 1), ("cpu-tiny", "untuned", 0), ("gpu", "reference", 0)]
+    assert [(r["recipe"], r["arm"], r["seed"]) for r in records] == [
+        ("cpu-tiny", "untuned", 0), ("cpu-tiny", "reference", 0), ("cpu-tiny", "reference", 1),
+        ("gpu", "reference", 0)]  # arms in arms.toml order
+    assert records[0]["path"].endswith("c1/cpu-tiny/untuned-seed0.json")
+    assert [r["recipe"] for r in load_records(tmp_path, "c1", "gpu")] == ["gpu"]
+    with pytest.raises(UsageError, match="--backend: no 'tpu' records for c1, expected one of cpu-tiny, gpu"):
+        load_records(tmp_path, "c1", "tpu")
 
 
-def test_load_records_error_for_a_missing_commit(tmp_path):
-    write_json_atomic({"arm": "reference"}, record_path(tmp_path, "c1", "cpu-tiny", "reference", 0))
-    with pytest.raises(ValueError, match="no records for commit c2"):
+def test_load_records_error_for_a_missing_commit_lists_the_others(tmp_path):
+    write_json_atomic(_minimal("cpu-tiny", "reference", 0), record_path(tmp_path, "c1", "cpu-tiny", "reference", 0))
+    with pytest.raises(UsageError, match=r"no records for c2 under .*commits with records: c1 \(1 records"):
         load_records(tmp_path, "c2")
-    with pytest.raises(ValueError, match="no records for commit c1"):
+    with pytest.raises(UsageError, match="no results dir"):
         load_records(tmp_path / "absent", "c1")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UsageError, match="holds none yet"):
+        load_records(tmp_path / "empty", "c1")
+
+
+@pytest.mark.parametrize("content, why", [
+    ('{"schema": 1, "arm": "refer', "not a readable JSON record"),
+    ("[1, 2]", "expected a JSON object, got list"),
+    ('{"arm": "reference", "train_info": {"status": "success"}}', "schema: got None, expected 1"),
+    ('{"schema": 99, "train_info": {"status": "success"}}', "schema: got 99, expected 1"),
+    ('{"schema": 1, "arm": "reference"}', "train_info.status: got None, expected success or failed"),
+    ('{"schema": 1, "train_info": {"status": "success"}, "predictions": [1]}', "metrics: missing"),
+    ('{"schema": 1, "train_info": {"status": "success"}, "metrics": {}}', "predictions: expected a non-empty list"),
+    ('{"schema": 1, "train_info": {"status": "success"}, "metrics": {}, "predictions": [1, 0], "labels": [1]}',
+     "labels: expected 2 values of 0/1"),
+])
+def test_a_partial_or_corrupt_record_is_named_never_read(tmp_path, content, why):
+    write_json_atomic(_minimal("cpu-tiny", "reference", 0), record_path(tmp_path, "c1", "cpu-tiny", "reference", 0))
+    bad = record_path(tmp_path, "c1", "cpu-tiny", "alpha_r4", 0)
+    bad.write_text(content)
+    with pytest.raises(UsageError) as err:
+        load_records(tmp_path, "c1")
+    message = str(err.value)
+    assert f"{bad}: not a" in message and why in message and "\n" not in message
+
+
+def test_every_bad_record_is_named_in_one_line(tmp_path):
+    for arm in ("alpha_r4", "rslora"):
+        record_path(tmp_path, "c1", "cpu-tiny", arm, 0).parent.mkdir(parents=True, exist_ok=True)
+        record_path(tmp_path, "c1", "cpu-tiny", arm, 0).write_text("{")
+    with pytest.raises(UsageError, match="2 bad record files") as err:
+        load_records(tmp_path, "c1")
+    assert "alpha_r4-seed0.json" in str(err.value) and "rslora-seed0.json" in str(err.value)
+
+
+def test_temp_files_of_a_writer_are_not_records(tmp_path):
+    write_json_atomic(_minimal("cpu-tiny", "reference", 0), record_path(tmp_path, "c1", "cpu-tiny", "reference", 0))
+    (tmp_path / "c1" / "cpu-tiny" / ".alpha_r4-seed0.json.abc123.tmp").write_text('{"half": ')
+    (tmp_path / "c1" / "cpu-tiny" / ".hidden-seed0.json").write_text('{"half": ')
+    assert [r["arm"] for r in load_records(tmp_path, "c1")] == ["reference"]
+
+
+def test_other_json_files_are_not_records(tmp_path):
+    """bench/gpu_check.py writes <commit>/gpu-check/train-*.json: no record layout, so not read as results."""
+    write_json_atomic(_minimal("cpu-tiny", "reference", 0), record_path(tmp_path, "c1", "cpu-tiny", "reference", 0))
+    write_json_atomic({"check": "train-full-gc"}, tmp_path / "c1" / "gpu-check" / "train-full-gc.json")
+    assert [r["recipe"] for r in load_records(tmp_path, "c1")] == ["cpu-tiny"]
+
+
+def test_runs_are_keyed_by_recipe_folder_and_arm(tmp_path):
+    """A record's folder is its recipe: runs of two recipes are two arms even if their `backend` fields agree."""
+    for recipe in ("cpu-tiny", "cpu-tiny-copy"):
+        write_json_atomic(_minimal("cpu-tiny", "reference", 0), record_path(tmp_path, "c1", recipe, "reference", 0))
+    groups = group_runs(load_records(tmp_path, "c1"))
+    assert list(groups) == [("cpu-tiny", "reference"), ("cpu-tiny-copy", "reference")]
+
+
+def test_model_of_reads_the_recipe_config_else_the_folder(tmp_path):
+    record = _minimal("gpu", "reference", 0, run_info={"config": {"backend": {"name": "gpu", "model": "qwen2-0.5b"}}})
+    write_json_atomic(record, record_path(tmp_path, "c1", "gpu", "reference", 0))
+    write_json_atomic(_minimal("cpu-tiny", "reference", 0), record_path(tmp_path, "c1", "cpu-tiny", "reference", 0))
+    models = {r["recipe"]: model_of(r) for r in load_records(tmp_path, "c1")}
+    assert models == {"gpu": "qwen2-0.5b", "cpu-tiny": "cpu-tiny"}
+
+
+def test_rev_is_a_folder_or_a_git_revision(repo, tmp_path, monkeypatch):
+    head = git(repo, "rev-parse", "--short=10", "HEAD")
+    root = tmp_path / "results"
+    write_json_atomic(_minimal("cpu-tiny", "reference", 0), record_path(root, head, "cpu-tiny", "reference", 0))
+    write_json_atomic(_minimal("cpu-tiny", "untuned", 0), record_path(root, "HEAD", "cpu-tiny", "untuned", 0))
+    monkeypatch.chdir(repo)
+    assert resolve_results_commit(root, head) == head
+    assert resolve_results_commit(root, "HEAD") == "HEAD"  # a folder named like a revision wins
+    (root / "HEAD" / "cpu-tiny" / "untuned-seed0.json").unlink()
+    (root / "HEAD" / "cpu-tiny").rmdir()
+    (root / "HEAD").rmdir()
+    assert resolve_results_commit(root, "HEAD") == head
+    assert resolve_results_commit(root, head[:7]) == head  # an abbreviated hash
+    with pytest.raises(UsageError, match="nosuchrev .neither a folder there nor a git revision here"):
+        resolve_results_commit(root, "nosuchrev")

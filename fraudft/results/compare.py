@@ -1,0 +1,212 @@
+"""Compare two commits' records arm by arm: metric deltas with paired intervals, regressions flagged.
+
+    fraudft results compare BASE HEAD [--fail-on-regression] [--allow-model-change]
+    from fraudft.results.compare import compare_report
+    text, regressed = compare_report(load_records(root, base), load_records(root, head), base, head)
+
+An arm is a (recipe folder, arm) pair. Regressions: an arm of the base missing in the head, fewer
+successful runs (2/3 -> 0/3 included), more failed runs, an F1 drop beyond the tolerance (shown
+significant by the paired interval where both commits store the same test labels), tokens/s
+drop or peak memory growth beyond their tolerances. Metric deltas come from
+fraudft.stats.pooled_compare, paired per example, and read "no difference shown" when their
+interval includes 0. Comparing an arm whose model changed is refused unless allowed.
+"""
+
+from __future__ import annotations
+
+from fraudft import stats
+from fraudft.configs import arm_order
+from fraudft.errors import UsageError
+from fraudft.results.store import group_runs, model_of
+from fraudft.results.table import SHOWN, markdown, short_error, summarize_arm
+
+DELTAS = ("f1", "mcc")  # metrics whose head - base difference gets a paired interval and a verdict
+
+
+def check_models(records_a: list[dict], records_b: list[dict], commit_a: str, commit_b: str,
+                 allow_model_change: bool = False) -> dict[tuple[str, str], str]:
+    """{(recipe, arm): "model a → model b"} of arms whose model differs between the commits.
+
+    Raises UsageError (one line) for such arms unless allow_model_change."""
+    groups_a, groups_b = group_runs(records_a), group_runs(records_b)
+    changed = {}
+    for key in sorted(set(groups_a) & set(groups_b)):
+        a, b = (sorted({model_of(r) for r in groups[key]}) for groups in (groups_a, groups_b))
+        if a != b:
+            changed[key] = f"{', '.join(a)} → {', '.join(b)}"
+    if changed and not allow_model_change:
+        (recipe, arm), change = next(iter(changed.items()))
+        more = f" (and {len(changed) - 1} more arms)" if len(changed) > 1 else ""
+        raise UsageError(f"compare: {recipe}/{arm}: the model changed from {commit_a} to {commit_b} ({change}){more}; "
+                         f"pass --allow-model-change to compare runs of different models")
+    return changed
+
+
+def _relative(a: float | None, b: float | None) -> float | None:
+    return (b - a) / a if a and b is not None else None
+
+
+def _paired(a: dict, b: dict) -> tuple[list[int] | None, str | None]:
+    """The test labels both commits scored on, or why their runs cannot be paired per example."""
+    if a["fingerprints"] and b["fingerprints"] and None not in a["fingerprints"] | b["fingerprints"] \
+            and a["fingerprints"] != b["fingerprints"]:
+        return None, "test data differs"
+    if a["labels"] is None or b["labels"] is None:
+        return None, None
+    if a["labels"] != b["labels"]:
+        return None, "test labels differ"
+    return a["labels"], None
+
+
+def _failure(s: dict) -> str:
+    return f"failed ({len(s['failed'])}/{s['runs']} seeds): {short_error(s['failed'][0], 60)}"
+
+
+def compare_arm(a: dict | None, b: dict | None, tolerance_f1: float = 0.02, tolerance_throughput: float = 0.10,
+                tolerance_memory: float = 0.10, n_resamples: int = 1000) -> dict:
+    """One (recipe, arm) between summaries a (base) and b (head): deltas with intervals, regressions, notes."""
+    row = {"backend": (a or b)["backend"], "arm": (a or b)["arm"], "regressions": [], "notes": [],
+           "change": "same", "deltas": {}}
+    if a is None or b is None:
+        row["change"] = "added" if a is None else "missing"
+        if b is None:
+            row["regressions"].append("missing in head")
+        elif b["failed"]:  # a new arm that fails is a run that now fails
+            row["regressions"].append(_failure(b))
+        return row
+    if b["ok"] < a["ok"]:
+        row["regressions"].append(f"successful runs {a['ok']}/{a['runs']} → {b['ok']}/{b['runs']}")
+    if b["failed"] and (len(b["failed"]) > len(a["failed"]) or b["ok"] < a["ok"]):
+        row["regressions"].append(_failure(b))
+    elif a["failed"] and not b["failed"]:
+        row["notes"].append("fixed (failed before)")
+    elif a["failed"] and b["failed"]:
+        row["notes"].append("failed in both")
+    labels, why = _paired(a, b)
+    if why:
+        row["notes"].append(why)
+    if labels is not None and a["predictions"] and b["predictions"]:
+        row["deltas"] = {m: stats.pooled_compare(labels, b["predictions"], a["predictions"], m, n_resamples)
+                         for m in DELTAS}
+    f1_a, f1_b = (s["metrics"].get("f1", {}).get("mean") for s in (a, b))
+    if f1_a is not None and f1_b is not None and f1_b - f1_a < -tolerance_f1:
+        verdict = row["deltas"].get("f1", {}).get("verdict")
+        if verdict in (None, "lower"):  # untested (no common labels) or shown lower: a regression
+            row["regressions"].append(f"F1 {f1_b - f1_a:+.3f} (tolerance {tolerance_f1})")
+        else:
+            row["notes"].append(f"F1 {f1_b - f1_a:+.3f} beyond tolerance, but {verdict}")
+    rel = _relative(a["tokens_per_s"], b["tokens_per_s"])
+    if rel is not None and rel < -tolerance_throughput:
+        row["regressions"].append(f"tokens/s {rel:+.1%} (tolerance {tolerance_throughput:.0%})")
+    if a["memory_kind"] and a["memory_kind"] == b["memory_kind"]:
+        rel = _relative(a["peak_bytes"], b["peak_bytes"])
+        if rel is not None and rel > tolerance_memory:
+            row["regressions"].append(f"peak memory {rel:+.1%} (tolerance {tolerance_memory:.0%})")
+    elif a["memory_kind"] and b["memory_kind"]:
+        row["notes"].append(f"memory measured differently ({a['memory_kind']} vs {b['memory_kind']})")
+    row["change"] = "regressed" if row["regressions"] else "ok"
+    return row
+
+
+def compare_records(records_a: list[dict], records_b: list[dict], n_resamples: int = 1000,
+                    **tolerances) -> list[tuple[dict | None, dict | None, dict]]:
+    """(summary a, summary b, compare_arm row) for each (recipe, arm) in either commit."""
+    groups_a, groups_b = group_runs(records_a), group_runs(records_b)
+    rank = arm_order()
+    keys = sorted(set(groups_a) | set(groups_b), key=lambda k: (k[0], rank.get(k[1], len(rank)), k[1]))
+    rows = []
+    for key in keys:
+        a = summarize_arm(groups_a[key], n_resamples) if key in groups_a else None
+        b = summarize_arm(groups_b[key], n_resamples) if key in groups_b else None
+        rows.append((a, b, compare_arm(a, b, n_resamples=n_resamples, **tolerances)))
+    return rows
+
+
+# --- markdown ---------------------------------------------------------------------------------------
+
+def _arrow(a: dict | None, b: dict | None, metric: str) -> str:
+    """`0.900 → 0.778 (-0.122)` of the means; an undefined side shows as `— (why)`."""
+    ma, mb = ((s["metrics"].get(metric) if s else None) for s in (a, b))
+    if not ma and not mb:
+        return ""
+    fa, fb = (("—" if m is None or m["mean"] is None and not m["undefined"] else
+               f"— ({m['undefined']})" if m["undefined"] else f"{m['mean']:.3f}") for m in (ma, mb))
+    both = ma and mb and ma["mean"] is not None and mb["mean"] is not None and not (ma["undefined"] or mb["undefined"])
+    delta = f" ({round(mb['mean'] - ma['mean'], 3) + 0.0:+.3f})" if both else ""  # + 0.0: no -0.000
+    return f"{fa} → {fb}{delta}"
+
+
+def _delta_cell(result: dict | None) -> str:
+    if not result:
+        return "—"
+    if result["undefined"]:
+        return f"— ({result['undefined'].replace('a: ', 'head: ').replace('b: ', 'base: ')})"
+    return f"{result['delta']:+.3f} [{result['low']:+.3f}, {result['high']:+.3f}] {result['verdict']}"
+
+
+def _arrow_relative(a: float | None, b: float | None, scale: float = 1.0, digits: int = 0, unit: str = "") -> str:
+    if a is None and b is None:
+        return ""
+    fa = "—" if a is None else f"{a / scale:.{digits}f}"
+    fb = "—" if b is None else f"{b / scale:.{digits}f}"
+    rel = _relative(a, b)
+    return f"{fa} → {fb}{unit}" + (f" ({rel:+.1%})" if rel is not None else "")
+
+
+def _memory_cell(a: dict | None, b: dict | None) -> str:
+    values = [s["peak_bytes"] if s else None for s in (a, b)]
+    kind = (a or {}).get("memory_kind") or (b or {}).get("memory_kind")
+    text = _arrow_relative(*values, scale=2**30, digits=2, unit=" GB")
+    return f"{text} {kind}" if text and kind else text
+
+
+def _verdict(row: dict) -> str:
+    if row["regressions"]:
+        text = ("added; " if row["change"] == "added" else "") + "**REGRESSION**: " + "; ".join(row["regressions"])
+    else:
+        text = row["change"] if row["change"] in ("added", "missing") else "ok"
+    return text + (" (" + "; ".join(row["notes"]) + ")" if row["notes"] else "")
+
+
+def compare_report(records_a: list[dict], records_b: list[dict], commit_a: str, commit_b: str,
+                   tolerance_f1: float = 0.02, tolerance_throughput: float = 0.10, tolerance_memory: float = 0.10,
+                   n_resamples: int = 1000, allow_model_change: bool = False) -> tuple[str, int]:
+    """Markdown of per-arm deltas from commit_a (base) to commit_b (head), and the number of regressed arms.
+
+    Raises UsageError when an arm's model differs between the commits, unless allow_model_change."""
+    models = check_models(records_a, records_b, commit_a, commit_b, allow_model_change)
+    rows = compare_records(records_a, records_b, tolerance_f1=tolerance_f1, tolerance_throughput=tolerance_throughput,
+                           tolerance_memory=tolerance_memory, n_resamples=n_resamples)
+    lines = []
+    for a, b, row in rows:
+        if (row["backend"], row["arm"]) in models:
+            row["notes"].insert(0, f"model changed: {models[row['backend'], row['arm']]}")
+        seeds = f"{a['ok'] if a else 0}/{a['runs'] if a else 0} → {b['ok'] if b else 0}/{b['runs'] if b else 0}"
+        lines.append([row["backend"], row["arm"], seeds, *(_arrow(a, b, m) for m in SHOWN),
+                      *(_delta_cell(row["deltas"].get(m)) for m in DELTAS),
+                      _arrow_relative(a and a["tokens_per_s"], b and b["tokens_per_s"]), _memory_cell(a, b),
+                      _verdict(row)])
+    dirty = list(dict.fromkeys(c for c, recs in ((commit_a, records_a), (commit_b, records_b))
+                               if any((r.get("run_info") or {}).get("dirty") for r in recs)))
+    regressed = [row for _, _, row in rows if row["regressions"]]
+    out = [f"## fraudft results compare {commit_a} → {commit_b}",
+           "",
+           f"Means over successful seeds. Regression: an arm missing or with fewer successful runs in {commit_b}, "
+           f"a run that now fails, F1 drop > {tolerance_f1} (and shown lower where the interval is known), "
+           f"tokens/s drop > {tolerance_throughput:.0%}, peak memory growth > {tolerance_memory:.0%}. "
+           "Δ 95% CI: head - base, paired bootstrap over test examples, seeds pooled per example; "
+           "`no difference shown` when it includes 0 (— where the commits share no stored test labels)."
+           + (f" Run from uncommitted changes: {', '.join(dirty)}." if dirty else ""),
+           "",
+           markdown(["backend", "arm", "seeds ok", *SHOWN, *(f"Δ{m.upper()} 95% CI" for m in DELTAS), "tokens/s",
+                     "peak mem", "verdict"], lines),
+           ""]
+    if regressed:
+        out.append(f"{len(regressed)} regressed: " + ", ".join(f"{r['backend']}/{r['arm']}" for r in regressed))
+    else:
+        out.append("no regressions")
+    for change, what in (("added", f"added in {commit_b}"), ("missing", f"missing in {commit_b}")):
+        keys = [f"{r['backend']}/{r['arm']}" for _, _, r in rows if r["change"] == change]
+        if keys:
+            out.append(f"{what}: {', '.join(keys)}")
+    return "\n".join(out), len(regressed)

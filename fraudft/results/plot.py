@@ -1,0 +1,129 @@
+"""PNG charts of a commit's records.
+
+    fraudft results plot [REV] --out DIR       precision_recall.png, loss_curves.png
+    from fraudft.results.plot import plot_records
+
+Bars are means over successful seeds with the arm's 95% interval (fraudft.results.table's
+summary: seeds pooled per example where labels are stored); an undefined metric is marked, not drawn as 0.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from fraudft.results.store import group_runs
+from fraudft.results.table import BASIS, summarize_arm
+
+
+def precision_recall_figure(records: list[dict], commit: str, n_resamples: int = 1000):
+    """Per arm, bars of mean precision and recall with 95% interval error bars; one panel per recipe."""
+    from matplotlib.figure import Figure
+
+    groups = group_runs(records)
+    backends = sorted({backend for backend, _ in groups})
+    counts = [sum(1 for b, _ in groups if b == backend) for backend in backends]
+    fig = Figure(figsize=(max(6.0, 1.1 * sum(counts) + 1.5 * len(backends)), 5.2), layout="constrained")
+    axes = fig.subplots(1, len(backends), squeeze=False, width_ratios=[max(c, 2) for c in counts])[0]
+    colors = {"precision": "#3b75af", "recall": "#ef8636"}
+    for ax, backend in zip(axes, backends):
+        summaries = [summarize_arm(runs, n_resamples) for (b, _), runs in groups.items() if b == backend]
+        x = np.arange(len(summaries))
+        for offset, metric in ((-0.2, "precision"), (0.2, "recall")):
+            labelled = False
+            for i, s in enumerate(summaries):
+                m = s["metrics"].get(metric) or {}
+                value = m.get("mean")
+                if m.get("undefined"):
+                    ax.text(x[i] + offset, 0.02, f"undefined: {m['undefined']}", rotation=90, ha="center",
+                            va="bottom", fontsize=7, color="#555555")
+                if value is None or m.get("undefined"):
+                    continue
+                low, high = (value, value) if m["low"] is None else (m["low"], m["high"])
+                yerr = [[max(value - low, 0)], [max(high - value, 0)]]
+                ax.bar(x[i] + offset, value, 0.38, color=colors[metric], yerr=yerr, capsize=3,
+                       error_kw={"elinewidth": 1}, label=None if labelled else metric)
+                labelled = True
+                ax.text(x[i] + offset, high + 0.01, f"{value:.2f}", ha="center", va="bottom", fontsize=7)
+                seeds = m["values"]
+                if len(seeds) > 1:  # each seed's value as a dot
+                    ax.plot([x[i] + offset] * len(seeds), seeds, "k.", ms=4)
+        for i, s in enumerate(summaries):
+            if s["ok"] == 0:
+                ax.text(x[i], 0.02, "failed", rotation=90, ha="center", va="bottom", color="#b00020", fontsize=9)
+        labels = [s["arm"] + (f" ({s['ok']}/{s['runs']} seeds)" if s["runs"] > 1 else "") for s in summaries]
+        ax.set_xticks(x, labels, rotation=30, ha="right")
+        ax.set_xlim(-0.6, max(len(summaries), 2) - 0.4)
+        ax.set_ylim(0, 1.2)
+        ax.set_yticks(np.linspace(0, 1, 6))
+        ax.set_ylabel("test set")
+        ax.grid(axis="y", alpha=0.3)
+        bases = sorted({BASIS[s["interval_basis"]] for s in summaries if s["interval_basis"]})
+        ax.set_title(f"{backend}" + (f"\nerror bars: {'; '.join(bases)}" if bases else ""), fontsize=10)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(loc="upper center", ncol=2, fontsize=9)
+    fig.suptitle(f"precision and recall with 95% intervals, commit {commit}")
+    return fig
+
+
+def plot_precision_recall(records: list[dict], commit: str, path: Path, n_resamples: int = 1000) -> Path:
+    """precision_recall_figure written to path as PNG."""
+    precision_recall_figure(records, commit, n_resamples).savefig(path, dpi=110)
+    return path
+
+
+def _loss_points(history: list[dict], key: str) -> tuple[list, list]:
+    points = [(h["step"], h[key]) for h in history if key in h and "step" in h and h[key] is not None]
+    return [p[0] for p in points], [p[1] for p in points]
+
+
+def plot_loss_curves(records: list[dict], commit: str, path: Path) -> Path:
+    """Training loss (solid) and eval loss (dashed) vs step, one panel per (recipe, arm), one color per seed."""
+    from matplotlib.figure import Figure
+
+    groups = {key: [r for r in runs if (r.get("train_info") or {}).get("log_history")]
+              for key, runs in group_runs(records).items()}
+    groups = {key: runs for key, runs in groups.items() if runs}
+    n = max(len(groups), 1)
+    ncols = min(n, 4)
+    nrows = math.ceil(n / ncols)
+    fig = Figure(figsize=(4.2 * ncols, 3.3 * nrows + 0.6), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    if not groups:
+        axes[0].text(0.5, 0.5, "no training logs (train_info.log_history) in these records", ha="center",
+                     va="center", transform=axes[0].transAxes)
+        axes[0].set_axis_off()
+    palette = ["#3b75af", "#ef8636", "#519e3e", "#c53a32", "#8d69b8", "#84584e"]
+    for ax, ((backend, arm), runs) in zip(axes, groups.items()):
+        positive = True
+        for j, r in enumerate(runs):
+            history = r["train_info"]["log_history"]
+            color = palette[j % len(palette)]
+            for key, style in (("loss", "-"), ("eval_loss", "--o")):
+                steps, values = _loss_points(history, key)
+                if steps:
+                    positive &= min(values) > 0
+                    ax.plot(steps, values, style, color=color, ms=3, lw=1.2,
+                            label=f"{'train' if key == 'loss' else 'eval'} seed{r.get('seed')}")
+        if positive and ax.lines:
+            ax.set_yscale("log")
+        ax.set_title(f"{backend} / {arm}", fontsize=10)
+        ax.set_xlabel("step")
+        ax.set_ylabel("loss")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    for ax in axes[len(groups):] if groups else []:
+        ax.set_axis_off()
+    fig.suptitle(f"training (solid) and eval (dashed) loss, commit {commit}")
+    fig.savefig(path, dpi=110)
+    return path
+
+
+def plot_records(records: list[dict], commit: str, out: Path, n_resamples: int = 1000) -> list[Path]:
+    """Write precision_recall.png and loss_curves.png into out; return their paths."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    return [plot_precision_recall(records, commit, out / "precision_recall.png", n_resamples),
+            plot_loss_curves(records, commit, out / "loss_curves.png")]

@@ -1,0 +1,111 @@
+"""Fake results records for tests/results: `fake.record(root, commit, arm, ...)` writes one like run_arm's."""
+
+from __future__ import annotations
+
+import types
+
+import pytest
+
+from fraudft import cli
+from fraudft.results.store import SCHEMA_VERSION, record_path, write_json_atomic
+
+N = 200
+LABELS = [i % 2 for i in range(N)]  # 100 fraud, 100 not
+
+
+def predictions_of(fn: int, fp: int, seed: int) -> list[int]:
+    """LABELS with `fn` positives and `fp` negatives flipped, which ones depending on the seed."""
+    predictions = list(LABELS)
+    positives = [i for i, y in enumerate(LABELS) if y]
+    negatives = [i for i, y in enumerate(LABELS) if not y]
+    shift = 7 * seed
+    for i in (positives[shift:] + positives[:shift])[:fn]:
+        predictions[i] = 0
+    for i in (negatives[shift:] + negatives[:shift])[:fp]:
+        predictions[i] = 1
+    return predictions
+
+
+def metrics_of(predictions: list[int]) -> dict:
+    """What fraudft.evaluate stores: undefined metrics are 0.0 and named in `undefined`."""
+    tp = sum(y and p for y, p in zip(LABELS, predictions))
+    fp = sum(p and not y for y, p in zip(LABELS, predictions))
+    fn = sum(y and not p for y, p in zip(LABELS, predictions))
+    tn = N - tp - fp - fn
+    undefined = [name for name, den in (("precision", tp + fp), ("recall", tp + fn), ("f1", 2 * tp + fp + fn))
+                 if not den]
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * tp / (2 * tp + fp + fn) if 2 * tp + fp + fn else 0.0
+    values = {"precision": precision, "recall": recall, "f1": f1}
+    return {"tn": tn, "fp": fp, "fn": fn, "tp": tp, **values, "accuracy": (tp + tn) / N, "invalid": 0, "n": N,
+            "undefined": undefined,
+            "intervals": {k: [max(v - 0.05, 0), min(v + 0.05, 1)] for k, v in values.items()},
+            "examples_per_s": 500.0, "eval_seconds": 0.4}
+
+
+def make_record(root, commit: str, arm: str, seed: int = 0, backend: str = "cpu-tiny", fn: int = 10, fp: int = 10,
+                tokens_per_s: float | None = 10000.0, peak_bytes: int | None = 2 * 2**30, status: str = "success",
+                error: str | None = None, labels: bool = False, fingerprint: str = "testfp", dirty: bool = False,
+                model: str = "tiny", predictions: list[int] | None = None) -> dict:
+    """Write a record shaped like fraudft.experiment.runner.run_arm's under root; return it."""
+    record = {
+        "schema": SCHEMA_VERSION, "arm": arm, "seed": seed, "backend": backend,
+        "run_info": {"commit": commit, "dirty": dirty, "date": "2026-01-01T00:00:00+00:00", "command": "pytest bench",
+                     "config": {"arm": {"name": arm, "lora": None if arm == "untuned" else {"r": 8, "alpha": 16}},
+                                "backend": {"name": backend, "model": model}, "seed": seed,
+                                "data": {"source": "fake", "fingerprints": {"test": fingerprint}}}},
+        "meta_info": {"device": "cpu"},
+    }
+    if status == "failed":
+        record["train_info"] = {"status": "failed", "error": error or "RuntimeError: boom", "traceback": "..."}
+    else:
+        predictions = predictions_of(fn, fp, seed) if predictions is None else predictions
+        steps = 0 if arm == "untuned" else 40
+        info = {"status": "success", "steps": steps}
+        if steps:
+            history = [{"loss": 2.0 / (s + 1), "step": s * 10} for s in range(1, 5)]
+            history += [{"eval_loss": 1.5 / (s + 1), "step": s * 20} for s in range(1, 3)]
+            info.update({"train_seconds": 12.5, "eval_seconds": 1.5, "tokens_per_s": tokens_per_s,
+                         "samples_per_s": 40.0, "peak_memory": {"device": "cpu", "peak_rss_bytes": peak_bytes},
+                         "log_history": history, "lora_scale": 2.0})
+        record["train_info"] = info
+        record["metrics"] = metrics_of(predictions)
+        record["predictions"] = predictions
+        if labels:
+            record["labels"] = list(LABELS)
+    write_json_atomic(record, record_path(root, commit, backend, arm, seed))
+    return record
+
+
+def run(capsys, *argv) -> tuple[int, str, str]:
+    """`fraudft ARGV...` in-process: (exit code, stdout, stderr)."""
+    rc = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def row(out: str, backend: str, arm: str) -> str:
+    """The first markdown row of (backend, arm) in out."""
+    lines = [line for line in out.splitlines() if line.startswith(f"| {backend} | {arm} |")]
+    assert lines, f"no row for {backend}/{arm} in:\n{out}"
+    return lines[0]
+
+
+@pytest.fixture
+def fake():
+    """The helpers above: fake.record(...), fake.run(capsys, ...), fake.row(...), fake.labels, fake.predictions(...)."""
+    return types.SimpleNamespace(record=make_record, run=run, row=row, labels=LABELS, n=N,
+                                 predictions=predictions_of, metrics=metrics_of)
+
+
+@pytest.fixture
+def one_commit(tmp_path):
+    """c1: untuned, reference x3 seeds, rslora failed with a long two-line error."""
+    make_record(tmp_path, "c1", "untuned", fn=100, fp=0)
+    for seed in (0, 1, 2):
+        make_record(tmp_path, "c1", "reference", seed=seed, fn=10 + seed, fp=12)
+    make_record(tmp_path, "c1", "rslora", status="failed",
+                error="OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB | GPU 0 has a total capacity "
+                      "of 79 GiB of which 1 GiB is free\nsecond line of the message")
+    return tmp_path

@@ -1,0 +1,211 @@
+"""fraudft.results.compare and `fraudft results compare BASE HEAD`: deltas, honest verdicts, regressions."""
+
+from __future__ import annotations
+
+import pytest
+
+from fraudft import stats
+from fraudft.errors import UsageError
+from fraudft.results.compare import check_models
+from fraudft.results.store import load_records
+
+DELTA_F1, DELTA_MCC = 7, 8  # cell indices of the paired intervals in a row split on " | "
+
+
+@pytest.fixture
+def two_commits(fake, tmp_path):
+    for commit in ("base", "head"):
+        fake.record(tmp_path, commit, "untuned", fn=100, fp=0)
+    fake.record(tmp_path, "base", "reference", fn=10, fp=10)
+    fake.record(tmp_path, "head", "reference", fn=30, fp=10)  # F1 0.900 -> 0.778: planted regression
+    fake.record(tmp_path, "base", "alpha_r4", tokens_per_s=10000.0)
+    fake.record(tmp_path, "head", "alpha_r4", tokens_per_s=8000.0)  # -20% throughput
+    fake.record(tmp_path, "base", "r16_d02", fn=10, fp=10, tokens_per_s=10000.0)
+    fake.record(tmp_path, "head", "r16_d02", fn=12, fp=10, tokens_per_s=9500.0)  # F1 -0.011, -5%: within tolerance
+    fake.record(tmp_path, "base", "rslora", peak_bytes=2 * 2**30)
+    fake.record(tmp_path, "head", "rslora", peak_bytes=int(2.5 * 2**30))  # +25% memory
+    fake.record(tmp_path, "base", "shortcut")  # missing in head
+    fake.record(tmp_path, "head", "positives_only", fn=0, fp=100)  # added
+    return tmp_path
+
+
+def compare(fake, capsys, root, *extra):
+    return fake.run(capsys, "results", "compare", "base", "head", "--results-dir", root, *extra)
+
+
+def test_compare_flags_planted_regressions_only(capsys, fake, two_commits):
+    rc, out, err = compare(fake, capsys, two_commits)
+    assert rc == 0, err
+    reference = fake.row(out, "cpu-tiny", "reference")
+    assert "REGRESSION**: F1 -0.1" in reference and "0.900 → 0.778 (-0.122)" in reference
+    alpha = fake.row(out, "cpu-tiny", "alpha_r4")
+    assert "REGRESSION**: tokens/s -20.0%" in alpha and "10000 → 8000 (-20.0%)" in alpha and "F1" not in alpha.split("|")[-2]
+    assert fake.row(out, "cpu-tiny", "r16_d02").rstrip(" |").endswith("ok")
+    assert "REGRESSION**: peak memory +25.0%" in fake.row(out, "cpu-tiny", "rslora")
+    assert fake.row(out, "cpu-tiny", "untuned").rstrip(" |").endswith("ok")
+    assert fake.row(out, "cpu-tiny", "shortcut").rstrip(" |").endswith("**REGRESSION**: missing in head")
+    assert fake.row(out, "cpu-tiny", "positives_only").rstrip(" |").endswith("added")
+    assert "4 regressed: cpu-tiny/reference, cpu-tiny/alpha_r4, cpu-tiny/rslora, cpu-tiny/shortcut" in out
+    assert "added in head: cpu-tiny/positives_only" in out and "missing in head: cpu-tiny/shortcut" in out
+
+
+def test_compare_tolerances_are_options(capsys, fake, two_commits):
+    rc, out, _ = compare(fake, capsys, two_commits, "--tolerance-f1", "0.2", "--tolerance-throughput", "0.3",
+                         "--tolerance-memory", "0.3")
+    assert rc == 0 and "1 regressed: cpu-tiny/shortcut" in out  # a missing arm is no matter of tolerance
+    rc, out, _ = compare(fake, capsys, two_commits, "--tolerance-f1", "0.005")
+    assert "REGRESSION**: F1 -0.011" in fake.row(out, "cpu-tiny", "r16_d02")  # no labels stored: untested drop
+    rc, _, err = compare(fake, capsys, two_commits, "--tolerance-f1", "-1")
+    assert rc == 2 and "--tolerance-f1" in err
+
+
+def test_fail_on_regression_sets_the_exit_code(capsys, fake, two_commits):
+    rc, _, _ = compare(fake, capsys, two_commits, "--fail-on-regression")
+    assert rc == 1
+    rc, _, _ = fake.run(capsys, "results", "compare", "base", "base", "--results-dir", two_commits, "--fail-on-regression")
+    assert rc == 0
+    rc, out, _ = fake.run(capsys, "results", "compare", "head", "base", "--results-dir", two_commits,
+                          "--fail-on-regression")
+    assert rc == 1 and "1 regressed: cpu-tiny/positives_only" in out  # everything improves, but an arm is gone
+
+
+def test_a_run_that_now_fails_is_a_regression(capsys, fake, tmp_path):
+    fake.record(tmp_path, "base", "reference")
+    fake.record(tmp_path, "head", "reference", status="failed", error="ValueError: bad shape")
+    rc, out, _ = compare(fake, capsys, tmp_path, "--fail-on-regression")
+    line = fake.row(out, "cpu-tiny", "reference")
+    assert rc == 1 and "REGRESSION**: successful runs 1/1 → 0/1; failed (1/1 seeds): ValueError: bad shape" in line
+    rc, out, _ = fake.run(capsys, "results", "compare", "head", "base", "--results-dir", tmp_path, "--fail-on-regression")
+    assert rc == 0 and "fixed" in fake.row(out, "cpu-tiny", "reference")
+
+
+@pytest.mark.parametrize("head_ok, head_failed", [(0, 3), (1, 2), (1, 0)])
+def test_any_drop_in_successful_runs_is_a_regression(capsys, fake, tmp_path, head_ok, head_failed):
+    for seed in (0, 1):
+        fake.record(tmp_path, "base", "reference", seed=seed)
+    fake.record(tmp_path, "base", "reference", seed=2, status="failed")  # 2/3 in the base
+    for seed in range(head_ok):
+        fake.record(tmp_path, "head", "reference", seed=seed)
+    for seed in range(head_ok, head_ok + head_failed):
+        fake.record(tmp_path, "head", "reference", seed=seed, status="failed")
+    rc, out, _ = compare(fake, capsys, tmp_path, "--fail-on-regression")
+    runs = head_ok + head_failed
+    assert rc == 1 and f"successful runs 2/3 → {head_ok}/{runs}" in fake.row(out, "cpu-tiny", "reference")
+
+
+def test_the_same_failures_in_both_are_no_regression(capsys, fake, tmp_path):
+    for commit in ("base", "head"):
+        fake.record(tmp_path, commit, "reference", seed=0)
+        fake.record(tmp_path, commit, "reference", seed=1, status="failed")
+    rc, out, _ = compare(fake, capsys, tmp_path, "--fail-on-regression")
+    assert rc == 0 and "failed in both" in fake.row(out, "cpu-tiny", "reference")
+
+
+def test_an_added_arm_that_fails_is_a_regression(capsys, fake, tmp_path):
+    fake.record(tmp_path, "base", "reference")
+    fake.record(tmp_path, "head", "reference")
+    fake.record(tmp_path, "head", "rslora", status="failed")
+    rc, out, _ = compare(fake, capsys, tmp_path, "--fail-on-regression")
+    assert rc == 1 and "added; **REGRESSION**: failed (1/1 seeds)" in fake.row(out, "cpu-tiny", "rslora")
+
+
+def test_compare_means_over_seeds_and_backend_filter(capsys, fake, tmp_path):
+    for seed, fn in ((0, 10), (1, 20)):
+        fake.record(tmp_path, "base", "reference", seed=seed, fn=fn)
+    fake.record(tmp_path, "head", "reference", seed=0, fn=15)
+    fake.record(tmp_path, "head", "reference", backend="gpu")
+    rc, out, _ = compare(fake, capsys, tmp_path, "--backend", "cpu-tiny")
+    assert rc == 0
+    line = fake.row(out, "cpu-tiny", "reference")
+    assert "2/2 → 1/1" in line and "0.850 → 0.850 (+0.000)" in line  # recall: mean(0.90, 0.80) = 0.85
+    assert "| gpu |" not in out
+
+
+def test_paired_intervals_come_from_fraudft_stats(capsys, fake, tmp_path):
+    base = [fake.record(tmp_path, "base", "reference", seed=s, fn=10, fp=10, labels=True) for s in (0, 1)]
+    head = [fake.record(tmp_path, "head", "reference", seed=s, fn=40, fp=10, labels=True) for s in (0, 1, 2)]
+    rc, out, _ = compare(fake, capsys, tmp_path)
+    assert rc == 0
+    cells = fake.row(out, "cpu-tiny", "reference").split(" | ")
+    expected = stats.pooled_compare(fake.labels, [r["predictions"] for r in head], [r["predictions"] for r in base],
+                                    "f1")
+    assert expected["verdict"] == "lower"
+    assert cells[DELTA_F1] == f"{expected['delta']:+.3f} [{expected['low']:+.3f}, {expected['high']:+.3f}] lower"
+    assert cells[DELTA_MCC].endswith(" lower")
+
+
+def test_a_small_difference_reads_no_difference_shown_never_a_win(capsys, fake, tmp_path):
+    """The head gets other examples wrong than the base, a few more or fewer: noise, not a verdict."""
+    shuffled = fake.predictions  # (fn, fp, seed): the seed shifts which examples are wrong
+    fake.record(tmp_path, "base", "reference", labels=True, predictions=shuffled(12, 10, 0))
+    fake.record(tmp_path, "head", "reference", labels=True, predictions=shuffled(10, 10, 3))  # two fewer mistakes
+    fake.record(tmp_path, "base", "alpha_r4", labels=True, predictions=shuffled(10, 10, 0))
+    fake.record(tmp_path, "head", "alpha_r4", labels=True, predictions=shuffled(14, 10, 3))  # F1 -0.02 > tolerance
+    rc, out, _ = compare(fake, capsys, tmp_path, "--fail-on-regression")
+    reference = fake.row(out, "cpu-tiny", "reference").split(" | ")
+    assert reference[DELTA_F1].startswith("+0.0") and reference[DELTA_F1].endswith("no difference shown")
+    assert "higher" not in reference[DELTA_F1]
+    alpha = fake.row(out, "cpu-tiny", "alpha_r4")
+    assert alpha.split(" | ")[DELTA_F1].endswith("no difference shown")
+    assert "beyond tolerance, but no difference shown" in alpha and "REGRESSION" not in alpha
+    assert rc == 0
+
+
+def test_undefined_metrics_show_a_dash_with_why(capsys, fake, tmp_path):
+    fake.record(tmp_path, "base", "untuned", fn=100, fp=0, labels=True)
+    fake.record(tmp_path, "head", "untuned", fn=100, fp=0, labels=True)
+    rc, out, _ = compare(fake, capsys, tmp_path)
+    assert rc == 0
+    cells = fake.row(out, "cpu-tiny", "untuned").split(" | ")
+    assert cells[3] == "— (no positive prediction) → — (no positive prediction)"  # precision
+    assert cells[6] == "0.000 → 0.000 (+0.000)"  # MCC of a constant predictor is 0, defined
+    assert "0.000 [0.000, 0.000]" not in out
+
+
+def test_without_labels_there_is_no_interval(capsys, fake, tmp_path):
+    fake.record(tmp_path, "base", "reference", fn=10, fp=10)
+    fake.record(tmp_path, "head", "reference", fn=40, fp=10)
+    rc, out, _ = compare(fake, capsys, tmp_path)
+    assert rc == 0
+    assert fake.row(out, "cpu-tiny", "reference").split(" | ")[DELTA_F1] == "—"
+
+
+def test_different_test_data_is_noted_not_tested(capsys, fake, tmp_path):
+    fake.record(tmp_path, "base", "reference", labels=True, fingerprint="aaaa")
+    fake.record(tmp_path, "head", "reference", labels=True, fingerprint="bbbb")
+    rc, out, _ = compare(fake, capsys, tmp_path)
+    assert rc == 0
+    line = fake.row(out, "cpu-tiny", "reference")
+    assert "test data differs" in line and line.split(" | ")[DELTA_F1] == "—"
+
+
+def test_a_model_change_is_refused_unless_allowed(capsys, fake, tmp_path):
+    fake.record(tmp_path, "base", "reference", model="tiny")
+    fake.record(tmp_path, "head", "reference", model="qwen2-0.5b")
+    rc, out, err = compare(fake, capsys, tmp_path)
+    assert rc == 2 and out == "" and err.count("\n") == 1
+    assert "cpu-tiny/reference: the model changed from base to head (tiny → qwen2-0.5b)" in err
+    assert "--allow-model-change" in err
+    rc, out, _ = compare(fake, capsys, tmp_path, "--allow-model-change")
+    assert rc == 0 and "model changed: tiny → qwen2-0.5b" in fake.row(out, "cpu-tiny", "reference")
+
+
+def test_model_falls_back_to_the_recipe_folder(fake, tmp_path):
+    fake.record(tmp_path, "base", "reference")
+    fake.record(tmp_path, "head", "reference")
+    path = tmp_path / "base" / "cpu-tiny" / "reference-seed0.json"  # an older record: no model in its config
+    path.write_text(path.read_text().replace('"model": "tiny"', '"model": null'))
+    with pytest.raises(UsageError, match=r"\(cpu-tiny → tiny\)"):
+        check_models(load_records(tmp_path, "base"), load_records(tmp_path, "head"), "base", "head")
+    path = tmp_path / "head" / "cpu-tiny" / "reference-seed0.json"
+    path.write_text(path.read_text().replace('"model": "tiny"', '"model": null'))
+    assert check_models(load_records(tmp_path, "base"), load_records(tmp_path, "head"), "base", "head") == {}
+
+
+def test_runs_of_different_recipes_are_never_one_arm(capsys, fake, tmp_path):
+    fake.record(tmp_path, "base", "reference", backend="cpu-tiny", model="tiny")
+    fake.record(tmp_path, "head", "reference", backend="gpu", model="qwen2-0.5b")
+    rc, out, _ = compare(fake, capsys, tmp_path)
+    assert rc == 0  # no model change refused: they are two arms, not one
+    assert fake.row(out, "cpu-tiny", "reference").rstrip(" |").endswith("missing in head")
+    assert fake.row(out, "gpu", "reference").rstrip(" |").endswith("added")

@@ -1,0 +1,132 @@
+"""fraudft.results.table and `fraudft results table`: one row per run, a per-arm summary over seeds."""
+
+from __future__ import annotations
+
+import pytest
+
+from fraudft import stats
+from fraudft.results import table
+from fraudft.results.store import load_records
+
+
+def test_table_lists_each_arm_and_the_failed_one(capsys, fake, one_commit):
+    rc, out, err = fake.run(capsys, "results", "table", "c1", "--results-dir", one_commit)
+    assert rc == 0, err
+    assert "fraudft results c1: 5 records" in out
+    for arm in ("untuned", "reference", "rslora"):
+        fake.row(out, "cpu-tiny", arm)
+    failed = fake.row(out, "cpu-tiny", "rslora")
+    cells = [c.strip() for c in failed.split(" | ")]
+    assert cells[3] == "failed"
+    assert "OutOfMemoryError: CUDA out of memory" in failed and "second line" not in failed
+    assert "\\|" in failed  # the error's pipe is escaped: the row keeps its columns
+    assert "…" in failed  # shortened
+    assert failed.count(" | ") == next(line for line in out.splitlines() if line.startswith("| backend |")).count(" | ")
+    seeds = [line.split(" | ")[2] for line in out.splitlines() if line.startswith("| cpu-tiny | reference | ")]
+    assert seeds[:3] == ["0", "1", "2"]
+    assert "### Per arm" in out
+    summary = [line for line in out.splitlines() if line.startswith("| cpu-tiny | reference | 3/3 |")]
+    assert summary and "±" in summary[0] and "envelope of per-seed bootstraps" in summary[0]
+    assert "| cpu-tiny | rslora | 0/1 | failed |" in out
+
+
+def test_table_arm_order_follows_the_arms_table(capsys, fake, one_commit):
+    rc, out, _ = fake.run(capsys, "results", "table", "c1", "--results-dir", one_commit)
+    assert rc == 0
+    arms = [line.split(" | ")[1] for line in out.splitlines() if line.startswith("| cpu-tiny |")]
+    assert arms[:5] == ["untuned", "reference", "reference", "reference", "rslora"]
+
+
+def test_table_single_seeds_print_no_summary(capsys, fake, tmp_path):
+    fake.record(tmp_path, "c1", "reference")
+    rc, out, _ = fake.run(capsys, "results", "table", "c1", "--results-dir", tmp_path)
+    assert rc == 0 and "Per arm" not in out and "error" not in out.splitlines()[2]
+
+
+def test_table_pools_seeds_per_example_through_fraudft_stats(capsys, fake, tmp_path):
+    records = [fake.record(tmp_path, "c1", "reference", seed=s, fn=10 + 5 * s, fp=8, labels=True) for s in (0, 1)]
+    rc, out, _ = fake.run(capsys, "results", "table", "c1", "--results-dir", tmp_path)
+    assert rc == 0
+    summary = fake.row(out.split("### Per arm")[1], "cpu-tiny", "reference")
+    assert "bootstrap, seeds pooled" in summary
+    pooled = stats.pooled_interval(fake.labels, [r["predictions"] for r in records], "f1")
+    assert f"[{pooled['low']:.3f}, {pooled['high']:.3f}]" in summary.split(" | ")[6]
+    mcc = stats.pooled_interval(fake.labels, [r["predictions"] for r in records], "mcc")
+    assert f"[{mcc['low']:.3f}, {mcc['high']:.3f}]" in summary.split(" | ")[7]
+
+
+def test_duplicated_seeds_give_the_single_runs_interval(fake, tmp_path):
+    one = [fake.record(tmp_path, "c1", "reference", labels=True)]
+    three = [dict(one[0], seed=s) for s in (0, 1, 2)]
+    a, b = (table.summarize_arm(runs)["metrics"]["f1"] for runs in (one, three))
+    assert (a["low"], a["high"]) == pytest.approx((b["low"], b["high"]))
+
+
+def test_undefined_metrics_show_a_dash_and_why(capsys, fake, tmp_path):
+    fake.record(tmp_path, "c1", "untuned", fn=100, fp=0, labels=True)  # predicts "not fraud" for all
+    fake.record(tmp_path, "c1", "reference", fn=100, fp=0)  # the same, without stored labels
+    fake.record(tmp_path, "c1", "reference", seed=1, fn=100, fp=0)
+    rc, out, _ = fake.run(capsys, "results", "table", "c1", "--results-dir", tmp_path)
+    assert rc == 0
+    cells = fake.row(out, "cpu-tiny", "untuned").split(" | ")
+    assert cells[7] == "— (no positive prediction)"  # precision
+    assert cells[8].startswith("0.000") and cells[10].startswith("0.000")  # recall 0 and MCC 0 are defined
+    assert "0.000 [0.000, 0.000]" not in cells[7]
+    summary = fake.row(out.split("### Per arm")[1], "cpu-tiny", "reference")
+    assert summary.split(" | ")[4] == "— (no positive prediction)"
+    assert "0.000 [0.000, 0.000]" not in fake.row(out, "cpu-tiny", "reference").split(" | ")[7]
+
+
+def test_table_backend_filter(capsys, fake, tmp_path):
+    fake.record(tmp_path, "c1", "reference", backend="cpu-tiny")
+    fake.record(tmp_path, "c1", "reference", backend="gpu")
+    rc, out, _ = fake.run(capsys, "results", "table", "c1", "--results-dir", tmp_path, "--backend", "gpu")
+    assert rc == 0 and "| gpu | reference |" in out and "| cpu-tiny |" not in out
+    rc, _, err = fake.run(capsys, "results", "table", "c1", "--results-dir", tmp_path, "--backend", "tpu")
+    assert rc == 2 and "--backend" in err and "cpu-tiny, gpu" in err
+
+
+def test_table_no_records_lists_the_commits_that_have_some(capsys, fake, one_commit):
+    fake.record(one_commit, "c2", "reference")
+    rc, out, err = fake.run(capsys, "results", "table", "deadbeef00", "--results-dir", one_commit)
+    assert rc == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("error: results: no records for deadbeef00")
+    assert "c1 (5 records" in err and "c2 (1 records" in err
+
+
+def test_table_empty_or_missing_results_dir(capsys, fake, tmp_path):
+    rc, _, err = fake.run(capsys, "results", "table", "c1", "--results-dir", tmp_path / "absent")
+    assert rc == 2 and "no results dir" in err
+    rc, _, err = fake.run(capsys, "results", "table", "c1", "--results-dir", tmp_path)
+    assert rc == 2 and "holds none yet" in err
+
+
+def test_a_corrupt_record_fails_the_table_naming_it(capsys, fake, tmp_path):
+    fake.record(tmp_path, "c1", "reference")
+    (tmp_path / "c1" / "cpu-tiny" / "alpha_r4-seed0.json").write_text("{not json")
+    rc, out, err = fake.run(capsys, "results", "table", "c1", "--results-dir", tmp_path)
+    assert rc == 2 and out == "" and "alpha_r4-seed0.json: not a readable JSON record" in err
+
+
+def test_markdown_table_of_records_in_memory(fake, tmp_path):
+    records = [fake.record(tmp_path, "c1", "reference"), fake.record(tmp_path, "c1", "untuned", fn=100, fp=0)]
+    text = table.markdown_table(records)
+    header = text.splitlines()[0]
+    assert header.startswith("| backend | arm | seed | status |") and "error" not in header and "| mcc |" in header
+    assert len(text.splitlines()) == 4 and "| 10000 |" in text
+    frame = table.records_frame(records)
+    assert list(frame.columns) == table.COLUMNS and len(frame) == 2
+
+
+def test_dirty_runs_are_marked(capsys, fake, tmp_path):
+    fake.record(tmp_path, "c1", "reference", dirty=True)
+    rc, out, _ = fake.run(capsys, "results", "table", "c1", "--results-dir", tmp_path)
+    assert rc == 0
+    assert "success*" in fake.row(out, "cpu-tiny", "reference") and "uncommitted changes" in out
+
+
+def test_records_json_roundtrip_is_what_the_table_reads(fake, tmp_path):
+    record = fake.record(tmp_path, "c1", "reference", labels=True)
+    (loaded,) = load_records(tmp_path, "c1")
+    assert loaded["predictions"] == record["predictions"] and loaded["labels"] == fake.labels
+    assert table.record_metric(loaded, "f1", None)["value"] == pytest.approx(record["metrics"]["f1"])
