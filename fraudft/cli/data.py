@@ -2,7 +2,7 @@
 
     fraudft data validate train.jsonl eval.jsonl
     fraudft data stats eval.jsonl --json
-    fraudft data synth --n 1500 --seed 1 --out data/train.jsonl [--shortcut speaker_tag]
+    fraudft data synth --n 1500 --seed 1 --out data/train.jsonl [--shortcut speaker_tag] [--lengths reference]
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def cmd_synth(args) -> int:
     from fraudft.synthetic import SynthConfig, generate
 
     config = config_from_flags(SynthConfig, n=args.n, seed=args.seed, fraud_ratio=args.fraud_ratio,
-                               label_noise=args.label_noise, shortcut=args.shortcut)
+                               label_noise=args.label_noise, shortcut=args.shortcut, lengths=args.lengths)
     records = generate(config)
     write_jsonl(records, args.out)
     print(f"{args.out}: wrote {len(records)} records ({sum(r['label'] for r in records)} fraud)", file=sys.stderr)
@@ -68,5 +68,6 @@ def register(commands) -> None:
     p.add_argument("--fraud-ratio", type=float, default=0.5)
     p.add_argument("--label-noise", type=float, default=0.0)
     p.add_argument("--shortcut", default=None, help="inject one named surface shortcut")
+    p.add_argument("--lengths", default="synthetic", help="synthetic (default: the generator's own lengths) or reference (eval0819's token lengths)")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_synth)

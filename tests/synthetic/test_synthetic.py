@@ -14,13 +14,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from fraudft.records import REFERENCE_INSTRUCTION
-from fraudft.synthetic import (
-    _FRAUD_SCRIPTS,
-    _NEGATIVE_SCRIPTS,
-    SHORTCUTS,
-    SynthConfig,
-    generate,
-)
+from fraudft.synthetic import SHORTCUTS, SynthConfig, generate
+from fraudft.synthetic.scripts import FRAUD_SCRIPTS, NEGATIVE_SCRIPTS
 
 NUMBERED_TAG = re.compile(r"发言人\d+")
 SURFACE_FEATURES = (
@@ -167,7 +162,7 @@ def test_shortcut_error_lists_valid_names():
 
 
 def test_enough_schemes_and_negative_kinds():
-    assert len(_FRAUD_SCRIPTS) >= 8 and len(_NEGATIVE_SCRIPTS) >= 8
+    assert len(FRAUD_SCRIPTS) >= 8 and len(NEGATIVE_SCRIPTS) >= 8
 
 
 def test_lengths_fit_cpu_training(default_records):
