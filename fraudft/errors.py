@@ -16,9 +16,11 @@ class UsageError(ValueError):
 
 
 class DataError(UsageError):
-    """Bad input data; the message reads `FILE:LINE: field: what was wrong, what was expected`."""
+    """Bad input data; the message reads `FILE:LINE: field: what was wrong, what was expected`.
 
-    def __init__(self, path: str | Path, line: int | None, field: str, message: str):
+    `line` is a line number, a place such as "row 3" (tabular files), or None for the whole file."""
+
+    def __init__(self, path: str | Path, line: int | str | None, field: str, message: str):
         where = f"{path}:{line}" if line is not None else f"{path}"
         super().__init__(f"{where}: {field}: {message}")
         self.path, self.line, self.field = str(path), line, field

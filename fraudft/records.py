@@ -9,13 +9,18 @@
 One record a line: `input` (str, the dialogue), `label` (JSON bool), `fraud_speaker` (str, may be
 empty), `instruction` (str); an optional `reason` (str) and any unknown extra fields are kept.
 The label must be a JSON bool: the strings "true"/"false" and the numbers 0/1 are rejected, so
-that a mislabelled file is caught instead of silently coerced.
+that a mislabelled file is caught instead of silently coerced. Values that would crash a later step
+are rejected at load time, naming the field: strings with a lone UTF-16 surrogate (`"\\ud800"`:
+valid JSON, not encodable as UTF-8), values nested deeper than MAX_NESTING, and integers longer
+than Python's int-string limit.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -28,14 +33,86 @@ REFERENCE_INSTRUCTION = (
 REQUIRED_FIELDS = {"input": str, "label": bool, "fraud_speaker": str, "instruction": str}
 OPTIONAL_FIELDS = {"reason": str}
 JSON_TYPE_NAMES = {str: "a JSON string", bool: "a JSON bool (true or false)"}
+MAX_NESTING = 32  # records are flat; deeper extras are rejected before a recursive step meets them
+_SURROGATE = re.compile("[\ud800-\udfff]")  # json.loads joins valid pairs, so any left is lone
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|-?\d+|[\[\]{}:]')
 
 
 def _describe(value) -> str:
-    return f"{type(value).__name__} {json.dumps(value, ensure_ascii=False)[:40]}"
+    return f"{type(value).__name__} {_printable(json.dumps(value, ensure_ascii=False)[:40])}"
 
 
-def validate_record(record, path: str | Path, line: int) -> dict:
-    """Check one decoded record against the reference format; return it unchanged."""
+def _check_values(record: dict, path: str | Path, line) -> None:
+    """Reject lone surrogates (in keys and strings) and over-deep nesting in every field.
+
+    Iterative, so that a deep value cannot hit Python's recursion limit here."""
+    for field, value in record.items():
+        stack = [(field, 1), (value, 1)]
+        while stack:
+            item, depth = stack.pop()
+            if isinstance(item, str):
+                if match := _SURROGATE.search(item):
+                    raise DataError(
+                        path, line, _printable(field), f"lone surrogate \\u{ord(match.group()):04x} at character "
+                        f"{match.start()}, expected valid Unicode text (surrogates only in pairs)"
+                    )
+            elif isinstance(item, (dict, list)):
+                if depth > MAX_NESTING:
+                    raise DataError(path, line, _printable(field), _too_deep_message())
+                pairs = item.items() if isinstance(item, dict) else ((None, v) for v in item)
+                for key, child in pairs:
+                    stack += [(key, depth + 1), (child, depth + 1)]
+
+
+def _too_deep_message() -> str:
+    return f"nested more than {MAX_NESTING} levels deep, expected a flatter value"
+
+
+def _printable(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _field_holding(text: str, is_culprit) -> str:
+    """The top-level key whose value holds the first JSON token for which `is_culprit(token,
+    depth)` is true, or "record". Used only after json.loads failed on the line, so it scans
+    the raw text: json gives no position for RecursionError or an over-long integer."""
+    depth, key, last_string = 0, None, None
+    for match in _JSON_TOKEN.finditer(text):
+        token = match.group()
+        if token in ("[", "{"):
+            depth += 1
+        elif token in ("]", "}"):
+            depth -= 1
+        elif token == ":" and depth == 1:
+            key = last_string
+        elif token.startswith('"'):
+            last_string = token
+        if is_culprit(token, depth):
+            return "record" if key is None else _printable(json.loads(key))
+    return "record"
+
+
+def _parse_line(text: str, path: Path, line: int):
+    """json.loads, with every way it fails turned into a DataError naming the line and field."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise DataError(path, line, "json", f"{err.msg} at column {err.colno}, expected one JSON object") from err
+    except RecursionError:
+        field = _field_holding(text, lambda token, depth: depth > MAX_NESTING)
+        raise DataError(path, line, field, _too_deep_message()) from None
+    except ValueError as err:  # Python's int-string limit (CVE-2020-10735); no position given
+        limit = sys.get_int_max_str_digits()
+        field = _field_holding(text, lambda token, depth: token.lstrip("-").isdigit() and len(token.lstrip("-")) > limit)
+        raise DataError(
+            path, line, field, f"an integer of more than {limit} digits, expected a JSON bool or a shorter number"
+        ) from err
+
+
+def validate_record(record, path: str | Path, line: int | str) -> dict:
+    """Check one decoded record against the reference format; return it unchanged.
+
+    `line` locates the record in messages: a line number, or e.g. "row 3" for tabular files."""
     if not isinstance(record, dict):
         raise DataError(path, line, "record", f"got {_describe(record)}, expected a JSON object")
     for field, kind in {**REQUIRED_FIELDS, **OPTIONAL_FIELDS}.items():
@@ -47,6 +124,7 @@ def validate_record(record, path: str | Path, line: int) -> dict:
             raise DataError(
                 path, line, field, f"got {_describe(record[field])}, expected {JSON_TYPE_NAMES[kind]}"
             )
+    _check_values(record, path, line)
     return record
 
 
@@ -74,12 +152,7 @@ def load_jsonl(path: str | Path) -> list[dict]:
             ) from err
         if not text.strip():
             raise DataError(path, line_no, "record", "blank line, expected a JSON object")
-        try:
-            record = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise DataError(
-                path, line_no, "json", f"{err.msg} at column {err.colno}, expected one JSON object"
-            ) from err
+        record = _parse_line(text, path, line_no)
         records.append(validate_record(record, path, line_no))
         if not record["input"].strip():
             empty_inputs.append(line_no)

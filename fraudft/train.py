@@ -18,7 +18,8 @@ import torch
 from transformers import EarlyStoppingCallback, Trainer, TrainingArguments, set_seed
 
 from fraudft.modeling.collate import Collator
-from fraudft.modeling.encode import EncodeConfig, Encoder
+from fraudft.modeling.encode import EncodeConfig
+from fraudft.modeling.hf_dataset import encode_dataset, records_dataset
 from fraudft.modeling.lora import LoraSettings, add_lora
 from fraudft.modeling.loss import label_position_loss
 
@@ -165,8 +166,9 @@ def train(model, tokenizer, train_records: list[dict], eval_records: list[dict],
     """Fine-tune LoRA adapters on `model`; return (peft model, TrainStats)."""
     if not train_records or not eval_records:
         raise ValueError("train, eval: expected at least one record in each")
-    encoder = Encoder(tokenizer, EncodeConfig(max_length=config.max_length))
-    train_set, eval_set = encoder.encode_all(train_records), encoder.encode_all(eval_records)
+    # datasets.Dataset with input_ids/attention_mask/labels, read back from the cache on a rerun
+    train_set, eval_set = (encode_dataset(records_dataset(records), tokenizer, EncodeConfig(max_length=config.max_length))
+                           for records in (train_records, eval_records))
     set_seed(config.seed)  # the LoRA init too: every seed of an arm starts from its own adapter weights
     model = add_lora(model, lora)
     if config.gradient_checkpointing:
@@ -178,7 +180,7 @@ def train(model, tokenizer, train_records: list[dict], eval_records: list[dict],
     trainer = _Trainer(
         model=model,
         args=training_arguments(config, output_dir),
-        train_dataset=train_set,  # plain lists: Trainer needs only __len__/__getitem__
+        train_dataset=train_set,
         eval_dataset=eval_set,
         data_collator=Collator(tokenizer, side="right"),
         callbacks=callbacks,

@@ -149,6 +149,68 @@ def test_first_bad_line_is_reported(write_jsonl_lines, make_record):
     assert_located(error_of(path), path, 2, "label")
 
 
+# --- values that parse but would crash a later step -------------------------------------------
+
+GOOD_FIELDS = '"label": true, "fraud_speaker": "", "instruction": "i"'
+
+
+@pytest.mark.parametrize(
+    ("line", "field"),
+    [
+        ("[" * 100_000, "record"),  # Python's json raises RecursionError on this
+        ('{"input": "x", ' + GOOD_FIELDS + ', "extra": ' + "[" * 5_000 + "]" * 5_000 + "}", "extra"),
+        ('{"input": "x", ' + GOOD_FIELDS + ', "extra": ' + "[" * 40 + "]" * 40 + "}", "extra"),  # parses
+        ('{"input": "x", ' + GOOD_FIELDS + ', "meta": ' + '{"a": ' * 40 + "1" + "}" * 40 + "}", "meta"),
+    ],
+    ids=["100k-open-brackets", "5k-deep-field", "40-deep-field", "40-deep-objects"],
+)
+def test_deep_nesting_is_a_located_error(write_jsonl_lines, make_record, line, field):
+    path = write_jsonl_lines([make_record(), line])
+    err = error_of(path)
+    assert_located(err, path, 2, field)
+    assert "nested more than 32 levels deep, expected" in str(err)
+
+
+def test_nesting_within_the_limit_is_kept(write_jsonl_lines, make_record):
+    nested = [[[["x"]]]]
+    assert load_jsonl(write_jsonl_lines([make_record(extra=nested)]))[0]["extra"] == nested
+
+
+@pytest.mark.parametrize("field", ["label", "extra"])
+def test_an_integer_over_pythons_digit_limit_is_a_located_error(write_jsonl_lines, make_record, field):
+    record = json.dumps(make_record(**{field: 0}))
+    path = write_jsonl_lines([record.replace(f'"{field}": 0', f'"{field}": ' + "1" * 5_000)])
+    err = error_of(path)
+    assert_located(err, path, 1, field)
+    assert "an integer of more than 4300 digits, expected" in str(err)
+
+
+@pytest.mark.parametrize("field", ["input", "fraud_speaker", "instruction", "reason", "extra"])
+def test_a_lone_surrogate_in_any_string_field_is_a_located_error(write_jsonl_lines, make_record, field):
+    line = json.dumps(make_record(**{field: "SURROGATE"})).replace("SURROGATE", r"\ud800abc")
+    path = write_jsonl_lines([make_record(), line])
+    err = error_of(path)
+    assert_located(err, path, 2, field)
+    assert r"lone surrogate \ud800 at character 0, expected valid Unicode text" in str(err)
+    str(err).encode("utf-8")  # the message itself prints on any terminal
+
+
+def test_a_lone_surrogate_in_a_nested_key_names_the_field(write_jsonl_lines, make_record):
+    line = json.dumps(make_record(meta={"SURROGATE": 1})).replace("SURROGATE", r"\udc00")
+    path = write_jsonl_lines([line])
+    assert_located(error_of(path), path, 1, "meta")
+
+
+def test_surrogate_pairs_are_valid(write_jsonl_lines, make_record):
+    line = json.dumps(make_record(input="EMOJI")).replace("EMOJI", r"\ud83d\ude00")
+    assert load_jsonl(write_jsonl_lines([line]))[0]["input"] == "\U0001f600"
+
+
+def test_validate_record_checks_values_too(make_record):
+    with pytest.raises(DataError, match=r"^t.csv:row 3: input: lone surrogate"):
+        validate_record(make_record(input="\ud800"), "t.csv", "row 3")
+
+
 def test_data_error_is_a_value_error():
     err = DataError("f.jsonl", 3, "label", "got str, expected a JSON bool")
     assert isinstance(err, ValueError)

@@ -1,6 +1,6 @@
 """`fraudft evaluate`: precision, recall and F1 of a model (and adapter) on labelled data.
 
-    fraudft evaluate --model tiny --adapter runs/r8/adapter --data data/test.jsonl --max-length 256
+    fraudft evaluate --model tiny --adapter runs/r8 --data data/test.jsonl --max-length 256
 """
 
 from __future__ import annotations
@@ -17,6 +17,15 @@ from fraudft.errors import UsageError
 from fraudft.records import load_jsonl
 
 
+def adapter_folder(given: str) -> Path:
+    """The adapter in `given`: the folder itself, or the adapter/ that `fraudft train --out` wrote."""
+    for folder in (Path(given), Path(given) / "adapter"):
+        if (folder / "adapter_config.json").exists():
+            return folder
+    raise UsageError(f"{given}: adapter: no adapter_config.json in it or in its adapter/, expected "
+                     "the --out folder of `fraudft train` or its adapter/")
+
+
 def cmd_evaluate(args) -> int:
     from fraudft.evaluate import EvalConfig, evaluate
     from fraudft.modeling.models import load_model
@@ -24,14 +33,13 @@ def cmd_evaluate(args) -> int:
     records = load_jsonl(args.data)
     config = config_from_flags(EvalConfig, mode=args.mode, batch_size=args.batch_size, threshold=args.threshold,
                                max_length=args.max_length, max_new_tokens=args.max_new_tokens, progress=not args.json)
-    if args.adapter and not (Path(args.adapter) / "adapter_config.json").exists():
-        raise UsageError(f"{args.adapter}: adapter: no adapter_config.json, expected a folder written by `fraudft train`")
+    adapter = adapter_folder(args.adapter) if args.adapter else None
     tokenizer = tokenizer_for(args)
     model = load_model(args.model, seed=args.model_seed, trust_remote_code=args.trust_remote_code)
-    if args.adapter:
+    if adapter:
         from peft import PeftModel
 
-        model = PeftModel.from_pretrained(model, args.adapter)
+        model = PeftModel.from_pretrained(model, adapter)
     result = evaluate(model, tokenizer, records, config)
     summary = {k: v for k, v in result.items() if k not in ("predictions", "probabilities", "replies")}
     if args.json:
@@ -53,7 +61,7 @@ def cmd_evaluate(args) -> int:
 def register(commands) -> None:
     p = commands.add_parser("evaluate", help="precision, recall, F1 of a model (and adapter) on labelled data")
     add_model_options(p)
-    p.add_argument("--adapter", default=None, help="a folder written by `fraudft train` (its adapter/)")
+    p.add_argument("--adapter", default=None, help="the --out folder of `fraudft train`, or its adapter/")
     p.add_argument("--data", required=True)
     p.add_argument("--mode", choices=["score", "generate"], default="score")
     p.add_argument("--batch-size", type=int, default=16)

@@ -21,12 +21,12 @@ def config_from_flags(cls, **values):
         raise UsageError(str(err)) from err
 
 
-def add_model_options(p) -> None:
+def add_model_options(p, max_length_default: int | None = 2048) -> None:
     p.add_argument("--model", required=True, help="a preset (tiny, qwen2-1.5b-arch), a local path or a hub id")
     p.add_argument("--model-seed", type=int, default=0, help="seed of a preset's random weights")
     p.add_argument("--tokenizer", default=None, help="default: qwen2-offline for presets, else the model's own")
     p.add_argument("--trust-remote-code", action="store_true")
-    p.add_argument("--max-length", type=int, default=2048)
+    p.add_argument("--max-length", type=int, default=max_length_default)
 
 
 def tokenizer_for(args):

@@ -1,33 +1,78 @@
 """`fraudft train`: fine-tune LoRA adapters on a model; saves the adapter and a run record.
 
     fraudft train --model tiny --train data/train.jsonl --eval data/eval.jsonl --out runs/r8 --max-steps 240
+
+Training flags left out take the defaults that suit the model: for `--model tiny`, its working
+recipe (fraudft/configs/recipes/cpu-tiny.toml: the tiny model needs a high learning rate); for any
+other model, the reference's (TrainConfig). Flags given always win; the defaults used are printed.
 """
 
 from __future__ import annotations
 
+import argparse
+import sys
+from dataclasses import fields
 from pathlib import Path
 
 from fraudft.cli.options import add_model_options, config_from_flags, tokenizer_for
-from fraudft.modeling.lora import REFERENCE_TARGET_MODULES
 from fraudft.records import load_jsonl
+
+TINY_RECIPE = "recipes/cpu-tiny.toml"
+# flag (argparse dest) -> TrainConfig field, for the flags whose default depends on the model
+DEFAULTED_FLAGS = {"batch_size": "batch_size", "grad_accum": "grad_accum", "lr": "learning_rate",
+                   "eval_steps": "eval_steps", "patience": "early_stopping_patience",
+                   "max_length": "max_length", "gradient_checkpointing": "gradient_checkpointing"}
+
+
+def training_defaults(model: str) -> tuple[str, dict]:
+    """(where they come from, {flag dest: value}) for the flags in DEFAULTED_FLAGS."""
+    from fraudft.configs import read_config
+    from fraudft.train import TrainConfig
+
+    recipe = read_config(TINY_RECIPE)
+    if model == recipe["model"]:
+        source, values = TINY_RECIPE, recipe["train"]
+    else:
+        source, values = "the reference (TrainConfig)", {f.name: f.default for f in fields(TrainConfig)}
+    defaults = {dest: values[name] for dest, name in DEFAULTED_FLAGS.items()}
+    defaults["patience"] = defaults["patience"] or 0  # the CLI's "off" is 0, TrainConfig's is None
+    return source, defaults
+
+
+def fill_defaults(args) -> str | None:
+    """Set the training flags left out to the model's defaults; return a line saying which, if any."""
+    source, defaults = training_defaults(args.model)
+    used = {dest: value for dest, value in defaults.items() if getattr(args, dest) is None}
+    for dest, value in used.items():
+        setattr(args, dest, value)
+    if not used:
+        return None
+    shown = [f"--{dest.replace('_', '-')} {value}" for dest, value in used.items() if dest != "gradient_checkpointing"]
+    if "gradient_checkpointing" in used:
+        shown.append("--gradient-checkpointing" if used["gradient_checkpointing"] else "--no-gradient-checkpointing")
+    return f"defaults from {source} for --model {args.model}: {' '.join(shown)}"
 
 
 def cmd_train(args) -> int:
-    from fraudft.modeling.lora import LoraSettings
+    from fraudft.modeling.lora import REFERENCE_TARGET_MODULES, LoraSettings
     from fraudft.modeling.models import load_model
     from fraudft.results.store import meta_info, run_info, write_json_atomic
     from fraudft.train import TrainConfig, train
 
+    defaults_used = fill_defaults(args)
+    target_modules = tuple(args.target_modules.split(",")) if args.target_modules else REFERENCE_TARGET_MODULES
     lora = config_from_flags(LoraSettings, r=args.lora_r, alpha=args.lora_alpha, dropout=args.lora_dropout,
-                             target_modules=tuple(args.target_modules.split(",")), rslora=args.rslora)
+                             target_modules=target_modules, rslora=args.rslora)
     config = config_from_flags(
         TrainConfig, batch_size=args.batch_size, grad_accum=args.grad_accum, epochs=args.epochs,
         max_steps=args.max_steps, learning_rate=args.lr, weight_decay=args.weight_decay, warmup=args.warmup,
         lr_scheduler=args.scheduler, eval_steps=args.eval_steps, early_stopping_patience=args.patience or None,
-        gradient_checkpointing=not args.no_gradient_checkpointing, loss=args.loss, max_length=args.max_length,
+        gradient_checkpointing=args.gradient_checkpointing, loss=args.loss, max_length=args.max_length,
         seed=args.seed, progress=not args.quiet,
     )
     train_records, eval_records = load_jsonl(args.train), load_jsonl(args.eval)
+    if defaults_used:  # once the input is known good: an error stays the only line
+        print(defaults_used, file=sys.stderr)
     tokenizer = tokenizer_for(args)
     model = load_model(args.model, seed=args.model_seed, trust_remote_code=args.trust_remote_code)
     model, stats = train(model, tokenizer, train_records, eval_records, lora, config, output_dir=f"{args.out}/checkpoints")
@@ -50,26 +95,28 @@ def cmd_train(args) -> int:
 
 def register(commands) -> None:
     p = commands.add_parser("train", help="fine-tune LoRA adapters; saves the adapter and a run record")
-    add_model_options(p)
+    add_model_options(p, max_length_default=None)
     p.add_argument("--train", required=True)
     p.add_argument("--eval", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--lora-r", type=int, default=8)
     p.add_argument("--lora-alpha", type=float, default=16)
     p.add_argument("--lora-dropout", type=float, default=0.05)
-    p.add_argument("--target-modules", default=",".join(REFERENCE_TARGET_MODULES))
+    p.add_argument("--target-modules", default=None, help="comma-separated; default: the reference's")
     p.add_argument("--rslora", action="store_true", help="scale by alpha/sqrt(r) instead of alpha/r")
-    p.add_argument("--batch-size", type=int, default=4)
-    p.add_argument("--grad-accum", type=int, default=4)
+    model_default = "default: the tiny recipe's for --model tiny, else the reference's"
+    p.add_argument("--batch-size", type=int, default=None, help=model_default)
+    p.add_argument("--grad-accum", type=int, default=None, help=model_default)
     p.add_argument("--epochs", type=float, default=3.0)
     p.add_argument("--max-steps", type=int, default=-1, help="a fixed step budget (overrides --epochs)")
-    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--lr", type=float, default=None, help=model_default)
     p.add_argument("--weight-decay", type=float, default=0.0)
     p.add_argument("--warmup", type=float, default=0.0, help="ratio of steps if < 1, else steps")
     p.add_argument("--scheduler", default="linear")
-    p.add_argument("--eval-steps", type=int, default=10)
-    p.add_argument("--patience", type=int, default=3, help="early-stopping patience in evaluations; 0 turns it off")
-    p.add_argument("--no-gradient-checkpointing", action="store_true")
+    p.add_argument("--eval-steps", type=int, default=None, help=model_default)
+    p.add_argument("--patience", type=int, default=None,
+                   help=f"early-stopping patience in evaluations; 0 turns it off; {model_default}")
+    p.add_argument("--gradient-checkpointing", action=argparse.BooleanOptionalAction, default=None, help=model_default)
     p.add_argument("--loss", choices=["label_positions", "full"], default="label_positions")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true", help="no progress bar")

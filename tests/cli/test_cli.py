@@ -108,6 +108,33 @@ def test_stderr_of_a_real_process(write_jsonl_lines, make_record):
     ]
 
 
+BAD_VALUES = {  # a record line that parses (or not) but must not get past loading -> (field, message)
+    "deep-nesting": ("[" * 100_000, "record", "nested more than 32 levels deep, expected a flatter value"),
+    "deep-field": ('{"input": "x", "label": true, "fraud_speaker": "", "instruction": "", "extra": '
+                   + "[" * 5_000 + "]" * 5_000 + "}", "extra", "nested more than 32 levels deep, expected"),
+    "long-integer-label": ('{"input": "x", "label": ' + "1" * 5_000 + ', "fraud_speaker": "", "instruction": ""}',
+                           "label", "an integer of more than 4300 digits, expected a JSON bool"),
+    "lone-surrogate": (r'{"input": "\ud800abc", "label": true, "fraud_speaker": "", "instruction": ""}',
+                       "input", r"lone surrogate \ud800 at character 0, expected valid Unicode text"),
+}
+
+
+@pytest.mark.parametrize("kind", BAD_VALUES)
+@pytest.mark.parametrize("command", ["validate", "encode", "mitigate"])
+def test_bad_values_exit_2_with_one_located_line(capsys, write_jsonl_lines, make_record, tmp_path, kind, command):
+    line, field, message = BAD_VALUES[kind]
+    path = write_jsonl_lines([make_record(), line], name="bad.jsonl")
+    argv = {
+        "validate": ["data", "validate", str(path)],
+        "encode": ["encode", str(path)],
+        "mitigate": ["mitigate", str(path), "--out-dir", str(tmp_path / "out"), "--dedupe", "--keep", "bad"],
+    }[command]
+    rc, out, err = run(capsys, *argv)
+    assert rc == 2 and out == ""
+    assert err.startswith(f"error: {path}:2: {field}: {message}") and len(err.splitlines()) == 1, err
+    assert not (tmp_path / "out").exists()
+
+
 def test_usage_errors_exit_2(capsys):
     with pytest.raises(SystemExit) as info:
         cli.main([])

@@ -69,7 +69,8 @@ def test_evaluate_with_a_folder_that_is_not_an_adapter_exits_2(capsys, synthetic
                        "--max-length", "128", "--json")
     assert rc == 2
     assert out == ""
-    assert err == f"error: {folder}: adapter: no adapter_config.json, expected a folder written by `fraudft train`\n"
+    assert err == (f"error: {folder}: adapter: no adapter_config.json in it or in its adapter/, expected the --out "
+                   "folder of `fraudft train` or its adapter/\n")
 
 
 def test_train_then_evaluate_the_adapter(capsys, synthetic_files, tmp_path):
@@ -102,9 +103,79 @@ def test_train_then_evaluate_the_adapter(capsys, synthetic_files, tmp_path):
     assert summary["mode"] == "score" and summary["examples_per_s"] > 0
     assert "probabilities" not in summary and "predictions" not in summary
 
-    # The human-readable form of the same evaluation.
-    rc, out, _ = run(capsys, "evaluate", "--model", "tiny", "--adapter", str(out_dir / "adapter"),
+    # The human-readable form of the same evaluation, given the --out folder of `fraudft train`.
+    rc, out, _ = run(capsys, "evaluate", "--model", "tiny", "--adapter", str(out_dir),
                      "--data", str(eval_path), "--max-length", "128")
     assert rc == 0
     assert out.startswith(f"{eval_path}: 4 records, mode score, ")
     assert f"tn/fp/fn/tp {m['tn']}/{m['fp']}/{m['fn']}/{m['tp']}" in out
+
+
+# --- model-dependent training defaults --------------------------------------------------------
+
+
+def filled(*argv: str):
+    from fraudft.cli.train import fill_defaults
+
+    args = cli.build_parser().parse_args(["train", "--train", "t.jsonl", "--eval", "e.jsonl", "--out", "o", *argv])
+    return args, fill_defaults(args)
+
+
+def test_tiny_takes_its_recipe_without_flags():
+    from fraudft.configs import read_config
+
+    recipe = read_config("recipes/cpu-tiny.toml")["train"]
+    args, said = filled("--model", "tiny")
+    assert (args.batch_size, args.grad_accum, args.lr, args.eval_steps, args.max_length) == (
+        recipe["batch_size"], recipe["grad_accum"], recipe["learning_rate"], recipe["eval_steps"], recipe["max_length"])
+    assert args.patience == 0 and recipe["early_stopping_patience"] == 0  # off
+    assert args.gradient_checkpointing is False
+    assert said.startswith("defaults from recipes/cpu-tiny.toml for --model tiny: --batch-size ")
+    assert f"--lr {recipe['learning_rate']}" in said and said.endswith(" --no-gradient-checkpointing")
+
+
+def test_other_models_take_the_reference_defaults():
+    from fraudft.train import TrainConfig
+
+    reference = TrainConfig()
+    args, said = filled("--model", "some/hub-model")
+    assert (args.batch_size, args.grad_accum, args.lr, args.eval_steps, args.max_length) == (
+        reference.batch_size, reference.grad_accum, reference.learning_rate, reference.eval_steps, reference.max_length)
+    assert args.patience == reference.early_stopping_patience and args.gradient_checkpointing is True
+    assert said.startswith("defaults from the reference (TrainConfig) for --model some/hub-model: ")
+
+
+def test_explicit_flags_win():
+    args, said = filled("--model", "tiny", "--lr", "0.5", "--patience", "2", "--gradient-checkpointing", "--batch-size", "3")
+    assert (args.lr, args.patience, args.gradient_checkpointing, args.batch_size) == (0.5, 2, True, 3)
+    assert "--lr" not in said and "--patience" not in said and "--batch-size" not in said and "--grad-accum 1" in said
+    args, _ = filled("--model", "some/hub-model", "--no-gradient-checkpointing", "--max-length", "64")
+    assert args.gradient_checkpointing is False and args.max_length == 64
+
+
+def test_all_flags_given_uses_no_defaults():
+    _, said = filled("--model", "tiny", *TINY_TRAIN, "--lr", "0.01", "--no-gradient-checkpointing")
+    assert said is None
+
+
+def test_train_hands_the_filled_defaults_to_train_config(capsys, monkeypatch, synthetic_files, tmp_path):
+    import fraudft.train
+
+    seen = []
+
+    def capture(model, tokenizer, train_records, eval_records, lora, config, output_dir):
+        seen.append(config)
+        raise RuntimeError("stop before training")
+
+    monkeypatch.setattr(fraudft.train, "train", capture)
+    train_path, eval_path = synthetic_files
+    with pytest.raises(RuntimeError, match="stop before training"):
+        cli.main(["train", "--model", "tiny", "--train", str(train_path), "--eval", str(eval_path),
+                  "--out", str(tmp_path / "out"), "--lr", "0.01"])
+    from fraudft.configs import read_config
+
+    recipe = read_config("recipes/cpu-tiny.toml")["train"]
+    assert capsys.readouterr().err.startswith("defaults from recipes/cpu-tiny.toml for --model tiny: --batch-size")
+    [config] = seen
+    assert (config.batch_size, config.learning_rate, config.early_stopping_patience) == (recipe["batch_size"], 0.01, None)
+    assert config.max_length == recipe["max_length"] and config.gradient_checkpointing is False
