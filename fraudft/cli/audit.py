@@ -10,10 +10,9 @@ import json
 import sys
 from pathlib import Path
 
+from fraudft.audit import FAIL_ON
 from fraudft.errors import UsageError
 from fraudft.records import load_named_splits, write_jsonl
-
-FAIL_ON = ("warn", "fail", "never")  # the audit's levels at which the command exits 1
 
 
 def cmd_audit(args) -> int:
