@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 
 import pytest
 import torch
 
 from fraudft.modeling.encode import EncodeConfig, Encoder
 from fraudft.modeling.lora import LoraSettings
+from fraudft.modeling.loss import LossFallbackWarning
 from fraudft.modeling.models import load_model
 from fraudft.synthetic import SynthConfig, generate
 from fraudft.train import (
@@ -34,8 +36,10 @@ def records():
 @pytest.fixture(scope="module")
 def run(tokenizer, records, tmp_path_factory):
     config = TrainConfig(**RUN)
-    model, stats = train(load_model("tiny", device="cpu"), tokenizer, records, records, LoraSettings(), config,
-                         output_dir=str(tmp_path_factory.mktemp("run")))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LossFallbackWarning)  # left-padded batches: no fallback to full logits
+        model, stats = train(load_model("tiny", device="cpu"), tokenizer, records, records, LoraSettings(), config,
+                             output_dir=str(tmp_path_factory.mktemp("run")))
     return model, stats, config
 
 
