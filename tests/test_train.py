@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import warnings
 
 import pytest
@@ -195,3 +196,19 @@ def test_early_stopping_stops_a_run_whose_eval_loss_does_not_improve(tokenizer, 
 def test_train_config_is_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
         TrainConfig().batch_size = 8
+
+
+def test_a_checkpoint_folder_trains_in_bf16_on_cpu(tiny_checkpoint, records, tmp_path):
+    from fraudft.modeling.tokenizer import load_tokenizer
+
+    config = TrainConfig(**{**RUN, "max_steps": 2, "grad_accum": 1, "eval_steps": 2, "load_best_model_at_end": False})
+    model = load_model(str(tiny_checkpoint), device="cpu", dtype=torch.bfloat16)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LossFallbackWarning)
+        model, stats = train(model, load_tokenizer(str(tiny_checkpoint)), records[:4], records[:2], LoraSettings(),
+                             config, output_dir=str(tmp_path))
+    assert stats.steps == 2 and stats.evaluations == 1
+    assert model.get_base_model().dtype == torch.bfloat16
+    losses = [entry["loss"] for entry in stats.log_history if "loss" in entry]
+    assert losses and all(math.isfinite(loss) and loss > 0 for loss in losses)
+    assert all(p.abs().sum() > 0 for n, p in model.named_parameters() if ".lora_B." in n)
