@@ -93,6 +93,10 @@ class _Trainer(Trainer):
         if self.loss_mode == "full":
             return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
         loss = label_position_loss(model, inputs, num_items_in_batch)
+        if self.args.average_tokens_across_devices and num_items_in_batch is not None:
+            # num_items_in_batch counts every process's labels and DDP averages the gradients:
+            # scale back up, as Trainer.compute_loss does.
+            loss = loss * self.accelerator.num_processes
         return (loss, {"loss": loss}) if return_outputs else loss
 
     def training_step(self, model, inputs, num_items_in_batch=None):
@@ -182,7 +186,8 @@ def train(model, tokenizer, train_records: list[dict], eval_records: list[dict],
         args=training_arguments(config, output_dir),
         train_dataset=train_set,
         eval_dataset=eval_set,
-        data_collator=Collator(tokenizer, side="right"),
+        # Left padding lines the answers up at the end, where the label-position loss wants them.
+        data_collator=Collator(tokenizer, side="right" if config.loss == "full" else "left"),
         callbacks=callbacks,
         loss_mode=config.loss,
         stats=stats,

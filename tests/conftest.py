@@ -103,3 +103,28 @@ def run_cli(capsys):
         return rc, out, err
 
     return run
+
+
+# Qwen2-Instruct's chat template (tokenizer_config.json of Qwen/Qwen2-1.5B-Instruct), written out here
+# so that the fixture does not depend on the code under test.
+QWEN2_INSTRUCT_CHAT_TEMPLATE = (
+    "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"
+    "{{ '<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n' }}{% endif %}"
+    "{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory) -> Path:
+    """A folder as a user would bring it: the `tiny` Qwen2 (real 151,936 vocabulary) saved as
+    safetensors only, and the qwen2-offline tokenizer with Qwen2-Instruct's chat template."""
+    from fraudft.modeling.models import load_model
+
+    folder = tmp_path_factory.mktemp("tiny_checkpoint")
+    load_model("tiny", device="cpu").save_pretrained(folder, safe_serialization=True)
+    tokenizer = load_tokenizer("qwen2-offline")
+    tokenizer.chat_template = QWEN2_INSTRUCT_CHAT_TEMPLATE
+    tokenizer.save_pretrained(folder)
+    assert not list(folder.glob("*.bin")) and list(folder.glob("*.safetensors"))
+    return folder

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import math
+import warnings
 
 import pytest
 import torch
 
 from fraudft.modeling.encode import EncodeConfig, Encoder
 from fraudft.modeling.lora import LoraSettings
+from fraudft.modeling.loss import LossFallbackWarning
 from fraudft.modeling.models import load_model
 from fraudft.synthetic import SynthConfig, generate
 from fraudft.train import (
@@ -34,8 +37,10 @@ def records():
 @pytest.fixture(scope="module")
 def run(tokenizer, records, tmp_path_factory):
     config = TrainConfig(**RUN)
-    model, stats = train(load_model("tiny", device="cpu"), tokenizer, records, records, LoraSettings(), config,
-                         output_dir=str(tmp_path_factory.mktemp("run")))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LossFallbackWarning)  # left-padded batches: no fallback to full logits
+        model, stats = train(load_model("tiny", device="cpu"), tokenizer, records, records, LoraSettings(), config,
+                             output_dir=str(tmp_path_factory.mktemp("run")))
     return model, stats, config
 
 
@@ -191,3 +196,19 @@ def test_early_stopping_stops_a_run_whose_eval_loss_does_not_improve(tokenizer, 
 def test_train_config_is_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
         TrainConfig().batch_size = 8
+
+
+def test_a_checkpoint_folder_trains_in_bf16_on_cpu(tiny_checkpoint, records, tmp_path):
+    from fraudft.modeling.tokenizer import load_tokenizer
+
+    config = TrainConfig(**{**RUN, "max_steps": 2, "grad_accum": 1, "eval_steps": 2, "load_best_model_at_end": False})
+    model = load_model(str(tiny_checkpoint), device="cpu", dtype=torch.bfloat16)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LossFallbackWarning)
+        model, stats = train(model, load_tokenizer(str(tiny_checkpoint)), records[:4], records[:2], LoraSettings(),
+                             config, output_dir=str(tmp_path))
+    assert stats.steps == 2 and stats.evaluations == 1
+    assert model.get_base_model().dtype == torch.bfloat16
+    losses = [entry["loss"] for entry in stats.log_history if "loss" in entry]
+    assert losses and all(math.isfinite(loss) and loss > 0 for loss in losses)
+    assert all(p.abs().sum() > 0 for n, p in model.named_parameters() if ".lora_B." in n)

@@ -1,4 +1,5 @@
-"""Batch encoded examples: right padding for training, left padding for scoring and generation.
+"""Batch encoded examples: left padding for the label-position loss, scoring and generation; right
+padding for the full-logit loss.
 
 Padding is done by transformers' DataCollatorForSeq2Seq (labels padded with -100, attention mask
 0 on pads); this module only picks the side without touching the caller's tokenizer.

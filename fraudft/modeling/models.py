@@ -6,13 +6,20 @@
 Built-in presets need no download: `tiny` (a randomly initialised Qwen2 with the real 151,936
 vocabulary and a few million parameters, for CPU) and `qwen2-1.5b-arch` (the Qwen2-1.5B-Instruct
 configuration of REFERENCE §4 with random weights, for GPU throughput and memory benchmarks).
-Anything else is a local path or a hub id, loaded in bf16 on GPU and fp32 on CPU.
+Anything else is a local folder or a hub id, loaded in bf16 on GPU and fp32 on CPU. A folder must
+hold a transformers config and safetensors weights (pickled `.bin` weights are refused), and code
+shipped with a checkpoint runs only with trust_remote_code=True; otherwise a UsageError names it.
 """
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import torch
 from transformers import AutoModelForCausalLM, Qwen2Config, Qwen2ForCausalLM
+
+from fraudft.errors import UsageError
 
 QWEN2_VOCAB = 151936
 PRESETS = {
@@ -64,7 +71,33 @@ def load_model(
         if name_or_path in EMBEDDING_STD and device.type != "meta":
             torch.nn.init.normal_(model.get_input_embeddings().weight, std=EMBEDDING_STD[name_or_path])
     else:
+        if Path(name_or_path).exists() or _looks_like_a_path(name_or_path):
+            check_model_folder(Path(name_or_path), trust_remote_code)
         model = AutoModelForCausalLM.from_pretrained(
-            name_or_path, dtype=dtype, trust_remote_code=trust_remote_code
+            name_or_path, dtype=dtype, trust_remote_code=trust_remote_code, use_safetensors=True
         ).to(device)
     return model
+
+
+def _looks_like_a_path(name: str) -> bool:
+    """A hub id is `name` or `owner/name`; anything else is meant as a local path."""
+    return name.startswith(("/", ".")) or name.count("/") > 1
+
+
+def check_model_folder(folder: Path, trust_remote_code: bool = False) -> None:
+    """Raise a one-line UsageError unless `folder` holds a loadable causal-LM checkpoint."""
+    if not folder.is_dir():
+        raise UsageError(f"{folder}: no such model folder, expected a preset ({', '.join(PRESETS)}), a folder or a hub id")
+    config_file = folder / "config.json"
+    if not config_file.is_file():
+        raise UsageError(f"{folder}: no config.json, expected a transformers model folder (save_pretrained)")
+    if not any(folder.glob("*.safetensors")):
+        pickled = sorted(p.name for p in folder.iterdir() if p.suffix in (".bin", ".pt", ".pth"))
+        if pickled:
+            raise UsageError(f"{folder}: only pickled weights ({', '.join(pickled)}), expected *.safetensors "
+                             "(re-save the model with save_pretrained)")
+        raise UsageError(f"{folder}: no weights, expected *.safetensors next to config.json")
+    auto_map = json.loads(config_file.read_text(encoding="utf-8")).get("auto_map")
+    if auto_map and not trust_remote_code:
+        raise UsageError(f"{folder}: the checkpoint ships its own model code ({', '.join(auto_map)}); "
+                         "pass --trust-remote-code only if you trust it")

@@ -255,3 +255,12 @@ def test_encoding_properties(tokenizer, record, max_length):
     else:
         assert ids == full_ids
         assert kept == record["input"]
+
+
+@pytest.mark.parametrize("template", ["reference", "chat"])
+def test_a_tokenizer_from_a_checkpoint_folder_gives_the_golden_ids(tiny_checkpoint, template):
+    from fraudft.modeling.tokenizer import load_tokenizer
+
+    example = Encoder(load_tokenizer(str(tiny_checkpoint)), EncodeConfig(template=template)).encode(golden_record())
+    assert example["input_ids"] == GOLDEN_IDS
+    assert example["labels"] == [IGNORE_INDEX] * 102 + FALSE_TARGET

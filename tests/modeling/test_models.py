@@ -1,12 +1,16 @@
-"""fraudft.modeling.models: presets, LoRA settings and the reference's parameter counts (REFERENCE §4)."""
+"""fraudft.modeling.models: presets, checkpoints from a folder (safetensors only, one-line errors), LoRA
+settings and the reference's parameter counts (REFERENCE §4)."""
 
 from __future__ import annotations
 
+import json
 import math
+import shutil
 
 import pytest
 import torch
 
+from fraudft.errors import UsageError
 from fraudft.modeling.lora import (
     REFERENCE_TARGET_MODULES,
     LoraSettings,
@@ -184,3 +188,60 @@ def test_adapter_layers_use_the_settings_scale(rslora):
     model = add_lora(load_model("tiny", device="cpu"), settings)
     layer = model.get_base_model().model.layers[0].self_attn.q_proj
     assert layer.scaling["default"] == pytest.approx(settings.scale)
+
+
+# --- checkpoints from a folder --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [None, torch.bfloat16])
+def test_a_checkpoint_folder_loads_on_cpu(tiny_checkpoint, tiny, dtype):
+    model = load_model(str(tiny_checkpoint), device="cpu", dtype=dtype)
+    assert type(model).__name__ == "Qwen2ForCausalLM" and model.device.type == "cpu"
+    assert model.dtype == (dtype or torch.float32)  # fp32 by default on CPU
+    assert model.config.vocab_size == QWEN2_VOCAB
+    expected = tiny.get_input_embeddings().weight.to(model.dtype)
+    torch.testing.assert_close(model.get_input_embeddings().weight, expected, rtol=0, atol=0)
+    ids = torch.tensor([[151644, 872, 198, ENDOFTEXT]])
+    with torch.no_grad():
+        assert torch.isfinite(model(input_ids=ids).logits.float()).all()
+
+
+def partial_copy(checkpoint, folder, *names):
+    folder.mkdir()
+    for name in names:
+        shutil.copy(checkpoint / name, folder / name)
+    return folder
+
+
+def assert_one_line_usage_error(folder, match, **kwargs):
+    with pytest.raises(UsageError, match=match) as err:
+        load_model(str(folder), device="cpu", **kwargs)
+    assert str(folder) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_folder_without_weights_is_a_usage_error(tiny_checkpoint, tmp_path):
+    assert_one_line_usage_error(partial_copy(tiny_checkpoint, tmp_path / "m", "config.json"), "no weights")
+
+
+def test_pickled_weights_are_refused(tiny_checkpoint, tmp_path):
+    folder = partial_copy(tiny_checkpoint, tmp_path / "m", "config.json")
+    (folder / "pytorch_model.bin").write_bytes(b"never unpickled")
+    assert_one_line_usage_error(folder, r"only pickled weights \(pytorch_model.bin\), expected \*.safetensors")
+
+
+def test_a_folder_without_config_is_a_usage_error(tiny_checkpoint, tmp_path):
+    assert_one_line_usage_error(partial_copy(tiny_checkpoint, tmp_path / "m", "model.safetensors"), "no config.json")
+
+
+def test_a_missing_folder_is_a_usage_error(tmp_path):
+    assert_one_line_usage_error(tmp_path / "absent", "no such model folder")
+    with pytest.raises(UsageError, match="no such model folder"):
+        load_model("./absent/model", device="cpu")
+
+
+def test_remote_code_needs_to_be_asked_for(tiny_checkpoint, tmp_path):
+    folder = partial_copy(tiny_checkpoint, tmp_path / "m", "config.json", "model.safetensors")
+    config = json.loads((folder / "config.json").read_text())
+    config["auto_map"] = {"AutoModelForCausalLM": "modeling_evil.EvilForCausalLM"}
+    (folder / "config.json").write_text(json.dumps(config))
+    assert_one_line_usage_error(folder, "ships its own model code.*--trust-remote-code")

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import types
 
+from tokenizers import Tokenizer, models, pre_tokenizers
+from transformers import PreTrainedTokenizerFast
+
 import pytest
 
 import fraudft.modeling.tokenizer as tokmod
+from fraudft.errors import UsageError
 from fraudft.modeling.tokenizer import (
     OFFLINE_QWEN2,
     SPECIAL_TOKENS,
@@ -94,3 +98,34 @@ def test_missing_dashscope_is_a_clear_error(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="dashscope"):
         load_tokenizer(OFFLINE_QWEN2, cache_dir=tmp_path)
     assert not (tmp_path / "qwen2-offline-tokenizer" / "tokenizer.json").exists()
+
+
+# --- tokenizers from a folder ---------------------------------------------------------------------
+
+
+def test_a_checkpoint_folder_tokenizer_is_qwen2_with_its_chat_template(tiny_checkpoint, tokenizer):
+    loaded = load_tokenizer(str(tiny_checkpoint))
+    assert loaded("你是谁")["input_ids"] == [105043, 100165]
+    assert [loaded.convert_tokens_to_ids(t) for t in SPECIAL_TOKENS] == [151643, 151644, 151645]
+    messages = [{"role": "user", "content": "你好"}]
+    assert loaded.apply_chat_template(messages, tokenize=False, add_generation_prompt=True) == (
+        "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n你好<|im_end|>\n"
+        "<|im_start|>assistant\n"
+    )
+
+
+def test_a_tokenizer_without_chat_tokens_is_a_usage_error(tmp_path):
+    backend = Tokenizer(models.WordLevel({"[UNK]": 0, "a": 1, "b": 2}, unk_token="[UNK]"))
+    backend.pre_tokenizer = pre_tokenizers.Whitespace()
+    PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="[UNK]").save_pretrained(tmp_path)
+    with pytest.raises(UsageError, match=r"lacks the chat tokens <\|im_start\|>, <\|im_end\|>") as err:
+        load_tokenizer(str(tmp_path))
+    assert str(tmp_path) in str(err.value) and "\n" not in str(err.value)
+    assert load_tokenizer(str(tmp_path), chat_tokens=())("a b")["input_ids"] == [1, 2]  # when asked not to check
+
+
+def test_a_folder_without_a_tokenizer_is_a_usage_error(tmp_path):
+    with pytest.raises(UsageError, match=f"{tmp_path}: no tokenizer.json"):
+        load_tokenizer(str(tmp_path))
+    with pytest.raises(UsageError, match="no such tokenizer folder"):
+        load_tokenizer(str(tmp_path / "absent"))
