@@ -1,13 +1,15 @@
 """Shared fixtures for the fraudft tests.
 
-The `tokenizer` fixture builds the offline Qwen2 tokenizer once per session (cached on disk in
-~/.cache/fraudft, or $FRAUDFT_CACHE). `shared_eval_path` points at the real eval split in
+The `tokenizer` fixture builds the offline Qwen2 tokenizer once per session (cached with the
+session's encoded datasets in a temporary $FRAUDFT_CACHE unless one is set). `shared_eval_path` points at the real eval split in
 `../shared/data/` and skips where it is absent: the project must pass its tests without it.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -15,6 +17,10 @@ import pytest
 
 from fraudft.modeling.tokenizer import load_tokenizer
 from fraudft.records import REFERENCE_INSTRUCTION
+
+
+# Encoded-data and tokenizer caches of the test session go to a temporary folder, not ~/.cache.
+os.environ.setdefault("FRAUDFT_CACHE", tempfile.mkdtemp(prefix="fraudft-test-cache-"))
 
 
 @pytest.fixture(scope="session")

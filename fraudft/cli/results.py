@@ -19,11 +19,15 @@ DEFAULT_RESULTS_DIR = os.environ.get("FRAUDFT_RESULTS", "results")
 
 def cmd_results_table(args) -> int:
     from fraudft.results.store import load_records, resolve_results_commit
+    from fraudft.results.sweep import sweep_report
     from fraudft.results.table import table_report
 
     commit = resolve_results_commit(Path(args.results_dir), args.rev)
     records = load_records(Path(args.results_dir), commit, args.backend)
     print(table_report(records, commit))
+    sweeps = sweep_report(records)
+    if sweeps:
+        print("\n" + sweeps)
     return 0
 
 

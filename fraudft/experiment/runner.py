@@ -77,7 +77,7 @@ def run_arm(arm: Arm, recipe: Recipe, splits: Splits, seed: int, results_root: P
     training = split_for(splits, "train", arm.train_data)
     test = split_for(splits, "test", arm.test_data)
     record = {
-        "schema": SCHEMA_VERSION, "arm": arm.name, "seed": seed, "backend": recipe.key, "recipe": recipe.name,
+        "schema": SCHEMA_VERSION, "arm": arm.name, "seed": seed, "backend": recipe.key, "recipe": recipe.key,
         "model": recipe.model, "device": recipe.device,
         "run_info": run_info({"arm": dataclasses.asdict(arm), "backend": recipe.to_dict(), "seed": seed,
                               "data": {"source": splits.source, "fingerprints": splits.fingerprints}}),

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from fraudft.results.store import group_runs
+from fraudft.results.store import group_runs, recipe_of
+from fraudft.results.sweep import SWEEP_METRIC, find_sweeps, sweep_points
 from fraudft.results.table import BASIS, summarize_arm
 
 
@@ -122,8 +123,38 @@ def plot_loss_curves(records: list[dict], commit: str, path: Path) -> Path:
 
 
 def plot_records(records: list[dict], commit: str, out: Path, n_resamples: int = 1000) -> list[Path]:
-    """Write precision_recall.png and loss_curves.png into out; return their paths."""
+    """Write precision_recall.png, loss_curves.png and (where the records hold a sweep) alpha_r.png
+    into out; return their paths."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    return [plot_precision_recall(records, commit, out / "precision_recall.png", n_resamples),
-            plot_loss_curves(records, commit, out / "loss_curves.png")]
+    paths = [plot_precision_recall(records, commit, out / "precision_recall.png", n_resamples),
+             plot_loss_curves(records, commit, out / "loss_curves.png"),
+             plot_alpha_sweeps(records, commit, out / "alpha_r.png", n_resamples)]
+    return [p for p in paths if p is not None]
+
+
+def plot_alpha_sweeps(records: list[dict], commit: str, path: Path, n_resamples: int = 1000) -> Path | None:
+    """The metric with its 95% interval against alpha/r (log scale), one line per sweep; None if no sweep."""
+    from matplotlib.figure import Figure  # no pyplot: no GUI backend, no global figure state
+
+    sweeps = find_sweeps(records)
+    if not sweeps:
+        return None
+    fig = Figure(figsize=(6.5, 4))
+    ax = fig.subplots()
+    for sweep in sweeps:
+        points = [p for p in sweep_points(sweep, n_resamples=n_resamples) if p["value"] is not None]
+        x = [p["alpha_r"] for p in points]
+        y = [p["value"] for p in points]
+        errors = [[v - p["low"] for v, p in zip(y, points)], [p["high"] - v for v, p in zip(y, points)]]
+        ax.errorbar(x, y, yerr=errors, marker="o", capsize=4, label=recipe_of(sweep[0][2][0]))
+        for p in points:
+            ax.annotate(p["arm"], (p["alpha_r"], p["value"]), textcoords="offset points", xytext=(4, 4), fontsize=7)
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("alpha / r (LoRA scale)")
+    ax.set_ylabel(f"{SWEEP_METRIC} on the test set (95% interval)")
+    ax.set_title(f"alpha/r sweep, {commit}")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return path

@@ -41,10 +41,23 @@ def _git(*args: str, cwd: Path | None = None) -> str | None:
     return out.stdout.strip()
 
 
+SOURCE_PATHS = ("fraudft", "bench", "tests", "conftest.py", "pyproject.toml")  # what a run's code is made of
+
+
+def project_dir() -> Path:
+    """The checkout fraudft runs from (where its package folder lies), whatever the current directory."""
+    return Path(__file__).resolve().parents[2]
+
+
 def git_state(cwd: Path | None = None) -> dict:
-    """The current commit (short hash, or "nogit") and whether the work tree has changes."""
+    """The commit the code runs from (short hash, or "nogit") and whether its source has uncommitted
+    or untracked changes. git is asked in the project's folder unless `cwd` says otherwise."""
+    if cwd is None:
+        cwd = project_dir()
+        if _git("rev-parse", "--git-dir", cwd=cwd) is None:
+            cwd = None  # an installed package outside a checkout: ask in the current directory
     commit = _git("rev-parse", "--short=10", "HEAD", cwd=cwd)
-    status = _git("status", "--porcelain", "--untracked-files=no", cwd=cwd)
+    status = _git("status", "--porcelain", "--untracked-files=all", "--", *SOURCE_PATHS, cwd=cwd)
     return {"commit": commit or "nogit", "dirty": bool(status)}
 
 
@@ -93,6 +106,9 @@ def write_json_atomic(obj, path: Path) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(obj, f, ensure_ascii=False, indent=2, default=str)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # the usual mode of a new file, not mkstemp's 0600
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)

@@ -82,3 +82,10 @@ def test_a_bug_shows_its_traceback_in_a_real_process():
     assert proc.stderr.startswith("Traceback (most recent call last):")
     assert proc.stderr.rstrip().endswith("RuntimeError: a bug")
     assert "error:" not in proc.stderr
+
+
+def test_the_cli_offers_the_audit_s_own_fail_on_levels():
+    from fraudft.audit import FAIL_ON
+    from fraudft.cli import audit as audit_cli
+
+    assert audit_cli.FAIL_ON == FAIL_ON

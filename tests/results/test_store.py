@@ -12,6 +12,7 @@ from fraudft.errors import UsageError
 from fraudft.results.store import (
     SCHEMA_VERSION,
     git_state,
+    project_dir,
     group_runs,
     load_records,
     model_of,
@@ -61,18 +62,32 @@ def test_resolve_commit_rejects_an_unknown_revision(repo, tmp_path):
         resolve_commit("HEAD", cwd=outside)
 
 
-def test_git_state_dirty_flag(repo):
+def test_git_state_dirty_flag_counts_source_changes_tracked_or_not(repo):
+    (repo / "fraudft").mkdir()
+    (repo / "fraudft" / "code.py").write_text("x = 1\n")
+    git(repo, "add", "fraudft/code.py")
+    git(repo, "commit", "-q", "-m", "code")
     clean = git_state(repo)
     assert clean == {"commit": git(repo, "rev-parse", "--short=10", "HEAD"), "dirty": False}
-    (repo / "untracked.txt").write_text("new\n")
-    assert git_state(repo)["dirty"] is False  # untracked files do not count
-    (repo / "tracked.txt").write_text("two\n")
+    (repo / "results").mkdir()
+    (repo / "results" / "record.json").write_text("{}\n")
+    assert git_state(repo)["dirty"] is False  # records written by a run are not source
+    (repo / "fraudft" / "new.py").write_text("y = 2\n")
+    assert git_state(repo)["dirty"] is True  # an untracked source file is
+    (repo / "fraudft" / "new.py").unlink()
+    (repo / "fraudft" / "code.py").write_text("x = 2\n")
     assert git_state(repo)["dirty"] is True
-    git(repo, "add", "tracked.txt")
+    git(repo, "add", "fraudft/code.py")
     assert git_state(repo)["dirty"] is True  # staged but not committed
     git(repo, "commit", "-q", "-m", "second")
     state = git_state(repo)
     assert state["dirty"] is False and state["commit"] != clean["commit"]
+
+
+def test_git_state_asks_the_project_folder_not_the_current_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # not a git checkout
+    assert git_state() == git_state(project_dir())
+
 
 
 def test_git_state_outside_a_repo(tmp_path):
