@@ -20,5 +20,7 @@ def pytest_addoption(parser):
     group.addoption("--device", default=None, choices=["cpu", "cuda"],
                     help="the gpu recipe's device (default cuda; cpu runs the real-model path slowly)")
     group.addoption("--dtype", default=None, choices=["auto", "bf16", "fp32"], help="the gpu recipe's dtype")
+    group.addoption("--steps", type=int, default=None,
+                    help="override the recipe's training step budget (e.g. a quick check of the real-model path)")
     group.addoption("--rerun", action="store_true",
                     help="run every arm again, even where this commit already has a successful record")

@@ -46,6 +46,7 @@ def _real_model_recipe(config):
         raise UsageError("-m gpu: no CUDA device here; pass --device cpu to run the real-model recipe on the CPU")
     model = config.getoption("--model")
     from fraudft.modeling.models import PRESETS
+    from fraudft.modeling.tokenizer import OFFLINE_QWEN2
 
     if model not in PRESETS:
         try:
@@ -54,7 +55,7 @@ def _real_model_recipe(config):
             AutoConfig.from_pretrained(model)
         except Exception as err:  # offline, missing path, no access...
             raise UsageError(f"-m gpu: --model {model}: cannot be loaded ({type(err).__name__}: {str(err).splitlines()[0]})") from None
-    return load_recipe("gpu", model=model, tokenizer=None if model in PRESETS else model,
+    return load_recipe("gpu", model=model, tokenizer=OFFLINE_QWEN2 if model in PRESETS else model,
                        data_dir=config.getoption("--data-dir"), device=device, dtype=config.getoption("--dtype"))
 
 
@@ -66,8 +67,9 @@ def recipe_for(pytestconfig):
     def resolve(name: str):
         if name not in cache:
             try:
-                cache[name] = (_real_model_recipe(pytestconfig) if name == "gpu"
-                               else load_recipe(name, data_dir=pytestconfig.getoption("--data-dir")))
+                recipe = (_real_model_recipe(pytestconfig) if name == "gpu"
+                          else load_recipe(name, data_dir=pytestconfig.getoption("--data-dir")))
+                cache[name] = recipe.with_steps(pytestconfig.getoption("--steps"))
             except UsageError as err:
                 pytest.exit(f"error: {err}", returncode=pytest.ExitCode.USAGE_ERROR)
         return cache[name]

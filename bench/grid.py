@@ -83,6 +83,8 @@ def run_arm_process(recipe, arm, seed: int, results_root: Path) -> dict:
                "--device", recipe.device, "--dtype", recipe.dtype, "--results-dir", str(results_root)]
     if recipe.data_dir is not None:
         command += ["--data-dir", str(recipe.data_dir)]
+    if recipe.train.max_steps > 0:
+        command += ["--steps", str(recipe.train.max_steps)]  # the session's recipe, --steps included
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode == SKIPPED:
         pytest.skip(done.stderr.strip().splitlines()[-1])

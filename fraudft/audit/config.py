@@ -73,7 +73,7 @@ class AuditConfig:
             "min_class_share", "speaker_format_warn", "speaker_format_fail", "instruction_fail_share",
             "exclusive_warn_share", "probe_warn_margin", "probe_fail_margin",
             "within_duplicate_warn_share", "duplicate_fail_share", "shared_line_warn_share",
-            "shared_line_fail_share", "formulaic_coverage", "probe_alpha",
+            "shared_line_fail_share", "probe_alpha",
         )
         for name in shares:
             value = getattr(self, name)
@@ -85,8 +85,7 @@ class AuditConfig:
                 raise ValueError(f"{name}: got {value!r}, expected a positive number")
         lows = {
             "ngram_max_n": 1, "ngram_top_k": 1, "ngram_min_count": 1, "exclusive_min_records": 1,
-            "probe_folds": 2, "probe_top_features": 1, "probe_seed": 0, "line_min_chars": 1,
-            "formulaic_min_records": 0, "formulaic_ngram": 2, "formulaic_min_lines": 0, "max_examples": 1,
+            "probe_folds": 2, "probe_top_features": 1, "probe_seed": 0, "max_examples": 1,
         }
         for name, low in lows.items():
             value = getattr(self, name)
@@ -103,6 +102,7 @@ class AuditConfig:
                 raise ValueError(
                     f"{warn}: got {getattr(self, warn)!r}, expected at most {fail} ({getattr(self, fail)!r})"
                 )
+        self.leaks  # noqa: B018 - building the LeakConfig checks the shared-line settings
 
     @property
     def leaks(self) -> LeakConfig:

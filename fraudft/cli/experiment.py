@@ -23,10 +23,12 @@ def cmd_run_arm(args) -> int:
     if args.arm not in ARMS_BY_NAME:
         raise UsageError(f"--arm: got {args.arm!r}, expected one of {', '.join(ARMS_BY_NAME)}")
     from fraudft.modeling.models import PRESETS
+    from fraudft.modeling.tokenizer import OFFLINE_QWEN2
 
-    tokenizer = args.tokenizer or (args.model if args.model not in (None, *PRESETS) else None)
+    # A checkpoint brings its tokenizer; a built-in preset uses the offline Qwen2 one.
+    tokenizer = args.tokenizer or (OFFLINE_QWEN2 if args.model in PRESETS else args.model)
     recipe = load_recipe(args.recipe, model=args.model, tokenizer=tokenizer,
-                         data_dir=args.data_dir, device=args.device, dtype=args.dtype)
+                         data_dir=args.data_dir, device=args.device, dtype=args.dtype).with_steps(args.steps)
     try:
         record = run_arm(ARMS_BY_NAME[args.arm], recipe, splits_of(recipe), args.seed, results_root=args.results_dir)
     except ArmSkipped as why:
@@ -51,5 +53,6 @@ def register(commands) -> None:
     p.add_argument("--data-dir", default=None, help="a folder with train.jsonl, eval.jsonl, test.jsonl (default: synthetic)")
     p.add_argument("--device", choices=["cpu", "cuda"], default=None, help="override the recipe's device")
     p.add_argument("--dtype", choices=["auto", "bf16", "fp32"], default=None, help="override the recipe's dtype")
+    p.add_argument("--steps", type=int, default=None, help="override the recipe's training step budget")
     p.add_argument("--results-dir", default=DEFAULT_RESULTS_DIR, help="where records go, one folder per commit")
     p.set_defaults(func=cmd_run_arm)

@@ -54,6 +54,15 @@ class Recipe:
         parts = [self.name] + [part for part in (model_slug(self.model), self.device) if part not in self.name]
         return "-".join(parts)
 
+    def with_steps(self, steps: int | None) -> Recipe:
+        """The recipe with its training step budget replaced (evaluating at the end at least)."""
+        if steps is None:
+            return self
+        if not isinstance(steps, int) or steps < 1:
+            raise UsageError(f"steps: got {steps!r}, expected a positive number of training steps")
+        train = dataclasses.replace(self.train, max_steps=steps, eval_steps=min(self.train.eval_steps, steps))
+        return dataclasses.replace(self, train=train)
+
     def to_dict(self) -> dict:
         return {"name": self.name, "key": self.key, "device": self.device, "dtype": self.dtype, "model": self.model,
                 "tokenizer": self.tokenizer,
