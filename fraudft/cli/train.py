@@ -24,8 +24,8 @@ def cmd_train(args) -> int:
         TrainConfig, batch_size=args.batch_size, grad_accum=args.grad_accum, epochs=args.epochs,
         max_steps=args.max_steps, learning_rate=args.lr, weight_decay=args.weight_decay, warmup=args.warmup,
         lr_scheduler=args.scheduler, eval_steps=args.eval_steps, early_stopping_patience=args.patience or None,
-        gradient_checkpointing=not args.no_gradient_checkpointing, loss=args.loss, max_length=args.max_length,
-        seed=args.seed, progress=not args.quiet,
+        gradient_checkpointing=False if args.no_gradient_checkpointing else "auto", loss=args.loss,
+        max_length=args.max_length, seed=args.seed, progress=not args.quiet, batching=args.batching,
     )
     train_records, eval_records = load_jsonl(args.train), load_jsonl(args.eval)
     tokenizer = tokenizer_for(args)
@@ -69,7 +69,10 @@ def register(commands) -> None:
     p.add_argument("--scheduler", default="linear")
     p.add_argument("--eval-steps", type=int, default=10)
     p.add_argument("--patience", type=int, default=3, help="early-stopping patience in evaluations; 0 turns it off")
-    p.add_argument("--no-gradient-checkpointing", action="store_true")
+    p.add_argument("--no-gradient-checkpointing", action="store_true",
+                   help="never checkpoint (default: auto, on only when activations would not fit)")
+    p.add_argument("--batching", choices=["padded", "length_grouped", "padding_free"], default="padded",
+                   help="padded random batches, batches of similar length, or padding-free flattened rows")
     p.add_argument("--loss", choices=["label_positions", "full"], default="label_positions")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true", help="no progress bar")

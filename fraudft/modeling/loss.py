@@ -24,7 +24,8 @@ def label_position_loss(model, batch: dict, num_items_in_batch: int | torch.Tens
     """Shifted cross-entropy over the positions that carry a label, with logits only there."""
     causal_lm = causal_lm_of(model)
     hidden = causal_lm.get_decoder()(
-        input_ids=batch["input_ids"], attention_mask=batch.get("attention_mask"), use_cache=False
+        input_ids=batch["input_ids"], attention_mask=batch.get("attention_mask"),
+        position_ids=batch.get("position_ids"), use_cache=False,  # padding-free batches restart positions
     ).last_hidden_state
     targets = batch["labels"][:, 1:]
     keep = targets != IGNORE_INDEX
