@@ -51,7 +51,9 @@ class TrainConfig:
     early_stopping_patience: int | None = 3  # None: no early stopping
     load_best_model_at_end: bool = True
     gradient_checkpointing: bool | Literal["auto"] = "auto"  # auto: on only if activations would not fit
-    batching: Literal["padded", "length_grouped", "padding_free"] = "padded"
+    # padding_free: the batches (and so the loss trajectory) of `padded`, without computing pads;
+    # measured fastest on the 2-core CPU (1355 vs 1250 length_grouped vs 830 padded tokens/s)
+    batching: Literal["padded", "length_grouped", "padding_free"] = "padding_free"
     compile: bool = False  # torch.compile the model (CUDA only)
     loss: Literal["label_positions", "full"] = "label_positions"
     max_length: int = 2048
@@ -102,7 +104,7 @@ class TrainStats:
     executed_flops: float = 0.0  # as run: padding, packed attention, checkpointing's recomputed forward
     flops_per_step: float = 0.0  # model FLOPs per optimizer step
     mfu: dict = field(default_factory=dict)  # model FLOPs utilisation; null with a reason off known GPUs
-    batching: str = "padded"
+    batching: str = ""
     gradient_checkpointing: dict = field(default_factory=dict)  # {"enabled": bool, "why": str}
     notes: list = field(default_factory=list)  # fallbacks and warnings of this run
     tokens_per_s: float = 0.0
@@ -130,8 +132,8 @@ class _Trainer(Trainer):
         return (loss, {"loss": loss}) if return_outputs else loss
 
     def training_step(self, model, inputs, num_items_in_batch=None):
-        self.stats.train_samples += int(inputs["input_ids"].shape[0])
         layout = BatchLayout.of(inputs)
+        self.stats.train_samples += len(layout.lengths)  # a padding-free batch is one row of several samples
         self.stats.train_tokens += layout.tokens
         self.stats.computed_tokens += layout.rows
         self.stats.label_positions += layout.label_positions

@@ -49,7 +49,7 @@ def test_train_config_defaults_are_the_reference():
     c = TrainConfig()
     assert (c.batch_size, c.grad_accum, c.epochs, c.learning_rate) == (4, 4, 3.0, 1e-4)
     assert (c.eval_steps, c.early_stopping_patience, c.load_best_model_at_end, c.gradient_checkpointing) == (10, 3, True, "auto")
-    assert c.loss == "label_positions"
+    assert c.loss == "label_positions" and c.batching == "padding_free"  # not the reference's: same batches, no pads
 
 
 @pytest.mark.parametrize(
@@ -212,7 +212,7 @@ def test_run_accounts_tokens_flops_and_saving_apart(run, tokenizer):
         assert stats.mfu["mfu"] is None and stats.mfu["reason"]
     assert stats.gradient_checkpointing["enabled"] is False  # auto: the tiny model fits
     assert stats.gradient_checkpointing["why"].startswith("auto:")
-    assert stats.batching == "padded"
+    assert stats.batching == "padding_free" and stats.padding_fraction == 0  # the default
 
 
 def _short(tokenizer, records, tmp_path, **overrides):

@@ -71,8 +71,8 @@ def register(commands) -> None:
     p.add_argument("--patience", type=int, default=3, help="early-stopping patience in evaluations; 0 turns it off")
     p.add_argument("--no-gradient-checkpointing", action="store_true",
                    help="never checkpoint (default: auto, on only when activations would not fit)")
-    p.add_argument("--batching", choices=["padded", "length_grouped", "padding_free"], default="padded",
-                   help="padded random batches, batches of similar length, or padding-free flattened rows")
+    p.add_argument("--batching", choices=["padded", "length_grouped", "padding_free"], default="padding_free",
+                   help="padding-free flattened rows (default), padded random batches, or batches of similar length")
     p.add_argument("--loss", choices=["label_positions", "full"], default="label_positions")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
