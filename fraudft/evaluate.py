@@ -2,13 +2,16 @@
 
     fraudft evaluate --model tiny --adapter runs/r8/adapter --data eval.jsonl --mode score
 
-`score` (default): prompts are sorted by length and left-padded into batches (as
-lm-evaluation-harness does), followed by the answer's common prefix `{"is_fraud": `. One forward
-pass per batch gives logits at the last position only; P(fraud) is the softmax over the two
-tokens where the `true` and `false` answers first differ, compared with a threshold.
+`score` (default): prompts are sorted by length, longest first, and left-padded into batches
+that hold at most `max_batch_tokens` positions (batch x padded length; as lm-evaluation-harness
+sorts), followed by the answer's common prefix `{"is_fraud": `. One forward pass per batch gives
+logits at the last position only; P(fraud) is the softmax over the two tokens where the `true`
+and `false` answers first differ, compared with a threshold.
 
 `generate`: the reference procedure (greedy, JSON reply, ```json fence stripped), batched with
-left padding. A reply that does not parse is counted as `invalid`, and as a wrong answer in the
+left padding, `batch_size` prompts at a time. Decoding is an explicit greedy GenerationConfig
+(no sampling, one beam, no repetition or length penalty) whatever the model's own
+generation_config says. A reply that does not parse is counted as `invalid`, and as a wrong answer in the
 strict metrics; the reference's figures, where invalid means "not fraud", are reported beside them.
 """
 
@@ -23,9 +26,11 @@ from typing import Literal
 import torch
 from sklearn.metrics import confusion_matrix
 from tqdm.auto import tqdm
+from transformers import GenerationConfig
 
 from fraudft.modeling.collate import Collator
 from fraudft.modeling.encode import EncodeConfig, Encoder
+from fraudft.train import peak_memory
 
 FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
 
@@ -33,7 +38,8 @@ FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
 @dataclass(frozen=True)
 class EvalConfig:
     mode: Literal["score", "generate"] = "score"
-    batch_size: int = 16
+    batch_size: int = 16  # generate mode; score mode too when max_batch_tokens is None
+    max_batch_tokens: int | None = 16384  # score mode: positions (batch x padded length) per batch
     threshold: float = 0.5
     max_length: int = 2048
     max_new_tokens: int = 32
@@ -44,6 +50,8 @@ class EvalConfig:
             raise ValueError(f"mode: got {self.mode!r}, expected 'score' or 'generate'")
         if not isinstance(self.batch_size, int) or self.batch_size < 1:
             raise ValueError(f"batch_size: got {self.batch_size!r}, expected a positive integer")
+        if self.max_batch_tokens is not None and (not isinstance(self.max_batch_tokens, int) or self.max_batch_tokens < 1):
+            raise ValueError(f"max_batch_tokens: got {self.max_batch_tokens!r}, expected a positive integer or None")
         if not 0 < self.threshold < 1:
             raise ValueError(f"threshold: got {self.threshold!r}, expected a number in (0, 1)")
         if not isinstance(self.max_new_tokens, int) or self.max_new_tokens < 1:
@@ -57,10 +65,29 @@ def answer_split(encoder: Encoder) -> tuple[list[int], int, int]:
     return true_ids[:k], true_ids[k], false_ids[k]
 
 
-def _length_sorted_batches(examples: list[dict], batch_size: int):
-    """Index batches of examples, longest first (the first batch shows the peak memory)."""
+def _length_sorted_batches(examples: list[dict], batch_size: int, max_tokens: int | None = None):
+    """Index batches of examples, longest first (the first batch shows the peak memory): of
+    `batch_size` examples, or (max_tokens) as many as keep batch x padded length within budget."""
     order = sorted(range(len(examples)), key=lambda i: -len(examples[i]["input_ids"]))
-    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    if max_tokens is None:
+        return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    batches = []
+    for i in order:  # descending lengths: a batch's padded length is that of its first example
+        if batches and (len(batches[-1]) + 1) * len(examples[batches[-1][0]]["input_ids"]) <= max_tokens:
+            batches[-1].append(i)
+        else:
+            batches.append([i])  # an example longer than the budget still gets a batch of its own
+    return batches
+
+
+def greedy_config(max_new_tokens: int, stop_ids: list[int], pad_id: int) -> GenerationConfig:
+    """Plain greedy decoding. generate() fills only the fields left None from the model's own
+    generation_config, so every knob that changes greedy output is set explicitly."""
+    return GenerationConfig(
+        do_sample=False, num_beams=1, repetition_penalty=1.0, encoder_repetition_penalty=1.0,
+        length_penalty=1.0, no_repeat_ngram_size=0, min_length=0, min_new_tokens=0,
+        max_new_tokens=max_new_tokens, eos_token_id=stop_ids, pad_token_id=pad_id,
+    )
 
 
 def _device_of(model) -> torch.device:
@@ -80,7 +107,8 @@ def score(model, tokenizer, records: list[dict], config: EvalConfig = EvalConfig
     collate, device = Collator(tokenizer, side="left"), _device_of(model)
     probs = [0.0] * len(records)
     model.eval()
-    for batch_idx in tqdm(_length_sorted_batches(examples, config.batch_size), desc="score", disable=not config.progress):
+    batches = _length_sorted_batches(examples, config.batch_size, config.max_batch_tokens)
+    for batch_idx in tqdm(batches, desc="score", disable=not config.progress):
         batch = {k: v.to(device) for k, v in collate([examples[i] for i in batch_idx]).items()}
         logits = model(**batch, logits_to_keep=1).logits[:, -1, [true_id, false_id]].float()
         for i, p in zip(batch_idx, torch.softmax(logits, dim=-1)[:, 0].tolist()):
@@ -100,13 +128,11 @@ def generate_replies(model, tokenizer, records: list[dict], config: EvalConfig =
     collate, device = Collator(tokenizer, side="left"), _device_of(model)
     stop_ids = sorted({encoder.terminator, tokenizer.eos_token_id} - {None})
     replies = [""] * len(records)
+    greedy = greedy_config(config.max_new_tokens, stop_ids, encoder.terminator)
     model.eval()
     for batch_idx in tqdm(_length_sorted_batches(examples, config.batch_size), desc="generate", disable=not config.progress):
         batch = {k: v.to(device) for k, v in collate([examples[i] for i in batch_idx]).items()}
-        out = model.generate(
-            **batch, do_sample=False, max_new_tokens=config.max_new_tokens,
-            eos_token_id=stop_ids, pad_token_id=encoder.terminator,
-        )
+        out = model.generate(**batch, generation_config=greedy)
         new_tokens = out[:, batch["input_ids"].shape[1] :]
         for i, text in zip(batch_idx, tokenizer.batch_decode(new_tokens, skip_special_tokens=True)):
             replies[i] = text
@@ -157,6 +183,8 @@ def evaluate(model, tokenizer, records: list[dict], config: EvalConfig = EvalCon
     if not records:
         raise ValueError("records: got none, expected at least one labelled record")
     labels = [r["label"] for r in records]
+    if torch.cuda.is_available():
+        torch.cuda.reset_peak_memory_stats()
     start = time.perf_counter()
     if config.mode == "score":
         probs = score(model, tokenizer, records, config)
@@ -179,6 +207,7 @@ def evaluate(model, tokenizer, records: list[dict], config: EvalConfig = EvalCon
         "metrics": classification_metrics(labels, predictions),
         "seconds": seconds,
         "examples_per_s": len(records) / seconds,
+        "peak_memory": peak_memory(),  # CUDA: of this evaluation; CPU: the process's peak RSS so far
         "predictions": predictions,
         **extra,
     }

@@ -18,7 +18,6 @@ import pytest
 from fraudft.modeling.tokenizer import load_tokenizer
 from fraudft.records import REFERENCE_INSTRUCTION
 
-
 # Encoded-data and tokenizer caches of the test session go to a temporary folder, not ~/.cache.
 os.environ.setdefault("FRAUDFT_CACHE", tempfile.mkdtemp(prefix="fraudft-test-cache-"))
 

@@ -10,6 +10,7 @@ import pytest
 from fraudft import evaluate as evaluate_module
 from fraudft.evaluate import (
     EvalConfig,
+    _length_sorted_batches,
     answer_split,
     classification_metrics,
     evaluate,
@@ -279,3 +280,41 @@ def test_eval_config_rejects_bad_values(kwargs, field):
 def test_eval_config_defaults():
     c = EvalConfig()
     assert (c.mode, c.batch_size, c.threshold) == ("score", 16, 0.5)
+
+
+# --- token-budget batches, peak memory, explicit greedy decoding (issues 11, 9.6) ------------------
+
+
+def test_token_budget_batches_hold_batch_times_padded_length_within_budget():
+    examples = [{"input_ids": [0] * n} for n in (3, 10, 8, 3, 8, 3, 30)]
+    batches = _length_sorted_batches(examples, batch_size=1, max_tokens=20)
+    assert batches == [[6], [1, 2], [4, 0], [3, 5]]  # longest first; 30 > 20 still gets its own batch
+    assert all(len(b) * len(examples[b[0]]["input_ids"]) <= 20 for b in batches[1:])
+    with pytest.raises(ValueError, match="^max_batch_tokens: got "):
+        EvalConfig(max_batch_tokens=0)
+
+
+def test_score_with_a_token_budget_matches_single_records(tiny, tokenizer, records):
+    single = [score(tiny, tokenizer, [r], EvalConfig(max_length=MAX_LENGTH, progress=False))[0] for r in records]
+    budget = EvalConfig(max_length=MAX_LENGTH, max_batch_tokens=2 * MAX_LENGTH, progress=False)
+    assert score(tiny, tokenizer, records, budget) == pytest.approx(single, rel=1e-4, abs=1e-7)
+
+
+def test_evaluate_reports_peak_memory(tiny, tokenizer, records):
+    result = evaluate(tiny, tokenizer, records[:2], EvalConfig(max_length=MAX_LENGTH, progress=False))
+    assert result["peak_memory"]["device"] in ("cpu", "cuda")
+
+
+def test_generation_ignores_the_model_s_own_sampling_settings(tiny, tokenizer, records, monkeypatch):
+    config = EvalConfig(mode="generate", max_length=MAX_LENGTH, batch_size=3, max_new_tokens=8, progress=False)
+    import torch
+
+    plain = generate_replies(tiny, tokenizer, records, config)
+    prompt = torch.tensor([Encoder(tokenizer).prompt_ids(records[0], MAX_LENGTH)[0]])
+    default = tiny.generate(prompt, do_sample=False, max_new_tokens=8, pad_token_id=0)
+    monkeypatch.setattr(tiny.generation_config, "repetition_penalty", 1.5)
+    monkeypatch.setattr(tiny.generation_config, "no_repeat_ngram_size", 1)
+    # the settings bite where generate() is left to the model's config (the tiny model repeats itself) ...
+    assert not torch.equal(tiny.generate(prompt, do_sample=False, max_new_tokens=8, pad_token_id=0), default)
+    # ... and change nothing through fraudft's explicit greedy config
+    assert generate_replies(tiny, tokenizer, records, config) == plain

@@ -9,14 +9,16 @@ import warnings
 import pytest
 import torch
 
+from fraudft.errors import UsageError
 from fraudft.modeling.encode import EncodeConfig, Encoder
 from fraudft.modeling.lora import LoraSettings
-from fraudft.modeling.loss import LossFallbackWarning
+from fraudft.modeling.loss import LossFallbackWarning, label_position_loss
 from fraudft.modeling.models import load_model
 from fraudft.synthetic import SynthConfig, generate
 from fraudft.train import (
     TrainConfig,
     TrainStats,
+    checkpointing_decision,
     peak_memory,
     train,
     training_arguments,
@@ -50,8 +52,8 @@ def run(tokenizer, records, tmp_path_factory):
 def test_train_config_defaults_are_the_reference():
     c = TrainConfig()
     assert (c.batch_size, c.grad_accum, c.epochs, c.learning_rate) == (4, 4, 3.0, 1e-4)
-    assert (c.eval_steps, c.early_stopping_patience, c.load_best_model_at_end, c.gradient_checkpointing) == (10, 3, True, True)
-    assert c.loss == "label_positions"
+    assert (c.eval_steps, c.early_stopping_patience, c.load_best_model_at_end, c.gradient_checkpointing) == (10, 3, True, "auto")
+    assert c.loss == "label_positions" and c.batching == "padding_free"  # not the reference's: same batches, no pads
 
 
 @pytest.mark.parametrize(
@@ -212,3 +214,79 @@ def test_a_checkpoint_folder_trains_in_bf16_on_cpu(tiny_checkpoint, records, tmp
     losses = [entry["loss"] for entry in stats.log_history if "loss" in entry]
     assert losses and all(math.isfinite(loss) and loss > 0 for loss in losses)
     assert all(p.abs().sum() > 0 for n, p in model.named_parameters() if ".lora_B." in n)
+
+
+# --- accounting, batching, checkpointing (issue 11) ---------------------------------------------
+
+
+def test_run_accounts_tokens_flops_and_saving_apart(run, tokenizer):
+    _, stats, _ = run
+    assert stats.save_seconds > 0  # best-model checkpoints were saved and reloaded, timed apart
+    assert stats.computed_tokens >= stats.train_tokens
+    assert stats.padding_fraction == pytest.approx(1 - stats.train_tokens / stats.computed_tokens)
+    answer = len(Encoder(tokenizer).target_ids[True])
+    assert stats.label_positions == stats.train_samples * answer  # the answer and its terminator
+    assert 0 < stats.model_flops <= stats.executed_flops
+    assert stats.flops_per_step == pytest.approx(stats.model_flops / stats.steps)
+    if not torch.cuda.is_available():
+        assert stats.mfu["mfu"] is None and stats.mfu["reason"]
+    assert stats.gradient_checkpointing["enabled"] is False  # auto: the tiny model fits
+    assert stats.gradient_checkpointing["why"].startswith("auto:")
+    assert stats.batching == "padding_free" and stats.padding_fraction == 0  # the default
+
+
+def _short(tokenizer, records, tmp_path, **overrides):
+    config = TrainConfig(**{**RUN, "max_steps": 2, "batch_size": 4, "grad_accum": 1, "eval_steps": 2,
+                            "load_best_model_at_end": False, **overrides})
+    return train(load_model("tiny", device="cpu"), tokenizer, records, records[:4], LoraSettings(), config,
+                 output_dir=str(tmp_path))[1]
+
+
+def test_batching_variants_cut_padding(tokenizer, tmp_path):
+    # 64 untruncated records: LengthGroupedSampler sorts mega-batches of 4 x 4 examples (fewer: none)
+    records = generate(SynthConfig(n=64, seed=3))
+    by = {b: _short(tokenizer, records, tmp_path / b, batching=b, max_steps=16, eval_steps=16, max_length=512)
+          for b in ("padded", "length_grouped", "padding_free")}
+    assert by["padding_free"].padding_fraction == 0
+    assert by["padding_free"].notes  # block-mask attention is said, not silent
+    assert by["length_grouped"].padding_fraction < by["padded"].padding_fraction
+    # one epoch each: the same records, so the same real tokens and label positions
+    assert len({s.train_tokens for s in by.values()}) == 1
+    assert len({s.label_positions for s in by.values()}) == 1
+
+
+def test_padding_free_batch_gives_the_padded_loss(tokenizer, records):
+    from transformers import DataCollatorWithFlattening
+
+    from fraudft.modeling.collate import Collator
+    from fraudft.modeling.lora import add_lora
+
+    model = add_lora(load_model("tiny", device="cpu"), LoraSettings(dropout=0.0))
+    encoded = Encoder(tokenizer, EncodeConfig(max_length=MAX_LENGTH)).encode_all(records[:3])
+    with torch.no_grad():
+        padded = label_position_loss(model, Collator(tokenizer, side="right")(encoded))
+        flat = label_position_loss(model, DataCollatorWithFlattening()(encoded))
+    assert flat.item() == pytest.approx(padded.item(), rel=1e-4)
+
+
+def test_options_the_device_cannot_honour_stop_with_a_usage_error(tokenizer, records, tmp_path):
+    if not torch.cuda.is_available():
+        with pytest.raises(UsageError, match="compile"):
+            _short(tokenizer, records, tmp_path, compile=True)
+    model = load_model("tiny", device="cpu")
+    model.config._attn_implementation = "some_kernel"
+    with pytest.raises(UsageError, match="padding_free"):
+        train(model, tokenizer, records, records, LoraSettings(), TrainConfig(**RUN, batching="padding_free"),
+              output_dir=str(tmp_path))
+
+
+def test_auto_checkpointing_turns_on_when_activations_would_not_fit(monkeypatch):
+    model = load_model("tiny", device="cpu")
+    config = TrainConfig(batch_size=4)
+    assert checkpointing_decision(model, config, [100, 50, 20])[0] is False
+    monkeypatch.setattr("fraudft.train._available_memory", lambda: 1000)
+    on, why = checkpointing_decision(model, config, [100, 50, 20])
+    assert on is True and "exceed" in why
+    assert checkpointing_decision(model, TrainConfig(gradient_checkpointing=False), [100]) == (False, "set in the configuration")
+    with pytest.raises(ValueError, match="batching"):
+        TrainConfig(batching="sorted")

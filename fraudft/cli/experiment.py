@@ -15,10 +15,10 @@ SKIPPED = 3
 
 
 def cmd_run_arm(args) -> int:
+    from fraudft.errors import UsageError
     from fraudft.experiment.arms import ARMS_BY_NAME
     from fraudft.experiment.recipes import load_recipe
     from fraudft.experiment.runner import ArmSkipped, run_arm, splits_of
-    from fraudft.errors import UsageError
 
     if args.arm not in ARMS_BY_NAME:
         raise UsageError(f"--arm: got {args.arm!r}, expected one of {', '.join(ARMS_BY_NAME)}")

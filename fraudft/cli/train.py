@@ -49,7 +49,9 @@ def fill_defaults(args) -> str | None:
         return None
     shown = [f"--{dest.replace('_', '-')} {value}" for dest, value in used.items() if dest != "gradient_checkpointing"]
     if "gradient_checkpointing" in used:
-        shown.append("--gradient-checkpointing" if used["gradient_checkpointing"] else "--no-gradient-checkpointing")
+        value = used["gradient_checkpointing"]
+        shown.append("gradient checkpointing auto" if value == "auto" else
+                     "--gradient-checkpointing" if value else "--no-gradient-checkpointing")
     return f"defaults from {source} for --model {args.model}: {' '.join(shown)}"
 
 
@@ -68,7 +70,7 @@ def cmd_train(args) -> int:
         max_steps=args.max_steps, learning_rate=args.lr, weight_decay=args.weight_decay, warmup=args.warmup,
         lr_scheduler=args.scheduler, eval_steps=args.eval_steps, early_stopping_patience=args.patience or None,
         gradient_checkpointing=args.gradient_checkpointing, loss=args.loss, max_length=args.max_length,
-        seed=args.seed, progress=not args.quiet,
+        seed=args.seed, progress=not args.quiet, batching=args.batching,
     )
     train_records, eval_records = load_jsonl(args.train), load_jsonl(args.eval)
     if defaults_used:  # once the input is known good: an error stays the only line
@@ -116,7 +118,10 @@ def register(commands) -> None:
     p.add_argument("--eval-steps", type=int, default=None, help=model_default)
     p.add_argument("--patience", type=int, default=None,
                    help=f"early-stopping patience in evaluations; 0 turns it off; {model_default}")
-    p.add_argument("--gradient-checkpointing", action=argparse.BooleanOptionalAction, default=None, help=model_default)
+    p.add_argument("--gradient-checkpointing", action=argparse.BooleanOptionalAction, default=None,
+                   help=f"on, off, or (the reference's default) auto: on only when activations would not fit; {model_default}")
+    p.add_argument("--batching", choices=["padded", "length_grouped", "padding_free"], default="padding_free",
+                   help="padding-free flattened rows (default), padded random batches, or batches of similar length")
     p.add_argument("--loss", choices=["label_positions", "full"], default="label_positions")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true", help="no progress bar")

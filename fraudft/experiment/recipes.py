@@ -22,6 +22,7 @@ TABLES = ("data", "train", "eval", "budgets")
 KEYS = {"extends", "model", "tokenizer", "model_seed", "device", "dtype", *TABLES}
 DEVICES = ("cpu", "cuda")
 DTYPES = ("auto", "bf16", "fp32")
+SPEED_BUDGETS = ("min_relative_throughput", "device_floors")
 
 
 @dataclass(frozen=True)
@@ -55,13 +56,16 @@ class Recipe:
         return "-".join(parts)
 
     def with_steps(self, steps: int | None) -> Recipe:
-        """The recipe with its training step budget replaced (evaluating at the end at least)."""
-        if steps is None:
+        """The recipe with its training step budget replaced (evaluating at the end at least).
+
+        Another step budget voids the speed budget: a few steps measure start-up, not throughput."""
+        if steps is None or steps == self.train.max_steps:
             return self
         if not isinstance(steps, int) or steps < 1:
             raise UsageError(f"steps: got {steps!r}, expected a positive number of training steps")
         train = dataclasses.replace(self.train, max_steps=steps, eval_steps=min(self.train.eval_steps, steps))
-        return dataclasses.replace(self, train=train)
+        budgets = {k: v for k, v in self.budgets.items() if k not in SPEED_BUDGETS}
+        return dataclasses.replace(self, train=train, budgets=budgets)
 
     def to_dict(self) -> dict:
         return {"name": self.name, "key": self.key, "device": self.device, "dtype": self.dtype, "model": self.model,

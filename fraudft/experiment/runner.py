@@ -25,7 +25,13 @@ from fraudft.experiment.arms import Arm
 from fraudft.experiment.baselines import BASELINES
 from fraudft.experiment.recipes import Recipe
 from fraudft.experiment.splits import ArmSkipped, Splits, load_splits, split_for
-from fraudft.results.store import SCHEMA_VERSION, meta_info, record_path, run_info, write_json_atomic
+from fraudft.results.store import (
+    SCHEMA_VERSION,
+    meta_info,
+    record_path,
+    run_info,
+    write_json_atomic,
+)
 
 __all__ = ["ArmSkipped", "run_arm", "splits_of"]
 

@@ -13,13 +13,17 @@ records as they are: in the reference data the speaker tags are already a shortc
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
+from fraudft.cache import cache_dir
 from fraudft.errors import DataError
 from fraudft.records import load_jsonl
+from fraudft.results.store import write_json_atomic
 from fraudft.synthetic import SHORTCUTS, SynthConfig, generate
 from fraudft.transforms import neutralize_speakers
 
@@ -52,8 +56,6 @@ def fingerprint(records: list[dict]) -> str:
 
 def load_splits(data_dir: str | Path | None, synthetic: tuple[int, int, int]) -> Splits:
     """train/eval/test from data_dir (train.jsonl, eval.jsonl, test.jsonl), else synthetic of these sizes."""
-    from fraudft.audit import audit
-
     if data_dir is not None:
         parts = {}
         for name in SPLIT_NAMES:
@@ -67,10 +69,27 @@ def load_splits(data_dir: str | Path | None, synthetic: tuple[int, int, int]) ->
         splits = Splits(**{name: generate(c) for name, c in configs.items()}, synthetic=configs,
                         source="synthetic seeds 1/2/3 sizes " + "/".join(map(str, synthetic)))
     splits.fingerprints = {name: fingerprint(getattr(splits, name)) for name in SPLIT_NAMES}
-    report = audit({name: getattr(splits, name) for name in SPLIT_NAMES})
-    splits.audit = {"worst_level": report.worst_level, "counts": report.counts(),
-                    "findings": [f"[{f.level}] {f.check} {f.split or ''}: {f.verdict}" for f in report.findings]}
+    splits.audit = audit_summary(splits)
     return splits
+
+
+def audit_summary(splits: Splits) -> dict:
+    """fraudft.audit's findings on train/eval/test, cached by the splits' fingerprints (every arm
+    of a grid runs in its own process on the same data, and the audit takes seconds)."""
+    from fraudft.audit import AuditConfig, audit
+
+    key = hashlib.sha256(json.dumps([splits.fingerprints, dataclasses.asdict(AuditConfig())], sort_keys=True)
+                         .encode()).hexdigest()[:20]
+    path = cache_dir("audits", f"{key}.json")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        pass  # not cached yet (or unreadable): audit again
+    report = audit({name: getattr(splits, name) for name in SPLIT_NAMES})
+    summary = {"worst_level": report.worst_level, "counts": report.counts(),
+               "findings": [f"[{f.level}] {f.check} {f.split or ''}: {f.verdict}" for f in report.findings]}
+    write_json_atomic(summary, path)
+    return summary
 
 
 Transform = Callable[[list[dict], Splits, str], list[dict]]

@@ -27,6 +27,7 @@ from pathlib import Path
 import datasets
 from datasets.fingerprint import Hasher
 
+from fraudft.cache import cache_dir
 from fraudft.errors import DataError, UsageError
 from fraudft.modeling import encode as encode_module
 from fraudft.modeling.encode import EncodeConfig, Encoder
@@ -41,7 +42,7 @@ FILE_FORMATS = {".jsonl": "json", ".csv": "csv", ".parquet": "parquet"}
 def default_cache_dir() -> Path:
     """$FRAUDFT_CACHE/datasets, else the `datasets` library's own cache folder."""
     if "FRAUDFT_CACHE" in os.environ:
-        return Path(os.environ["FRAUDFT_CACHE"]) / "datasets"
+        return cache_dir("datasets")
     return Path(datasets.config.HF_DATASETS_CACHE)
 
 

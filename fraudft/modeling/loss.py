@@ -1,18 +1,19 @@
 """Causal-LM loss with logits computed only where labels are, through the model's own forward.
 
-    loss = label_position_loss(model, batch, num_items_in_batch)  # batch left-padded: Collator(tok, "left")
+    loss = label_position_loss(model, batch, num_items_in_batch)  # padded either side, or padding-free
 
 The reference computes logits over the 151,936-token vocabulary at every position although only
-the ~8 answer tokens carry loss. Every answer here is `{"is_fraud": true|false}` + a terminator,
-so in a left-padded batch the labels sit in the last k columns of every row. The model's own
-forward (through whatever wraps it: peft, DDP, so hooks run and gradients are synchronised) is
-called with `logits_to_keep=k + 1`, which keeps whatever its head adds (Gemma-2's final logit
-softcapping, Cohere's logit_scale, Granite's logits_scaling), and the model's own loss function
-(transformers' ForCausalLMLoss: shifted cross-entropy, `num_items_in_batch` normalisation under
-gradient accumulation) is applied to those logits. Value and gradients equal the full-logit loss.
+the ~8 answer tokens carry loss. Here the model's own forward (through whatever wraps it: peft,
+DDP, so hooks run and gradients are synchronised) is called with a boolean `logits_to_keep` mask
+of the positions whose next token is a label (transformers 5's slice_logits_to_keep), so the head
+runs only there and keeps whatever it adds (Gemma-2's final logit softcapping, Cohere's
+logit_scale, Granite's logits_scaling). The model's own loss function (transformers'
+ForCausalLMLoss, with the labels those positions predict as `shift_labels` and the same
+`num_items_in_batch` normalisation under gradient accumulation) gives the value. Value and
+gradients equal the full-logit loss, for left- or right-padded and padding-free batches.
 
-A batch whose answers do not end every row (right padding), or a model whose forward takes no
-`logits_to_keep`, gets the full-logit loss and a LossFallbackWarning.
+A model whose forward takes no `logits_to_keep`, or a batch without labels, gets the full-logit
+loss and a LossFallbackWarning.
 """
 
 from __future__ import annotations
@@ -47,16 +48,6 @@ def accepts_logits_to_keep(model) -> bool:
     return "logits_to_keep" in inspect.signature(causal_lm_of(model).forward).parameters
 
 
-def answer_span(labels: torch.Tensor) -> int | None:
-    """k such that every next-token label lies in the last k columns, when each row's labels end
-    at its last column (answers lined up at the end); else None."""
-    has_label = labels[:, 1:] != IGNORE_INDEX  # column 0 is never predicted
-    if has_label.shape[1] == 0 or not bool(has_label[:, -1].all()):
-        return None
-    first = has_label.int().argmax(dim=1)  # the first labelled column of each row
-    return has_label.shape[1] - int(first.min())
-
-
 def position_ids_for(attention_mask: torch.Tensor) -> torch.Tensor:
     """Positions counted from each row's first real token (0 on left pads).
 
@@ -73,24 +64,30 @@ def _warn(reason: str) -> None:
 def label_position_loss(model, batch: dict, num_items_in_batch: int | torch.Tensor | None = None) -> torch.Tensor:
     """Shifted cross-entropy over the positions that carry a label, with logits only there.
 
-    `model` is called as given (wrapped or not); `batch` holds input_ids, attention_mask, labels
-    and optionally position_ids (else derived from the attention mask).
+    `model` is called as given (wrapped or not); `batch` holds input_ids, labels, and an
+    attention_mask (padded rows) or position_ids (padding-free rows, positions restart per sequence).
     """
     labels = batch["labels"]
     inputs = {"input_ids": batch["input_ids"], "use_cache": False}
     if batch.get("attention_mask") is not None:
         inputs["attention_mask"] = batch["attention_mask"]
-        inputs["position_ids"] = batch.get("position_ids", position_ids_for(batch["attention_mask"]))
+    if batch.get("position_ids") is not None:
+        inputs["position_ids"] = batch["position_ids"]
+    elif batch.get("attention_mask") is not None:
+        inputs["position_ids"] = position_ids_for(batch["attention_mask"])
     loss_kwargs = {} if num_items_in_batch is None else {"num_items_in_batch": num_items_in_batch}
-    span = answer_span(labels)
-    if span is None:
-        _warn("the labels do not end every row (expected left padding, answers last)")
+    keep = torch.zeros_like(labels, dtype=torch.bool)
+    keep[:, :-1] = labels[:, 1:] != IGNORE_INDEX  # the positions whose next token is a label
+    if not bool(keep.any()):
+        _warn("no label in the batch")
     elif not accepts_logits_to_keep(model):
         _warn(f"{type(causal_lm_of(model)).__name__}.forward takes no logits_to_keep")
     else:
-        # k + 1 logits: the one before the first label predicts it; the last predicts nothing.
-        logits = model(**inputs, logits_to_keep=span + 1).logits
+        # A boolean logits_to_keep gives one row of logits per kept position, in row-major order,
+        # whatever the padding side or packing; the labels they predict are gathered alike.
+        logits = model(**inputs, logits_to_keep=keep).logits
         return causal_lm_of(model).loss_function(
-            logits=logits, labels=labels[:, -(span + 1):], vocab_size=logits.shape[-1], **loss_kwargs
+            logits=logits, labels=None, shift_labels=labels[:, 1:][keep[:, :-1]], vocab_size=logits.shape[-1],
+            **loss_kwargs,
         )
     return model(**inputs, labels=labels, **loss_kwargs).loss

@@ -10,12 +10,12 @@ tokens `<|im_start|>`/`<|im_end|>` of the reference prompt (REFERENCE §2) as si
 
 from __future__ import annotations
 
-import os
 from importlib import resources
 from pathlib import Path
 
 from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
+from fraudft.cache import cache_dir
 from fraudft.errors import UsageError
 
 OFFLINE_QWEN2 = "qwen2-offline"
@@ -35,7 +35,7 @@ QWEN2_CHAT_TEMPLATE = (
 
 def default_cache_dir() -> Path:
     """Where built tokenizers are cached: $FRAUDFT_CACHE, else ~/.cache/fraudft."""
-    return Path(os.environ.get("FRAUDFT_CACHE", Path.home() / ".cache" / "fraudft"))
+    return cache_dir()
 
 
 def _tiktoken_file() -> Path:

@@ -135,7 +135,9 @@ def plot_records(records: list[dict], commit: str, out: Path, n_resamples: int =
 
 def plot_alpha_sweeps(records: list[dict], commit: str, path: Path, n_resamples: int = 1000) -> Path | None:
     """The metric with its 95% interval against alpha/r (log scale), one line per sweep; None if no sweep."""
-    from matplotlib.figure import Figure  # no pyplot: no GUI backend, no global figure state
+    from matplotlib.figure import (
+        Figure,  # no pyplot: no GUI backend, no global figure state
+    )
 
     sweeps = find_sweeps(records)
     if not sweeps:

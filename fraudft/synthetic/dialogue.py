@@ -14,8 +14,19 @@ from __future__ import annotations
 import random
 
 from fraudft.synthetic.lengths import LengthProfile, cut
-from fraudft.synthetic.scripts import FILLERS, FRAUD_SCRIPTS, NEGATIVE_SCRIPTS, PHRASES, Script
-from fraudft.synthetic.shortcuts import length_target, punctuate, sample_turns, speaker_tags
+from fraudft.synthetic.scripts import (
+    FILLERS,
+    FRAUD_SCRIPTS,
+    NEGATIVE_SCRIPTS,
+    PHRASES,
+    Script,
+)
+from fraudft.synthetic.shortcuts import (
+    length_target,
+    punctuate,
+    sample_turns,
+    speaker_tags,
+)
 
 
 class Slots(dict):

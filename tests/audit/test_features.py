@@ -6,8 +6,20 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fraudft.audit.features import PUNCTUATION, SPEAKER_FORMATS, effect_sizes, prepare_split, surface_features
-from fraudft.dialogue import meaningful_lines, normalize_input, parse_dialogue, speaker_format, speakers_of
+from fraudft.audit.features import (
+    PUNCTUATION,
+    SPEAKER_FORMATS,
+    effect_sizes,
+    prepare_split,
+    surface_features,
+)
+from fraudft.dialogue import (
+    meaningful_lines,
+    normalize_input,
+    parse_dialogue,
+    speaker_format,
+    speakers_of,
+)
 
 
 def test_parse_dialogue_tags_and_untagged_lines():

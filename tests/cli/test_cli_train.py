@@ -141,7 +141,7 @@ def test_other_models_take_the_reference_defaults():
     args, said = filled("--model", "some/hub-model")
     assert (args.batch_size, args.grad_accum, args.lr, args.eval_steps, args.max_length) == (
         reference.batch_size, reference.grad_accum, reference.learning_rate, reference.eval_steps, reference.max_length)
-    assert args.patience == reference.early_stopping_patience and args.gradient_checkpointing is True
+    assert args.patience == reference.early_stopping_patience and args.gradient_checkpointing == "auto"
     assert said.startswith("defaults from the reference (TrainConfig) for --model some/hub-model: ")
 
 

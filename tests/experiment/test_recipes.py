@@ -43,3 +43,13 @@ def test_model_slug():
 def test_bad_recipes_and_overrides_are_usage_errors(name, overrides, message):
     with pytest.raises(UsageError, match=message):
         load_recipe(name, **overrides)
+
+
+def test_another_step_budget_keeps_memory_budgets_and_drops_speed_ones():
+    recipe = load_recipe("cpu-tiny")
+    quick = recipe.with_steps(2)
+    assert (quick.train.max_steps, quick.train.eval_steps) == (2, 2)
+    assert "min_relative_throughput" not in quick.budgets and quick.budgets["max_peak_rss_gb"] == recipe.budgets["max_peak_rss_gb"]
+    assert recipe.with_steps(None) is recipe and recipe.with_steps(recipe.train.max_steps) is recipe
+    with pytest.raises(UsageError, match="steps: got 0"):
+        recipe.with_steps(0)

@@ -25,7 +25,6 @@ from fraudft.modeling.lora import LoraSettings, add_lora
 from fraudft.modeling.loss import (
     LossFallbackWarning,
     accepts_logits_to_keep,
-    answer_span,
     causal_lm_of,
     label_position_loss,
     position_ids_for,
@@ -260,14 +259,6 @@ def test_property_value_equals_full_logit_loss(peft_model, rows, extra, seed, ac
 # --- the span, the wrapper and the fallbacks ------------------------------------------------------
 
 
-def test_answer_span_covers_every_label_of_a_left_padded_batch():
-    labels = torch.tensor([[-100, -100, -100, 5, 6], [-100, -100, 7, 8, 9], [-100, -100, -100, -100, 4]])
-    assert answer_span(labels) == 3
-    assert answer_span(torch.tensor([[-100, 5, 6], [-100, 7, -100]])) is None  # right-padded row
-    assert answer_span(torch.tensor([[-100, -100], [-100, 3]])) is None  # a row without labels
-    assert answer_span(torch.tensor([[3]])) is None
-
-
 class Wrapper(torch.nn.Module):
     """Stands for DDP: holds the model as `.module` and must see every forward."""
 
@@ -293,16 +284,24 @@ def test_the_loss_runs_through_the_wrappers_forward(peft_model):
     finally:
         handle.remove()
     assert wrapped.calls == 1
-    assert seen[0][1] == answer_span(batch["labels"]) + 1  # logits for the answer only
+    labelled = int((batch["labels"][:, 1:] != IGNORE_INDEX).sum())
+    assert seen[0][0] == labelled  # one row of logits per position that predicts a label, no more
     assert got.item() == pytest.approx(expected.item(), **VALUE_TOL)
 
 
-def test_right_padded_batch_falls_back_with_a_warning(peft_model):
+def test_a_right_padded_batch_keeps_the_label_positions_too(peft_model):
     batch = random_batch(15, [(10, 4), (6, 2)], 10, vocab_of(peft_model), side="right")
-    with torch.no_grad(), pytest.warns(LossFallbackWarning, match="left padding"):
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("error", LossFallbackWarning)
         got = label_position_loss(peft_model, batch)
-    with torch.no_grad():
         assert got.item() == pytest.approx(peft_model(**batch).loss.item(), **VALUE_TOL)
+
+
+def test_a_batch_without_labels_falls_back_with_a_warning(peft_model):
+    batch = random_batch(15, [(10, 4), (6, 2)], 10, vocab_of(peft_model))
+    batch["labels"] = torch.full_like(batch["labels"], IGNORE_INDEX)
+    with torch.no_grad(), pytest.warns(LossFallbackWarning, match="no label in the batch"):
+        label_position_loss(peft_model, batch)
 
 
 class NoLogitsToKeep(Qwen2ForCausalLM):

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import types
 
+import pytest
 from tokenizers import Tokenizer, models, pre_tokenizers
 from transformers import PreTrainedTokenizerFast
-
-import pytest
 
 import fraudft.modeling.tokenizer as tokmod
 from fraudft.errors import UsageError

@@ -12,10 +12,10 @@ from fraudft.errors import UsageError
 from fraudft.results.store import (
     SCHEMA_VERSION,
     git_state,
-    project_dir,
     group_runs,
     load_records,
     model_of,
+    project_dir,
     record_path,
     resolve_commit,
     resolve_results_commit,

@@ -11,7 +11,14 @@ from collections import Counter
 import numpy as np
 
 from fraudft.audit.config import AuditConfig
-from fraudft.audit.features import CLASS_NAMES, SPEAKER_FORMATS, Split, level_of, pct, worst
+from fraudft.audit.features import (
+    CLASS_NAMES,
+    SPEAKER_FORMATS,
+    Split,
+    level_of,
+    pct,
+    worst,
+)
 from fraudft.audit.registry import check
 from fraudft.audit.report import Finding
 from fraudft.dialogue import speaker_format
