@@ -35,13 +35,32 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     # The controller's start time reaches the workers: with --rerun, older records are not this session's.
     config._fraudft_started = getattr(config, "workerinput", {}).get("fraudft_started", time.time())
+    config._fraudft_session = {"records": {}, "reused": [], "verdicts": []}
     if config.pluginmanager.hasplugin("xdist"):
-        config.pluginmanager.register(_StartTimeToWorkers(), "fraudft-start-time")
+        config.pluginmanager.register(_XdistController(), "fraudft-xdist")
 
 
-class _StartTimeToWorkers:
+class _XdistController:
+    """The controller's side: its start time to the workers, their records and verdicts back for the summary."""
+
     def pytest_configure_node(self, node):
         node.workerinput["fraudft_started"] = node.config._fraudft_started
+
+    def pytest_testnodedown(self, node, error):
+        sent = getattr(node, "workeroutput", {}).get("fraudft_session")
+        if sent:
+            session = node.config._fraudft_session
+            session["records"].update({tuple(key): record for key, record in sent["records"]})
+            session["reused"] += sent["reused"]
+            session["verdicts"] += [tuple(v) for v in sent["verdicts"]]
+
+
+def pytest_sessionfinish(session):
+    output = getattr(session.config, "workeroutput", None)
+    ours = getattr(session.config, "_fraudft_session", None)
+    if output is not None and ours:  # an xdist worker: send what it ran to the controller
+        output["fraudft_session"] = {"records": [[list(k), r] for k, r in ours["records"].items()],
+                                     "reused": ours["reused"], "verdicts": [list(v) for v in ours["verdicts"]]}
 
 
 @pytest.hookimpl(trylast=True)  # after -k/-m deselection
@@ -103,9 +122,9 @@ def results_root(pytestconfig) -> Path:
 
 
 @pytest.fixture(scope="session")
-def session_records() -> dict:
-    """What this session ran or reused, and the verdicts of its expectations."""
-    return {"records": {}, "reused": [], "verdicts": []}
+def session_records(pytestconfig) -> dict:
+    """What this session ran or reused, and the verdicts of its expectations (for the summary)."""
+    return pytestconfig._fraudft_session
 
 
 def _real_model_recipe(config):
@@ -165,7 +184,3 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     for path in sorted({str(Path(r["path"]).parent) for r in records if "path" in r}):
         terminalreporter.write_line(f"records written under {path}/")
 
-
-@pytest.fixture(scope="session", autouse=True)
-def _expose_session(pytestconfig, session_records):
-    pytestconfig._fraudft_session = session_records
