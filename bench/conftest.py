@@ -2,17 +2,107 @@
 are in the root conftest.py).
 
     pytest bench                      # the ablation grid on CPU: tiny model, synthetic data
-    pytest bench -m gpu --model PATH --data-dir DIR --seeds 3
+    pytest bench -n 2                 # two arms at a time (pytest-xdist): the cores split between them
+    pytest bench -m gpu -n 8 --model PATH --data-dir DIR --seeds 3   # a node of 8 GPUs, one per worker
+
+Under pytest-xdist each worker's `fraudft run-arm` processes get one GPU of those visible (worker
+gwN: the N-th, round robin) and cores // workers CPU threads; expectations wait for the records
+other workers write (bench/grid.py says why that is safe).
 """
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pytest
 
+from bench.grid import RecordWait
 from fraudft.errors import UsageError
+from fraudft.experiment.grid import worker_env
 from fraudft.experiment.recipes import load_recipe
+
+ARM_TESTS = {"test_arm", "test_smoke_arm"}  # tests that write one (recipe, arm, seed) record each
+
+
+def pytest_addoption(parser):
+    parser.getgroup("fraudft").addoption(
+        "--record-timeout", type=float, default=4 * 3600,
+        help="under pytest-xdist: seconds an expectation waits for the records other workers are writing")
+
+
+def pytest_configure(config):
+    # The controller's start time reaches the workers: with --rerun, older records are not this session's.
+    config._fraudft_started = getattr(config, "workerinput", {}).get("fraudft_started", time.time())
+    config._fraudft_session = {"records": {}, "reused": [], "verdicts": []}
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(_XdistController(), "fraudft-xdist")
+
+
+class _XdistController:
+    """The controller's side: its start time to the workers, their records and verdicts back for the summary."""
+
+    def pytest_configure_node(self, node):
+        node.workerinput["fraudft_started"] = node.config._fraudft_started
+
+    def pytest_testnodedown(self, node, error):
+        sent = getattr(node, "workeroutput", {}).get("fraudft_session")
+        if sent:
+            session = node.config._fraudft_session
+            session["records"].update({tuple(key): record for key, record in sent["records"]})
+            session["reused"] += sent["reused"]
+            session["verdicts"] += [tuple(v) for v in sent["verdicts"]]
+
+
+def pytest_sessionfinish(session):
+    output = getattr(session.config, "workeroutput", None)
+    ours = getattr(session.config, "_fraudft_session", None)
+    if output is not None and ours:  # an xdist worker: send what it ran to the controller
+        output["fraudft_session"] = {"records": [[list(k), r] for k, r in ours["records"].items()],
+                                     "reused": ours["reused"], "verdicts": [list(v) for v in ours["verdicts"]]}
+
+
+@pytest.hookimpl(trylast=True)  # after -k/-m deselection
+def pytest_collection_modifyitems(config, items):
+    chosen = config.getoption("--arms")
+    selected = set()
+    for item in items:
+        params = getattr(item, "callspec", None)
+        if item.originalname in ARM_TESTS and params is not None:
+            arm = params.params["arm"]
+            name = arm if isinstance(arm, str) else arm.name
+            if not chosen or name in chosen.split(","):
+                selected.add((params.params.get("recipe_name", "smoke"), name, params.params.get("seed", 0)))
+    config._fraudft_selected = frozenset(selected)
+
+
+def in_xdist_worker() -> bool:
+    return "PYTEST_XDIST_WORKER" in os.environ
+
+
+@pytest.fixture(scope="session")
+def record_wait(pytestconfig) -> RecordWait:
+    return RecordWait(selected=getattr(pytestconfig, "_fraudft_selected", frozenset()),
+                      since=pytestconfig._fraudft_started if pytestconfig.getoption("--rerun") else None,
+                      timeout=pytestconfig.getoption("--record-timeout"), active=in_xdist_worker())
+
+
+@pytest.fixture(scope="session")
+def arm_env():
+    """`arm_env(device)`: the environment of this worker's run-arm processes (empty without xdist)."""
+    if not in_xdist_worker():
+        return lambda device: {}
+    slot = int(os.environ["PYTEST_XDIST_WORKER"].removeprefix("gw"))
+    workers = int(os.environ["PYTEST_XDIST_WORKER_COUNT"])
+    return lambda device: worker_env(slot, workers, device)
+
+
+@pytest.fixture(scope="session")
+def shared_tmp(tmp_path_factory) -> Path:
+    """A temporary folder all xdist workers of this session share (each has its own basetemp below it)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if in_xdist_worker() else base
 
 
 def pytest_generate_tests(metafunc):
@@ -32,9 +122,9 @@ def results_root(pytestconfig) -> Path:
 
 
 @pytest.fixture(scope="session")
-def session_records() -> dict:
-    """What this session ran or reused, and the verdicts of its expectations."""
-    return {"records": {}, "reused": [], "verdicts": []}
+def session_records(pytestconfig) -> dict:
+    """What this session ran or reused, and the verdicts of its expectations (for the summary)."""
+    return pytestconfig._fraudft_session
 
 
 def _real_model_recipe(config):
@@ -96,7 +186,3 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     for path in sorted({str(Path(r["path"]).parent) for r in records if "path" in r}):
         terminalreporter.write_line(f"records written under {path}/")
 
-
-@pytest.fixture(scope="session", autouse=True)
-def _expose_session(pytestconfig, session_records):
-    pytestconfig._fraudft_session = session_records

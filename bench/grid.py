@@ -1,51 +1,47 @@
-"""Stored records of the grid: which can be reused, and which an expectation compares.
+"""Stored records of the grid: which can be reused, which an expectation compares, and waiting for
+the ones other pytest-xdist workers are still running.
 
 Records are read from results/<commit>/<recipe key>/, so comparisons work however and wherever the
 arms ran (in this session, an earlier one on the same commit, another worker or machine).
+
+Why expectations poll rather than being ordered by xdist: `--dist loadgroup` would put every arm an
+expectation needs on one worker, and the expectations link most arms, so the grid would run on one
+worker. Instead an expectation whose arms are selected in this session waits for their record files
+(or skip markers) to appear, then reads them. This cannot deadlock under xdist's load scheduling
+(`-n N`, the default `--dist load`, and worksteal): items are handed out in collection order, every
+test_arm is collected before every test_expectation, so when a worker reaches an expectation, each
+arm test it needs is already on some worker, ahead of whatever that worker waits for. Without xdist
+the arm tests simply run first and nothing waits.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
 import json
-import subprocess
-import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from fraudft.experiment.arms import ARMS_BY_NAME
-from fraudft.results.store import SCHEMA_VERSION, git_state, record_path
+from fraudft.experiment.grid import (
+    WorkerDied,
+    failed_record,
+    read_complete,
+    reusable_record,
+    run_task,
+)
+from fraudft.results.store import git_state, record_path, write_json_atomic
 
-SKIPPED = 3  # fraudft run-arm's exit status for an arm that cannot run on this data
-
-
-def _read(path: Path) -> dict | None:
-    """A complete record at path, or None (absent, partial or corrupt files are never read as results)."""
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    complete = isinstance(record, dict) and record.get("schema") == SCHEMA_VERSION and "train_info" in record
-    return record | {"path": str(path)} if complete else None
+__all__ = ["RecordWait", "add_comparison", "comparison_records", "reusable_record", "run_arm_process",
+           "skip_marker", "successful_runs"]
 
 
-def reusable_record(results_root: Path, recipe, arm, seed: int) -> dict | None:
-    """A successful record of this commit (clean tree), recipe, arm config and seed, or None."""
-    state = git_state()
-    if state["dirty"]:
-        return None  # the tree differs from the commit: its records may not be this code's
-    record = _read(record_path(results_root, state["commit"], recipe.key, arm.name, seed))
-    if record is None or record["train_info"].get("status") != "success":
-        return None
-    config = record["run_info"]["config"]
-    same = config.get("backend") == _as_stored(recipe.to_dict()) and config.get("arm") == _as_stored(dataclasses.asdict(arm))
-    return record if same else None
-
-
-def _as_stored(config: dict) -> dict:
-    """A config as it reads back from a JSON record (tuples become lists, paths strings)."""
-    return json.loads(json.dumps(config, default=str))
+def skip_marker(record: Path) -> Path:
+    """Where run_arm_process notes that an arm was skipped (a hidden file: the store ignores it)."""
+    return record.with_name(f".{record.stem}.skipped")
 
 
 def successful_runs(results_root: Path, recipe, arm_name: str, seeds: int) -> list[dict] | None:
@@ -54,10 +50,10 @@ def successful_runs(results_root: Path, recipe, arm_name: str, seeds: int) -> li
     commit = git_state()["commit"]
     runs = []
     for seed in range(seeds):
-        record = _read(record_path(results_root, commit, recipe.key, arm_name, seed))
+        record = read_complete(record_path(results_root, commit, recipe.key, arm_name, seed))
         if record is None and seed > 0 and ARMS_BY_NAME[arm_name].lora is None:
             continue  # untrained arms give the same answer for every seed
-        if record is None or record["train_info"].get("status") != "success":
+        if record is None or record["train_info"]["status"] != "success":
             return None
         runs.append(record)
     return runs
@@ -76,19 +72,79 @@ def comparison_records(results_root: Path, recipe, arm, expectation, seeds: int)
     return ours, others
 
 
-def run_arm_process(recipe, arm, seed: int, results_root: Path) -> dict:
-    """`fraudft run-arm` in a subprocess; its record (raises Skipped when the arm can't run here)."""
-    command = [sys.executable, "-m", "fraudft.cli", "run-arm", "--recipe", recipe.name, "--arm", arm.name,
-               "--seed", str(seed), "--model", recipe.model, "--tokenizer", recipe.tokenizer,
-               "--device", recipe.device, "--dtype", recipe.dtype, "--results-dir", str(results_root)]
-    if recipe.data_dir is not None:
-        command += ["--data-dir", str(recipe.data_dir)]
-    if recipe.train.max_steps > 0:
-        command += ["--steps", str(recipe.train.max_steps)]  # the session's recipe, --steps included
-    done = subprocess.run(command, capture_output=True, text=True)
-    if done.returncode == SKIPPED:
-        pytest.skip(done.stderr.strip().splitlines()[-1])
-    lines = done.stdout.strip().splitlines()
-    if done.returncode not in (0, 1) or not lines or not Path(lines[-1]).is_file():
-        raise AssertionError(f"fraudft run-arm {arm.name} died (exit {done.returncode}):\n{done.stderr[-3000:]}")
-    return json.loads(Path(lines[-1]).read_text()) | {"path": lines[-1]}
+@contextlib.contextmanager
+def _locked(folder: Path):
+    """An exclusive lock on a folder's records, across processes (xdist workers)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".records.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def add_comparison(path: Path, verdict: dict) -> None:
+    """Keep an expectation's verdict in the arm's stored record (replacing one of the same comparison).
+    Read, change and write under a lock: two workers judging the same arm must not lose a verdict."""
+    with _locked(path.parent):
+        record = json.loads(path.read_text(encoding="utf-8"))
+        record["comparisons"] = [c for c in record.get("comparisons", []) if c.get("compared_with") != verdict["compared_with"]
+                                 or c.get("metric") != verdict["metric"]] + [verdict]
+        write_json_atomic(record, path)
+
+
+def run_arm_process(recipe, arm, seed: int, results_root: Path, env: dict[str, str] | None = None) -> dict:
+    """`fraudft run-arm` in a subprocess (env: e.g. the xdist worker's GPU and threads); its record.
+
+    Skips the test when the arm can't run on this data, leaving a skip marker for those who wait on
+    it; a process that dies leaves a failed record with the reason and fails the test."""
+    path = record_path(results_root, git_state()["commit"], recipe.key, arm.name, seed)
+    try:
+        result = run_task(recipe, arm.name, seed, results_root, env)
+    except WorkerDied as died:
+        failed_record(recipe, arm, seed, f"WorkerDied: {died}", results_root)
+        raise AssertionError(str(died)) from None
+    if result["status"] == "skipped":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        skip_marker(path).write_text(result["reason"], encoding="utf-8")
+        pytest.skip(result["reason"])
+    return result["record"]
+
+
+@dataclasses.dataclass(frozen=True)
+class RecordWait:
+    """Which arm records this session's arm tests will write, and how to wait for them."""
+
+    selected: frozenset  # (recipe name, arm name, seed) of the arm tests selected in this session
+    since: float | None  # with --rerun: only records written after this time are this session's
+    timeout: float  # seconds
+    active: bool  # under xdist only: without it, the arm tests already ran, in collection order
+
+    def until_written(self, results_root: Path, recipe_name: str, recipe, arms, seeds: int, poll: float = 2.0) -> None:
+        """Return once every selected (arm, seed) among these has a whole record or a skip marker;
+        skip the test after the timeout."""
+        if not self.active:
+            return
+        commit = git_state()["commit"]
+        wanted = [record_path(results_root, commit, recipe.key, arm, seed)
+                  for arm in arms for seed in range(seeds) if (recipe_name, arm, seed) in self.selected]
+        deadline = time.monotonic() + self.timeout
+        while True:
+            pending = [p for p in wanted if not self._written(p)]
+            if not pending:
+                return
+            if time.monotonic() > deadline:
+                pytest.skip(f"waited {self.timeout:.0f} s for records other workers were to write: "
+                            + ", ".join(p.name for p in pending))
+            time.sleep(poll)
+
+    def _written(self, path: Path) -> bool:
+        for candidate in (path, skip_marker(path)):
+            try:
+                written = candidate.stat().st_mtime
+            except OSError:
+                continue
+            if (self.since is None or written >= self.since) and (candidate != path or read_complete(path) is not None):
+                return True
+        return False

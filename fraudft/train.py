@@ -12,16 +12,23 @@ Batching: `padded` (random batches padded to their longest), `length_grouped` (t
 LengthGroupedSampler: batches of similar length, less padding) or `padding_free` (sequences
 concatenated into one row with restarting position ids, transformers' DataCollatorWithFlattening;
 SDPA/eager attend under a block-diagonal mask, flash-attention kernels per sequence).
+
+Resumable runs (`save_steps > 0`) save full checkpoints (adapter, optimizer, scheduler, RNG and
+step, hence the data position) every `save_steps`; `resume=True` continues from the last complete
+one in output_dir (HF Trainer's resume_from_checkpoint restores them), so a killed run, run again,
+ends with the same weights. Its TrainStats then measure the resumed part only.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import os
 import resource
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Literal
 
 import torch
@@ -72,6 +79,8 @@ class TrainConfig:
     max_length: int = 2048
     seed: int = 0
     progress: bool = True
+    save_steps: int = 0  # > 0: a full checkpoint every save_steps steps, to resume from
+    resume: bool = False  # continue from the last complete checkpoint in output_dir, if there is one
 
     def __post_init__(self):
         for name in ("batch_size", "grad_accum", "eval_steps", "max_length"):
@@ -87,6 +96,8 @@ class TrainConfig:
             raise ValueError(f"early_stopping_patience: got {self.early_stopping_patience!r}, expected >= 1 or None")
         if self.loss not in ("label_positions", "full"):
             raise ValueError(f"loss: got {self.loss!r}, expected 'label_positions' or 'full'")
+        if self.save_steps < 0 or (self.resume and self.save_steps == 0):
+            raise ValueError(f"save_steps: got {self.save_steps!r}, expected >= 0 (> 0 with resume)")
         if self.gradient_checkpointing not in (True, False, "auto"):
             raise ValueError(f"gradient_checkpointing: got {self.gradient_checkpointing!r}, expected true, false or 'auto'")
         if self.batching not in BATCHINGS:
@@ -257,10 +268,10 @@ def training_arguments(config: TrainConfig, output_dir: str) -> TrainingArgument
         lr_scheduler_type=config.lr_scheduler,
         eval_strategy="steps",
         eval_steps=config.eval_steps,
-        save_strategy="steps" if config.load_best_model_at_end else "no",
-        save_steps=config.eval_steps,
-        save_total_limit=2 if config.load_best_model_at_end else None,
-        save_only_model=True,
+        save_strategy="steps" if config.load_best_model_at_end or config.save_steps else "no",
+        save_steps=config.save_steps or config.eval_steps,
+        save_total_limit=2 if config.load_best_model_at_end or config.save_steps else None,
+        save_only_model=not config.save_steps,  # resumable: optimizer, scheduler and RNG too
         load_best_model_at_end=config.load_best_model_at_end,
         metric_for_best_model="eval_loss",
         greater_is_better=False,
@@ -277,6 +288,19 @@ def training_arguments(config: TrainConfig, output_dir: str) -> TrainingArgument
         disable_tqdm=not config.progress,
         use_cpu=not torch.cuda.is_available(),
     )
+
+
+def last_checkpoint(output_dir: str) -> str | None:
+    """The newest complete checkpoint-N folder (the Trainer writes trainer_state.json last; a run
+    killed while saving leaves a partial folder, skipped here), or None."""
+    folders = [p for p in Path(output_dir).glob("checkpoint-*") if p.name.split("-")[-1].isdigit()]
+    for folder in sorted(folders, key=lambda p: int(p.name.split("-")[-1]), reverse=True):
+        try:
+            json.loads((folder / "trainer_state.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        return str(folder)
+    return None
 
 
 def train(model, tokenizer, train_records: list[dict], eval_records: list[dict],
@@ -323,7 +347,7 @@ def train(model, tokenizer, train_records: list[dict], eval_records: list[dict],
         torch.cuda.reset_peak_memory_stats()
     _synchronize()
     start = time.perf_counter()
-    trainer.train()
+    trainer.train(resume_from_checkpoint=last_checkpoint(output_dir) if config.resume else None)
     _synchronize()
     stats.train_seconds = time.perf_counter() - start - stats.eval_seconds - stats.save_seconds
     stats.steps = trainer.state.global_step

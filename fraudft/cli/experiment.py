@@ -1,10 +1,13 @@
-"""`fraudft run-arm`: one (recipe, arm, seed) in this process; writes its record.
+"""`fraudft run-arm`: one (recipe, arm, seed) in this process; `fraudft grid`: many, as tasks.
 
     fraudft run-arm --recipe cpu-tiny --arm reference --seed 0
     fraudft run-arm --recipe gpu --arm reference --model /models/qwen2-1.5b --data-dir data/ --device cpu
+    fraudft grid --recipe cpu-tiny --jobs 2 [--arms a,b] [--seeds N] [--rerun]
+    fraudft grid --recipe gpu --launcher ray --address auto --seeds 3 --results-dir /shared/results
 
-Exit status: 0 when the arm succeeded, 1 when it failed (its record says why), 3 when the arm
-cannot run on this data (nothing is written). The record's path is the last line printed.
+run-arm's exit status: 0 when the arm succeeded, 1 when it failed (its record says why), 3 when the
+arm cannot run on this data (nothing is written); the record's path is the last line printed.
+grid prints a summary table and exits 1 when any task failed.
 """
 
 from __future__ import annotations
@@ -12,6 +15,18 @@ from __future__ import annotations
 import sys
 
 SKIPPED = 3
+
+
+def recipe_overrides(args) -> dict:
+    """The recipe fields the flags override; a model folder or hub id brings its own tokenizer."""
+    from fraudft.modeling.models import PRESETS
+    from fraudft.modeling.tokenizer import OFFLINE_QWEN2
+
+    # A checkpoint brings its tokenizer; a built-in preset uses the offline Qwen2 one.
+    tokenizer = args.tokenizer or (OFFLINE_QWEN2 if args.model in PRESETS else args.model)
+    given = {"model": args.model, "tokenizer": tokenizer, "data_dir": args.data_dir, "device": args.device,
+             "dtype": args.dtype}
+    return {name: value for name, value in given.items() if value is not None}
 
 
 def cmd_run_arm(args) -> int:
@@ -22,13 +37,7 @@ def cmd_run_arm(args) -> int:
 
     if args.arm not in ARMS_BY_NAME:
         raise UsageError(f"--arm: got {args.arm!r}, expected one of {', '.join(ARMS_BY_NAME)}")
-    from fraudft.modeling.models import PRESETS
-    from fraudft.modeling.tokenizer import OFFLINE_QWEN2
-
-    # A checkpoint brings its tokenizer; a built-in preset uses the offline Qwen2 one.
-    tokenizer = args.tokenizer or (OFFLINE_QWEN2 if args.model in PRESETS else args.model)
-    recipe = load_recipe(args.recipe, model=args.model, tokenizer=tokenizer,
-                         data_dir=args.data_dir, device=args.device, dtype=args.dtype).with_steps(args.steps)
+    recipe = load_recipe(args.recipe, **recipe_overrides(args)).with_steps(args.steps)
     try:
         record = run_arm(ARMS_BY_NAME[args.arm], recipe, splits_of(recipe), args.seed, results_root=args.results_dir)
     except ArmSkipped as why:
@@ -41,13 +50,39 @@ def cmd_run_arm(args) -> int:
     return 0 if info["status"] == "success" else 1
 
 
-def register(commands) -> None:
-    from fraudft.cli.results import DEFAULT_RESULTS_DIR
+def cmd_grid(args) -> int:
+    from fraudft.experiment.grid import GridConfig, run_grid, summary_table
 
+    config = GridConfig(recipe=args.recipe, arms=tuple(a for a in (args.arms or "").split(",") if a), seeds=args.seeds,
+                        results_dir=args.results_dir, launcher=args.launcher, address=args.address, jobs=args.jobs,
+                        rerun=args.rerun, overrides=recipe_overrides(args), steps=args.steps)
+    outcomes = run_grid(config)
+    print(summary_table(outcomes))
+    return 1 if any(o["status"] == "failed" for o in outcomes) else 0
+
+
+def register(commands) -> None:
     p = commands.add_parser("run-arm", help="train and evaluate one arm with one recipe and seed; write its record")
-    p.add_argument("--recipe", default="cpu-tiny", help="a recipe of fraudft/configs/recipes (default: cpu-tiny)")
     p.add_argument("--arm", required=True, help="an arm of fraudft/configs/arms.toml")
     p.add_argument("--seed", type=int, default=0)
+    _recipe_options(p)
+    p.set_defaults(func=cmd_run_arm)
+
+    p = commands.add_parser("grid", help="run (or reuse) every (arm, seed) of a recipe, here or on a Ray cluster")
+    p.add_argument("--arms", default=None, help="comma-separated arms (default: all of fraudft/configs/arms.toml)")
+    p.add_argument("--seeds", type=int, default=1, help="seeds 0..N-1 of each arm")
+    p.add_argument("--launcher", choices=["local", "ray"], default="local")
+    p.add_argument("--address", default=None, help="ray: a cluster address (e.g. auto); default: Ray on this machine")
+    p.add_argument("--jobs", type=int, default=1, help="local: tasks at a time (CPU cores and GPUs are split between them)")
+    p.add_argument("--rerun", action="store_true", help="run every task again, even where this commit has a successful record")
+    _recipe_options(p)
+    p.set_defaults(func=cmd_grid)
+
+
+def _recipe_options(p) -> None:
+    from fraudft.cli.results import DEFAULT_RESULTS_DIR
+
+    p.add_argument("--recipe", default="cpu-tiny", help="a recipe of fraudft/configs/recipes (default: cpu-tiny)")
     p.add_argument("--model", default=None, help="override the recipe's model: a preset, a local folder or a hub id")
     p.add_argument("--tokenizer", default=None, help="override the tokenizer (default: the model's, else the recipe's)")
     p.add_argument("--data-dir", default=None, help="a folder with train.jsonl, eval.jsonl, test.jsonl (default: synthetic)")
@@ -55,4 +90,3 @@ def register(commands) -> None:
     p.add_argument("--dtype", choices=["auto", "bf16", "fp32"], default=None, help="override the recipe's dtype")
     p.add_argument("--steps", type=int, default=None, help="override the recipe's training step budget")
     p.add_argument("--results-dir", default=DEFAULT_RESULTS_DIR, help="where records go, one folder per commit")
-    p.set_defaults(func=cmd_run_arm)

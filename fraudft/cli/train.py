@@ -1,6 +1,7 @@
 """`fraudft train`: fine-tune LoRA adapters on a model; saves the adapter and a run record.
 
     fraudft train --model tiny --train data/train.jsonl --eval data/eval.jsonl --out runs/r8 --max-steps 240
+    fraudft train ... --resume        # checkpoints every --eval-steps; run it again after a kill to continue
 
 Training flags left out take the defaults that suit the model: for `--model tiny`, its working
 recipe (fraudft/configs/recipes/cpu-tiny.toml: the tiny model needs a high learning rate); for any
@@ -71,6 +72,7 @@ def cmd_train(args) -> int:
         lr_scheduler=args.scheduler, eval_steps=args.eval_steps, early_stopping_patience=args.patience or None,
         gradient_checkpointing=args.gradient_checkpointing, loss=args.loss, max_length=args.max_length,
         seed=args.seed, progress=not args.quiet, batching=args.batching,
+        save_steps=args.eval_steps if args.resume else 0, resume=args.resume,
     )
     train_records, eval_records = load_jsonl(args.train), load_jsonl(args.eval)
     if defaults_used:  # once the input is known good: an error stays the only line
@@ -125,4 +127,6 @@ def register(commands) -> None:
     p.add_argument("--loss", choices=["label_positions", "full"], default="label_positions")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--resume", action="store_true",
+                   help="save full checkpoints every --eval-steps in OUT/checkpoints and continue from the last one there")
     p.set_defaults(func=cmd_train)

@@ -1,0 +1,274 @@
+"""Run a recipe's grid of (arm, seed) tasks on this machine or a Ray cluster; reuse what is done.
+
+    fraudft grid --recipe cpu-tiny --jobs 2                       # this machine, two arms at a time
+    fraudft grid --recipe gpu --launcher ray --address auto --seeds 3 --results-dir /shared/results
+
+Each task runs `fraudft run-arm` in a process of its own (the same thing the bench runs), so its
+memory is its own and a crash is contained. A task whose process dies (killed, out of memory,
+a segfault: no record) is run once more, then recorded as failed with the reason and the grid goes
+on; an arm that raises has its own failed record with the traceback and is not retried (it would
+fail the same way). Successful records of this commit (clean tree), recipe and arm config are
+reused unless `rerun`. On Ray each task asks for one GPU when the recipe's device is cuda, and for
+one CPU; its record comes back to the driver, which writes it under its own results folder when the
+worker's is not shared. Ray workers must run this same checkout (the records name its commit).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import queue
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from fraudft.errors import UsageError
+from fraudft.experiment.arms import ARMS_BY_NAME, Arm
+from fraudft.experiment.recipes import Recipe, load_recipe
+from fraudft.results.store import (
+    SCHEMA_VERSION,
+    git_state,
+    project_dir,
+    read_record,
+    record_path,
+    run_info,
+    write_json_atomic,
+)
+
+SKIPPED = 3  # fraudft run-arm's exit status for an arm that cannot run on this data
+LAUNCHERS = ("local", "ray")
+RECIPE_OVERRIDES = ("model", "tokenizer", "data_dir", "device", "dtype")
+
+
+class WorkerDied(RuntimeError):
+    """The run-arm process ended without a record (killed, out of memory, crashed)."""
+
+
+@dataclass(frozen=True)
+class GridConfig:
+    """What `fraudft grid` runs: a recipe (with overrides), arms, seeds 0..seeds-1, and where."""
+
+    recipe: str = "cpu-tiny"
+    arms: tuple[str, ...] = ()  # empty: every arm of fraudft/configs/arms.toml
+    seeds: int = 1
+    results_dir: str = "results"
+    launcher: str = "local"
+    address: str | None = None  # a Ray cluster (e.g. "auto"); None starts Ray on this machine
+    jobs: int = 1  # local: tasks at a time
+    rerun: bool = False
+    overrides: dict = dataclasses.field(default_factory=dict)  # model, tokenizer, data_dir, device, dtype
+    steps: int | None = None  # another training step budget than the recipe's
+
+    def __post_init__(self):
+        unknown = [a for a in self.arms if a not in ARMS_BY_NAME]
+        if unknown:
+            raise UsageError(f"--arms: unknown {', '.join(unknown)}, expected some of {', '.join(ARMS_BY_NAME)}")
+        if self.launcher not in LAUNCHERS:
+            raise UsageError(f"--launcher: got {self.launcher!r}, expected one of {', '.join(LAUNCHERS)}")
+        if self.seeds < 1 or self.jobs < 1:
+            raise UsageError(f"--seeds, --jobs: got {self.seeds}, {self.jobs}, expected positive integers")
+        if set(self.overrides) - set(RECIPE_OVERRIDES):
+            raise UsageError(f"overrides: expected some of {', '.join(RECIPE_OVERRIDES)}, got {sorted(self.overrides)}")
+
+
+# --- records -----------------------------------------------------------------------------------
+
+def read_complete(path: Path) -> dict | None:
+    """A whole record at path (store.read_record's checks), or None: absent, partial or corrupt
+    files are never read as results."""
+    try:
+        return read_record(path)
+    except UsageError:
+        return None
+
+
+def _as_stored(config: dict) -> dict:
+    """A config as it reads back from a JSON record (tuples become lists, paths strings)."""
+    return json.loads(json.dumps(config, default=str))
+
+
+def reusable_record(results_root: Path, recipe: Recipe, arm: Arm, seed: int) -> dict | None:
+    """A successful record of this commit (clean tree), recipe, arm config and seed, or None."""
+    state = git_state()
+    if state["dirty"]:
+        return None  # the tree differs from the commit: its records may not be this code's
+    record = read_complete(record_path(results_root, state["commit"], recipe.key, arm.name, seed))
+    if record is None or record["train_info"]["status"] != "success":
+        return None
+    config = record["run_info"]["config"]
+    same = config.get("backend") == _as_stored(recipe.to_dict()) and config.get("arm") == _as_stored(dataclasses.asdict(arm))
+    return record if same else None
+
+
+def failed_record(recipe: Recipe, arm: Arm, seed: int, error: str, results_root: Path) -> dict:
+    """Write and return the record of a task that never produced one (its process died)."""
+    record = {"schema": SCHEMA_VERSION, "arm": arm.name, "seed": seed, "backend": recipe.key, "recipe": recipe.key,
+              "model": recipe.model, "device": recipe.device,
+              "run_info": run_info({"arm": dataclasses.asdict(arm), "backend": recipe.to_dict(), "seed": seed}),
+              "train_info": {"status": "failed", "error": error}}
+    path = record_path(results_root, record["run_info"]["commit"], recipe.key, arm.name, seed)
+    write_json_atomic(record, path)
+    return record | {"path": str(path)}
+
+
+# --- one task ----------------------------------------------------------------------------------
+
+def run_arm_command(recipe: Recipe, arm: str, seed: int, results_root: Path) -> list[str]:
+    """The `fraudft run-arm` command line of one task, the recipe's overrides spelled out."""
+    command = [sys.executable, "-m", "fraudft.cli", "run-arm", "--recipe", recipe.name, "--arm", arm,
+               "--seed", str(seed), "--model", recipe.model, "--tokenizer", recipe.tokenizer,
+               "--device", recipe.device, "--dtype", recipe.dtype, "--results-dir", str(results_root)]
+    if recipe.data_dir is not None:
+        command += ["--data-dir", str(recipe.data_dir)]
+    if recipe.train.max_steps > 0:
+        command += ["--steps", str(recipe.train.max_steps)]  # the caller's recipe, --steps included
+    return command
+
+
+def usable_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def worker_env(slot: int, slots: int, device: str) -> dict[str, str]:
+    """Environment of the task running in slot `slot` of `slots` side by side: on CUDA, one GPU of
+    those visible (round robin); the CPU cores split evenly between the slots (at least one each)."""
+    threads = str(max(1, usable_cores() // slots))
+    env = {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+    if device == "cuda":
+        visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+        if visible:
+            gpus = [g for g in visible.split(",") if g.strip()]
+        else:
+            import torch
+
+            gpus = [str(i) for i in range(torch.cuda.device_count())]
+        if gpus:
+            env["CUDA_VISIBLE_DEVICES"] = gpus[slot % len(gpus)]
+    return env
+
+
+def run_task(recipe: Recipe, arm: str, seed: int, results_root: Path, env: dict[str, str] | None = None) -> dict:
+    """One (arm, seed) through `fraudft run-arm`: {"status": success|failed|skipped, "record"|"reason"}.
+
+    Raises WorkerDied when the process ends without a record."""
+    path_env = os.pathsep.join(p for p in (str(project_dir()), os.environ.get("PYTHONPATH")) if p)
+    done = subprocess.run(run_arm_command(recipe, arm, seed, results_root), capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": path_env, **(env or {})})
+    if done.returncode == SKIPPED:
+        return {"status": "skipped", "reason": (done.stderr.strip().splitlines() or ["skipped"])[-1]}
+    lines = done.stdout.strip().splitlines()
+    record = read_complete(Path(lines[-1])) if done.returncode in (0, 1) and lines else None
+    if record is None:
+        tail = "\n".join(done.stderr.strip().splitlines()[-5:])
+        raise WorkerDied(f"fraudft run-arm {arm} seed {seed} died (exit {done.returncode}) without a record: {tail}")
+    return {"status": record["train_info"]["status"], "record": record}
+
+
+# --- the grid ------------------------------------------------------------------------------------
+
+def _outcome(arm: str, seed: int, result: dict) -> dict:
+    record = result.get("record") or {}
+    info, metrics = record.get("train_info", {}), record.get("metrics", {})
+    return {"arm": arm, "seed": seed, "status": result["status"], "f1": metrics.get("f1"),
+            "seconds": (info.get("train_seconds") or 0) + (metrics.get("eval_seconds") or 0) if metrics else None,
+            "path": record.get("path"), "error": info.get("error") or result.get("reason")}
+
+
+def _with_retry(recipe: Recipe, arm: str, seed: int, root: Path, slots: queue.Queue, count: int) -> dict:
+    """A local task: run it (in a free slot), once more if its process died, else record it as failed."""
+    slot = slots.get()
+    try:
+        for _ in range(2):
+            try:
+                return _outcome(arm, seed, run_task(recipe, arm, seed, root, worker_env(slot, count, recipe.device)))
+            except WorkerDied as err:
+                error = str(err)
+    finally:
+        slots.put(slot)
+    record = failed_record(recipe, ARMS_BY_NAME[arm], seed, f"WorkerDied (2 attempts): {error}", root)
+    return _outcome(arm, seed, {"status": "failed", "record": record})
+
+
+def _local(recipe: Recipe, tasks: list[tuple[str, int]], root: Path, jobs: int) -> list[dict]:
+    slots: queue.Queue = queue.Queue()
+    for slot in range(jobs):
+        slots.put(slot)
+    with ThreadPoolExecutor(max_workers=jobs) as pool:  # threads only wait on run-arm processes
+        return list(pool.map(lambda task: _with_retry(recipe, *task, root, slots, jobs), tasks))
+
+
+def _ray_task(recipe: Recipe, arm: str, seed: int, root: str) -> dict:
+    """A Ray task: Ray has set CUDA_VISIBLE_DEVICES (num_gpus) and the thread count (num_cpus)."""
+    result = run_task(recipe, arm, seed, Path(root), {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
+    if "record" in result:  # the record's text travels back: the driver's folder may not be this node's
+        result["record"] = json.loads(Path(result["record"]["path"]).read_text(encoding="utf-8"))
+    return result
+
+
+def _ray(recipe: Recipe, tasks: list[tuple[str, int]], root: Path, address: str | None) -> list[dict]:
+    try:
+        import ray
+    except ImportError:
+        raise UsageError("--launcher ray: ray is not installed; pip install 'fraudft[ray]'") from None
+    ray.init(address=address, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
+    remote = ray.remote(_ray_task).options(num_gpus=1 if recipe.device == "cuda" else 0, num_cpus=1,
+                                           max_retries=1, retry_exceptions=[WorkerDied])
+    futures = [remote.remote(recipe, arm, seed, str(root)) for arm, seed in tasks]
+    outcomes = []
+    for (arm, seed), future in zip(tasks, futures):
+        try:
+            result = ray.get(future)
+        except (ray.exceptions.RayError, WorkerDied) as err:  # retried once already: recorded as failed
+            reason = str(err).strip().splitlines()[-1] if str(err).strip() else type(err).__name__
+            result = {"status": "failed", "record": failed_record(recipe, ARMS_BY_NAME[arm], seed,
+                                                                  f"{type(err).__name__}: {reason}", root)}
+        else:
+            record = result.get("record")
+            if record is not None:
+                path = record_path(root, record["run_info"]["commit"], recipe.key, arm, seed)
+                if not path.exists():
+                    write_json_atomic(record, path)
+                result["record"] = record | {"path": str(path)}
+        outcomes.append(_outcome(arm, seed, result))
+    ray.shutdown()
+    return outcomes
+
+
+def run_grid(config: GridConfig) -> list[dict]:
+    """Run (or reuse) every (arm, seed) of the config; one outcome per task, in arm and seed order."""
+    recipe = load_recipe(config.recipe, **config.overrides).with_steps(config.steps)
+    root = Path(config.results_dir).resolve()
+    arms = config.arms or tuple(ARMS_BY_NAME)
+    reused, tasks = {}, []
+    for arm in arms:
+        for seed in range(config.seeds):
+            record = None if config.rerun else reusable_record(root, recipe, ARMS_BY_NAME[arm], seed)
+            if record is not None:
+                reused[(arm, seed)] = _outcome(arm, seed, {"status": "reused", "record": record})
+            else:
+                tasks.append((arm, seed))
+    if not tasks:
+        ran = []
+    elif config.launcher == "ray":
+        ran = _ray(recipe, tasks, root, config.address)
+    else:
+        ran = _local(recipe, tasks, root, config.jobs)
+    done = {**reused, **{(o["arm"], o["seed"]): o for o in ran}}
+    return [done[(arm, seed)] for arm in arms for seed in range(config.seeds)]
+
+
+def summary_table(outcomes: list[dict]) -> str:
+    """A fixed-width table of the outcomes and a count line."""
+    rows = [("arm", "seed", "status", "f1", "seconds", "record / reason")]
+    for o in outcomes:
+        rows.append((o["arm"], str(o["seed"]), o["status"], "" if o["f1"] is None else f"{o['f1']:.3f}",
+                     "" if o["seconds"] is None else f"{o['seconds']:.1f}",
+                     o["path"] if o["status"] in ("success", "reused") else (o["error"] or o["path"] or "")))
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row[:5], widths)) + "  " + row[5] for row in rows]
+    counts = {s: sum(o["status"] == s for o in outcomes) for s in ("success", "reused", "failed", "skipped")}
+    lines.append(", ".join(f"{n} {s}" for s, n in counts.items()) + f" of {len(outcomes)} tasks")
+    return "\n".join(lines)
