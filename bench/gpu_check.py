@@ -45,17 +45,6 @@ VARIANTS = [
 ]
 
 
-def long_records(n: int, seed: int, per_record: int) -> list[dict]:
-    """Seed-like long dialogues: `per_record` synthetic dialogues of one label joined into one."""
-    pool = generate(SynthConfig(n=n * per_record, seed=seed))
-    by_label = {True: [r for r in pool if r["label"]], False: [r for r in pool if not r["label"]]}
-    out = []
-    for i in range(n):
-        group = by_label[i % 2 == 0][(i // 2) * per_record : (i // 2 + 1) * per_record] or by_label[i % 2 == 0][:1]
-        out.append({**group[0], "input": "\n".join(r["input"] for r in group)})
-    return out
-
-
 def _memory(stats_memory: dict) -> float | None:
     return stats_memory.get("peak_allocated_bytes") or stats_memory.get("peak_rss_bytes")
 
@@ -106,8 +95,9 @@ def main(argv=None) -> None:
     device = re.sub(r"[^a-z0-9]+", "-", torch.cuda.get_device_name().lower()).strip("-") if cuda else "cpu"
     folder = Path(args.results_dir) / git_state()["commit"] / f"gpu-check-{device}"
     tokenizer = load_tokenizer("qwen2-offline")
-    train_records = long_records(args.n, seed=1, per_record=1 if args.dry_run else 4)
-    eval_records = long_records(args.n_eval, seed=2, per_record=1 if args.dry_run else 4)
+    # Seed-like lengths: drawn from the reference's token-length distribution (57-427 tokens, median 123)
+    train_records = generate(SynthConfig(n=args.n, seed=1, lengths="reference"))
+    eval_records = generate(SynthConfig(n=args.n_eval, seed=2, lengths="reference"))
     base = TrainConfig(batch_size=args.batch_size, grad_accum=1, max_steps=args.steps, eval_steps=args.steps,
                        early_stopping_patience=None, load_best_model_at_end=False, max_length=args.max_length,
                        gradient_checkpointing=False, progress=False)
