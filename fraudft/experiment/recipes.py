@@ -49,10 +49,13 @@ class Recipe:
 
     @property
     def key(self) -> str:
-        """The records folder: the recipe, the model and the device kind, e.g. `cpu-tiny` or
-        `gpu-qwen2-1.5b-instruct-cuda` (a part the recipe's name already says is not repeated), so
-        runs of different models or devices are never filed, or compared, as one arm."""
+        """The records folder: the recipe, the model, the device kind and, for a data folder, its
+        name, e.g. `cpu-tiny`, `gpu-qwen2-1.5b-instruct-cuda` or `cpu-tiny-on-data-real` (a part the
+        recipe's name already says is not repeated), so runs of different models, devices or data
+        are never filed, or compared, as one arm."""
         parts = [self.name] + [part for part in (model_slug(self.model), self.device) if part not in self.name]
+        if self.data_dir is not None:
+            parts.append("on-" + model_slug(str(self.data_dir)))
         return "-".join(parts)
 
     def with_steps(self, steps: int | None) -> Recipe:
@@ -75,7 +78,8 @@ class Recipe:
 
 
 def model_slug(model: str) -> str:
-    """A model id or folder as a short lower-case name: `Qwen/Qwen2-1.5B-Instruct` -> `qwen2-1.5b-instruct`."""
+    """A model id or folder as a short lower-case name: `Qwen/Qwen2-1.5B-Instruct` -> `qwen2-1.5b-instruct`
+    (a data folder's name likewise)."""
     return re.sub(r"[^a-z0-9.]+", "-", Path(str(model).rstrip("/")).name.lower()).strip("-") or "model"
 
 

@@ -38,7 +38,7 @@ def test_the_gpu_recipe_runs_a_checkpoint_folder_on_cpu(tiny_checkpoint, data_di
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     (commit,) = [p.name for p in tmp_path.iterdir()]
     records = load_records(tmp_path, commit)
-    key = f"gpu-{tiny_checkpoint.name.lower().replace('_', '-')}-cpu"
+    key = f"gpu-{tiny_checkpoint.name.lower().replace('_', '-')}-cpu-on-{data_dir.name.lower().replace('_', '-')}"
     assert {(r["recipe"], r["arm"]) for r in records} == {(key, "untuned"), (key, "reference")}
     reference = next(r for r in records if r["arm"] == "reference")
     config = reference["run_info"]["config"]["backend"]

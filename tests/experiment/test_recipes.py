@@ -26,6 +26,7 @@ def test_smoke_extends_the_cpu_recipe_table_by_table():
     ("gpu", {}, "gpu-qwen2-1.5b-instruct-cuda"),
     ("gpu", {"model": "/models/My_Checkpoint/", "device": "cpu"}, "gpu-my-checkpoint-cpu"),
     ("cpu-tiny", {"model": "qwen2-1.5b-arch", "device": "cuda"}, "cpu-tiny-qwen2-1.5b-arch-cuda"),
+    ("cpu-tiny", {"data_dir": "/data/Real_Split/"}, "cpu-tiny-on-real-split"),
 ])
 def test_the_records_key_names_recipe_model_and_device(name, overrides, key):
     assert load_recipe(name, **overrides).key == key
