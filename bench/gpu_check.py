@@ -5,17 +5,20 @@ architecture at seed-like lengths, against three targets, in one command.
     python bench/gpu_check.py --dry-run             # tiny model, a few steps: about a minute on CPU
 
 Training variants: label-position vs full loss; padded vs length-grouped vs padding-free batches;
-gradient checkpointing on/off; torch.compile on/off (CUDA only); TRL's SFTTrainer beside them
-(if installed; not in a dry run). Evaluation: score (token-budget batches) and generate.
+gradient checkpointing on/off; torch.compile and Liger's kernels on/off (CUDA only; Liger if
+installed: the GPU machine has no network, so carry its wheel); TRL's SFTTrainer beside them (if
+installed; not in a dry run). Evaluation: score (token-budget batches) and generate.
 One JSON record per variant under results/<commit>/gpu-check-<device>/, then a table against the
 targets: >= 60,000 training tokens/s, peak memory <= 1/3 of the full-logit pipeline's at the same
-batch, >= 1,000 scored examples/s. Absolute figures say "not measured here" without a GPU.
+batch, >= 1,000 scored examples/s; compile and Liger train with the per-step losses of the variant
+without them. Absolute figures say "not measured here" without a GPU.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib.util
 import re
 import tempfile
 import time
@@ -43,6 +46,11 @@ VARIANTS = [
     ("label-padded-gc", {"batching": "padded", "gradient_checkpointing": True}),
     ("label-paddingfree-compile", {"compile": True}),
 ]
+# Run last, after TRL: Liger patches transformers' Qwen2 RoPE for the rest of the process.
+LIGER = ("label-paddingfree-liger", {"liger": True})
+# Largest relative difference of a per-step loss from the plain variant's that counts as "the same
+# loss" for compile and Liger (bf16 on GPU: other kernels round differently).
+SAME_LOSS_RTOL = 0.01
 
 
 def _memory(stats_memory: dict) -> float | None:
@@ -102,11 +110,11 @@ def main(argv=None) -> None:
                        early_stopping_patience=None, load_best_model_at_end=False, max_length=args.max_length,
                        gradient_checkpointing=False, progress=False)
     results = {}
-    for name, overrides in VARIANTS + [("trl-sft", None)]:
-        if (name.endswith("compile") and not cuda) or (name == "trl-sft" and args.dry_run):
-            results[name] = {"status": "skipped", "why": "compile needs CUDA" if cuda is False and name.endswith("compile")
-                             else "TRL is left out of the dry run"}
-            print(f"{name}: skipped ({results[name]['why']})")
+    for name, overrides in VARIANTS + [("trl-sft", None), LIGER]:
+        why = _skip_reason(name, cuda, args.dry_run)
+        if why:
+            results[name] = {"status": "skipped", "why": why}
+            print(f"{name}: skipped ({why})")
             continue
         config = dataclasses.replace(base, **(overrides or {}))
         if cuda:
@@ -141,6 +149,28 @@ def main(argv=None) -> None:
     print(f"records written under {folder}/")
 
 
+def _skip_reason(name: str, cuda: bool, dry_run: bool) -> str | None:
+    if name.endswith(("compile", "liger")) and not cuda:
+        return f"{name.rsplit('-', 1)[1]} needs CUDA"
+    if name == "trl-sft" and dry_run:
+        return "TRL is left out of the dry run"
+    if name == LIGER[0] and importlib.util.find_spec("liger_kernel") is None:
+        return "liger-kernel is not installed (pip install 'fraudft[liger]', or its wheel)"
+    return None
+
+
+def _losses(result: dict) -> list[float]:
+    return [entry["loss"] for entry in result.get("log_history", []) if "loss" in entry]
+
+
+def loss_difference(results: dict, name: str) -> float | None:
+    """The largest relative difference of `name`'s per-step losses from the plain variant's."""
+    plain, other = _losses(results.get(VARIANTS[0][0], {})), _losses(results.get(name, {}))
+    if not plain or len(plain) != len(other):
+        return None
+    return max(abs(a - b) / abs(b) for a, b in zip(other, plain))
+
+
 def table(results: dict, cuda: bool) -> str:
     """Each target with its figure here; absolute figures only count on a GPU."""
     def ok(name):
@@ -153,7 +183,11 @@ def table(results: dict, cuda: bool) -> str:
     score = results.get("eval-score", {}).get("examples_per_s")
     rows = [("training tokens/s (best label-position variant)", best, TARGETS["train_tokens_per_s"], True),
             ("peak memory / full-logit pipeline's", ratio, TARGETS["memory_ratio_vs_full"], False),
-            ("score-mode examples/s", score, TARGETS["score_examples_per_s"], True)]
+            ("score-mode examples/s", score, TARGETS["score_examples_per_s"], True),
+            ("compile: per-step loss, largest relative difference", loss_difference(results, VARIANTS[-1][0]),
+             SAME_LOSS_RTOL, False),
+            ("liger: per-step loss, largest relative difference", loss_difference(results, LIGER[0]),
+             SAME_LOSS_RTOL, False)]
     lines = [f"{'target':<52}{'measured':>14}{'goal':>10}  verdict"]
     for label, value, goal, higher in rows:
         if value is None or not cuda:  # CPU: process-wide RSS and a toy model, no verdict

@@ -13,6 +13,10 @@ LengthGroupedSampler: batches of similar length, less padding) or `padding_free`
 concatenated into one row with restarting position ids, transformers' DataCollatorWithFlattening;
 SDPA/eager attend under a block-diagonal mask, flash-attention kernels per sequence).
 
+`liger=True` swaps in Liger's fused RMSNorm, SwiGLU and RoPE kernels (not its fused linear
+cross-entropy, which would compute the LM head at every position). Liger patches the model's
+transformers module for RoPE, so it holds for the rest of the process: one run per process.
+
 Resumable runs (`save_steps > 0`) save full checkpoints (adapter, optimizer, scheduler, RNG and
 step, hence the data position) every `save_steps`; `resume=True` continues from the last complete
 one in output_dir (HF Trainer's resume_from_checkpoint restores them), so a killed run, run again,
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import importlib.metadata
 import json
 import os
 import resource
@@ -39,6 +44,7 @@ from transformers import (
     TrainingArguments,
     set_seed,
 )
+from transformers.integrations.liger import apply_liger_kernel
 
 from fraudft.errors import UsageError
 from fraudft.modeling.collate import Collator
@@ -75,6 +81,7 @@ class TrainConfig:
     # measured fastest on the 2-core CPU (1355 vs 1250 length_grouped vs 830 padded tokens/s)
     batching: Literal["padded", "length_grouped", "padding_free"] = "padding_free"
     compile: bool = False  # torch.compile the model (CUDA only)
+    liger: bool = False  # Liger's Triton kernels for RMSNorm, SwiGLU and RoPE (CUDA only; `fraudft[liger]`)
     loss: Literal["label_positions", "full"] = "label_positions"
     max_length: int = 2048
     seed: int = 0
@@ -225,11 +232,32 @@ def _check_device_options(model, config: TrainConfig) -> None:
     """Options the device or the model's attention cannot honour stop here, in one line."""
     if config.compile and not torch.cuda.is_available():
         raise UsageError("compile: torch.compile is only supported on CUDA here; drop --compile on CPU")
+    if config.liger:
+        check_liger(model)
     if config.batching == "padding_free" and _attention(model) not in PADDING_FREE_ATTENTION:
         raise UsageError(
             f"batching: padding_free needs an attention implementation that separates flattened sequences "
             f"({', '.join(PADDING_FREE_ATTENTION)}); the model uses {_attention(model)!r}"
         )
+
+
+def check_liger(model) -> None:
+    """Liger needs its package, a model type it has kernels for, and CUDA (or Triton's CPU
+    interpreter, TRITON_INTERPRET=1, which runs its kernels slowly: for tests)."""
+    if not (torch.cuda.is_available() or os.environ.get("TRITON_INTERPRET") == "1"):
+        raise UsageError("liger: Liger's Triton kernels need a CUDA device; drop --liger on CPU")
+    try:
+        from liger_kernel.transformers.monkey_patch import MODEL_TYPE_TO_APPLY_LIGER_FN
+    except ImportError as error:
+        raise UsageError(f"liger: liger-kernel is not installed ({error}); pip install 'fraudft[liger]'") from None
+    model_type = getattr(model.config, "model_type", None)
+    if model_type not in MODEL_TYPE_TO_APPLY_LIGER_FN:
+        raise UsageError(f"liger: Liger has no kernels for model type {model_type!r}")
+
+
+# RMSNorm, SwiGLU and RoPE only: Liger's (fused linear) cross-entropy would compute every position.
+LIGER_KERNELS = {"rope": True, "rms_norm": True, "swiglu": True, "cross_entropy": False,
+                 "fused_linear_cross_entropy": False}
 
 
 def _available_memory() -> int:
@@ -321,6 +349,10 @@ def train(model, tokenizer, train_records: list[dict], eval_records: list[dict],
     )
     set_seed(config.seed)  # the LoRA init too: every seed of an arm starts from its own adapter weights
     model = add_lora(model, lora)
+    if config.liger:
+        apply_liger_kernel(model, LIGER_KERNELS)  # transformers' integration: unwraps peft, patches in place
+        stats.notes.append(f"liger: {', '.join(k for k, on in LIGER_KERNELS.items() if on)} kernels "
+                           f"(liger-kernel {importlib.metadata.version('liger-kernel')})")
     if checkpointing:
         model.enable_input_require_grads()
     callbacks = []

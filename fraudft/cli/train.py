@@ -72,7 +72,7 @@ def cmd_train(args) -> int:
         lr_scheduler=args.scheduler, eval_steps=args.eval_steps, early_stopping_patience=args.patience or None,
         gradient_checkpointing=args.gradient_checkpointing, loss=args.loss, max_length=args.max_length,
         seed=args.seed, progress=not args.quiet, batching=args.batching,
-        save_steps=args.eval_steps if args.resume else 0, resume=args.resume,
+        save_steps=args.eval_steps if args.resume else 0, resume=args.resume, compile=args.compile, liger=args.liger,
     )
     train_records, eval_records = load_jsonl(args.train), load_jsonl(args.eval)
     if defaults_used:  # once the input is known good: an error stays the only line
@@ -125,6 +125,9 @@ def register(commands) -> None:
     p.add_argument("--batching", choices=["padded", "length_grouped", "padding_free"], default="padding_free",
                    help="padding-free flattened rows (default), padded random batches, or batches of similar length")
     p.add_argument("--loss", choices=["label_positions", "full"], default="label_positions")
+    p.add_argument("--compile", action="store_true", help="torch.compile the model (CUDA only)")
+    p.add_argument("--liger", action="store_true",
+                   help="Liger's fused RMSNorm, SwiGLU and RoPE Triton kernels (CUDA only; pip install 'fraudft[liger]')")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--resume", action="store_true",

@@ -61,6 +61,18 @@ def test_train_with_bad_lora_settings_exits_2(capsys, synthetic_files, tmp_path)
     assert err.startswith("error: r: got 0, expected a positive integer") and len(err.splitlines()) == 1
 
 
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="CUDA can honour them")
+@pytest.mark.parametrize("flag", ["--compile", "--liger"])
+def test_train_with_a_gpu_only_option_on_cpu_exits_2(capsys, monkeypatch, synthetic_files, tmp_path, flag):
+    monkeypatch.delenv("TRITON_INTERPRET", raising=False)
+    train_path, eval_path = synthetic_files
+    rc, _, err = run(capsys, "train", "--model", "tiny", "--train", str(train_path), "--eval", str(eval_path),
+                     "--out", str(tmp_path / "out"), flag, *TINY_TRAIN)
+    assert rc == 2
+    assert re.fullmatch(rf"error: {flag[2:]}: .*CUDA.*", err.splitlines()[-1]), err
+    assert not (tmp_path / "out" / "run.json").exists()
+
+
 def test_evaluate_with_a_folder_that_is_not_an_adapter_exits_2(capsys, synthetic_files, tmp_path):
     _, eval_path = synthetic_files
     folder = tmp_path / "not_an_adapter"

@@ -327,3 +327,31 @@ def test_causal_lm_of_unwraps_peft_and_wrappers(peft_model):
     assert causal_lm_of(peft_model) is inner and type(inner).__name__ == "Qwen2ForCausalLM"
     assert causal_lm_of(Wrapper(Wrapper(peft_model))) is inner
     assert causal_lm_of(inner) is inner
+
+
+def test_a_compiled_model_gives_the_same_loss_and_gradients(tokenizer):
+    # TrainConfig.compile is CUDA only; the graph capture it relies on (TorchDynamo + AOTAutograd,
+    # every backend's front end) is checked here on a padding-free batch, the default batching.
+    # Inductor's code generation is checked on a GPU by bench/gpu_check.py.
+    from transformers import DataCollatorWithFlattening
+
+    from fraudft.modeling.encode import EncodeConfig, Encoder
+    from fraudft.synthetic import SynthConfig, generate
+
+    torch.manual_seed(0)
+    model = add_lora(load_model("tiny", device="cpu"), LoraSettings(dropout=0.0))
+    batch = DataCollatorWithFlattening()(
+        Encoder(tokenizer, EncodeConfig(max_length=96)).encode_all(generate(SynthConfig(n=3, seed=0))))
+
+    def loss_and_gradients(module):
+        model.zero_grad()
+        loss = label_position_loss(module, batch)
+        loss.backward()
+        return loss.item(), {n: p.grad.clone() for n, p in model.named_parameters() if p.requires_grad}
+
+    eager, eager_grads = loss_and_gradients(model)
+    compiled, compiled_grads = loss_and_gradients(torch.compile(model, backend="aot_eager"))
+    assert compiled == pytest.approx(eager, **VALUE_TOL)
+    assert eager_grads.keys() == compiled_grads.keys() and eager_grads
+    for name, grad in eager_grads.items():
+        torch.testing.assert_close(compiled_grads[name], grad, **GRAD_TOL, msg=name)
