@@ -21,6 +21,10 @@ Resumable runs (`save_steps > 0`) save full checkpoints (adapter, optimizer, sch
 step, hence the data position) every `save_steps`; `resume=True` continues from the last complete
 one in output_dir (HF Trainer's resume_from_checkpoint restores them), so a killed run, run again,
 ends with the same weights. Its TrainStats then measure the resumed part only.
+
+Data-parallel runs (torchrun): the counters of TrainStats are summed over the processes and the times
+are the slowest process's, so tokens/s, samples/s, padding and FLOPs describe the whole run; MFU is
+per device. Only global rank 0 should save or print (is_main_process).
 """
 
 from __future__ import annotations
@@ -122,6 +126,7 @@ class TrainStats:
     """What a run did, measured over the steps actually run."""
 
     steps: int = 0
+    world_size: int = 1  # processes of a data-parallel run; the counters and rates below cover them all
     train_seconds: float = 0.0  # trainer.train() wall time minus evaluation, saving and best-model reload
     save_seconds: float = 0.0  # checkpoint saving and the best-model reload
     eval_seconds: float = 0.0
@@ -134,13 +139,13 @@ class TrainStats:
     model_flops: float = 0.0  # analytic matmul FLOPs of the real tokens, forward + backward
     executed_flops: float = 0.0  # as run: padding, packed attention, checkpointing's recomputed forward
     flops_per_step: float = 0.0  # model FLOPs per optimizer step
-    mfu: dict = field(default_factory=dict)  # model FLOPs utilisation; null with a reason off known GPUs
+    mfu: dict = field(default_factory=dict)  # model FLOPs utilisation per device; null with a reason off known GPUs
     batching: str = ""
     gradient_checkpointing: dict = field(default_factory=dict)  # {"enabled": bool, "why": str}
     notes: list = field(default_factory=list)  # fallbacks and warnings of this run
     tokens_per_s: float = 0.0
     samples_per_s: float = 0.0
-    peak_memory: dict = field(default_factory=dict)
+    peak_memory: dict = field(default_factory=dict)  # this process's: in a data-parallel run's record, rank 0's
     best_eval_loss: float | None = None
     stopped_early: bool = False
     log_history: list = field(default_factory=list)
@@ -205,6 +210,33 @@ class _timed:
     def __exit__(self, *exc):
         _synchronize()
         setattr(self.stats, self.name, getattr(self.stats, self.name) + time.perf_counter() - self.start)
+
+
+# TrainStats fields summed over the processes of a data-parallel run, and those taken from the slowest
+SUMMED_STATS = ("train_samples", "train_tokens", "computed_tokens", "label_positions", "model_flops", "executed_flops")
+SLOWEST_STATS = ("train_seconds", "eval_seconds", "save_seconds")
+
+
+def _reduce_across_processes(stats: TrainStats) -> None:
+    """Under torch.distributed: sum the counters over the processes, take the slowest one's times."""
+    if not _distributed():
+        return
+    stats.world_size = torch.distributed.get_world_size()
+    device = "cuda" if torch.distributed.get_backend() == "nccl" else "cpu"  # nccl reduces CUDA tensors only
+    for names, op in ((SUMMED_STATS, torch.distributed.ReduceOp.SUM), (SLOWEST_STATS, torch.distributed.ReduceOp.MAX)):
+        values = torch.tensor([getattr(stats, name) for name in names], dtype=torch.float64, device=device)
+        torch.distributed.all_reduce(values, op=op)
+        for name, value in zip(names, values.tolist()):
+            setattr(stats, name, type(getattr(stats, name))(value))  # float64 holds the int counts exactly
+
+
+def _distributed() -> bool:
+    return torch.distributed.is_available() and torch.distributed.is_initialized()
+
+
+def is_main_process() -> bool:
+    """False in the processes of a data-parallel run other than global rank 0 (they neither save nor print)."""
+    return not _distributed() or torch.distributed.get_rank() == 0
 
 
 def _synchronize() -> None:
@@ -383,10 +415,11 @@ def train(model, tokenizer, train_records: list[dict], eval_records: list[dict],
     _synchronize()
     stats.train_seconds = time.perf_counter() - start - stats.eval_seconds - stats.save_seconds
     stats.steps = trainer.state.global_step
+    _reduce_across_processes(stats)
     stats.padding_fraction = 1 - stats.train_tokens / stats.computed_tokens if stats.computed_tokens else 0.0
     stats.flops_per_step = stats.model_flops / max(1, stats.steps)
     stats.mfu = mfu(stats.model_flops, stats.train_seconds,
-                    torch.cuda.get_device_name() if torch.cuda.is_available() else None)
+                    torch.cuda.get_device_name() if torch.cuda.is_available() else None, devices=stats.world_size)
     stats.stopped_early = stats.steps < trainer.state.max_steps  # max_steps: the planned steps
     stats.tokens_per_s = stats.train_tokens / stats.train_seconds
     stats.samples_per_s = stats.train_samples / stats.train_seconds

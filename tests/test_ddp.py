@@ -49,7 +49,7 @@ def data(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def ddp_run(data, tokenizer, tmp_path_factory):
-    """The command under torchrun: 2 processes, half the per-device batch."""
+    """The command under torchrun: 2 processes, half the per-device batch; (train_info, adapter, stdout)."""
     out = tmp_path_factory.mktemp("ddp_run")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
@@ -57,7 +57,8 @@ def ddp_run(data, tokenizer, tmp_path_factory):
                "--train", str(data / "train.jsonl"), "--eval", str(data / "eval.jsonl"), "--out", str(out)]
     done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-4000:]
-    return json.loads((out / "run.json").read_text())["train_info"], load_file(out / "adapter" / "adapter_model.safetensors")
+    return (json.loads((out / "run.json").read_text())["train_info"],
+            load_file(out / "adapter" / "adapter_model.safetensors"), done.stdout)
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +80,26 @@ def test_each_process_trains_on_half_of_every_global_batch(ddp_run, single_run):
     ddp, single = ddp_run[0], single_run[0]
     assert ddp["steps"] == single["steps"] == STEPS
     assert single["train_samples"] == STEPS * GLOBAL_BATCH * GRAD_ACCUM
-    assert ddp["train_samples"] == single["train_samples"] // 2  # counted on rank 0 only
+    assert (ddp["world_size"], single["world_size"]) == (2, 1)
+    # Summed over both processes, the counts are the single run's: the two halves of each global batch
+    # hold its samples. Padding-free batching (the default here) computes no pads, so the computed
+    # tokens agree too (padded batches would differ: each half pads to its own longest).
+    for name in ("train_samples", "train_tokens", "computed_tokens", "label_positions"):
+        assert ddp[name] == single[name], name
+    assert ddp["padding_fraction"] == single["padding_fraction"] == 0
+    # Model FLOPs count each sequence alone; executed FLOPs attend each packed row as a whole, and two
+    # half rows cost less attention than one full row.
+    assert ddp["model_flops"] == pytest.approx(single["model_flops"])
+    assert ddp["flops_per_step"] == pytest.approx(single["flops_per_step"])
+    assert ddp["executed_flops"] < single["executed_flops"]
+    assert ddp["tokens_per_s"] == pytest.approx(ddp["train_tokens"] / ddp["train_seconds"])
+    assert ddp["mfu"]["devices"] == 2
+
+
+def test_only_global_rank_0_writes_and_prints(ddp_run):
+    summaries = [line for line in ddp_run[2].splitlines() if line.startswith("trained ")]
+    assert len(summaries) == 1 and f"trained {STEPS} steps" in summaries[0]
+    assert ddp_run[0]["status"] == "success" and ddp_run[1]  # run.json and the adapter are whole
 
 
 def test_per_step_losses_match_a_single_process_run(ddp_run, single_run):

@@ -6,6 +6,9 @@
 Training flags left out take the defaults that suit the model: for `--model tiny`, its working
 recipe (fraudft/configs/recipes/cpu-tiny.toml: the tiny model needs a high learning rate); for any
 other model, the reference's (TrainConfig). Flags given always win; the defaults used are printed.
+
+Under torchrun (data-parallel) every process trains on its share of each global batch; global rank 0
+alone saves the adapter and run.json and prints the summary, whose figures cover all processes.
 """
 
 from __future__ import annotations
@@ -60,7 +63,7 @@ def cmd_train(args) -> int:
     from fraudft.modeling.lora import REFERENCE_TARGET_MODULES, LoraSettings
     from fraudft.modeling.models import load_model
     from fraudft.results.store import meta_info, run_info, write_json_atomic
-    from fraudft.train import TrainConfig, train
+    from fraudft.train import TrainConfig, is_main_process, train
 
     defaults_used = fill_defaults(args)
     target_modules = tuple(args.target_modules.split(",")) if args.target_modules else REFERENCE_TARGET_MODULES
@@ -80,6 +83,8 @@ def cmd_train(args) -> int:
     tokenizer = tokenizer_for(args)
     model = load_model(args.model, seed=args.model_seed, trust_remote_code=args.trust_remote_code)
     model, stats = train(model, tokenizer, train_records, eval_records, lora, config, output_dir=f"{args.out}/checkpoints")
+    if not is_main_process():  # rank 0 writes the adapter (the same on every rank) and the global record
+        return 0
     model.save_pretrained(f"{args.out}/adapter")
     record = {
         "run_info": run_info({"model": args.model, "model_seed": args.model_seed, "train": args.train,

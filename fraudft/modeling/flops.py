@@ -161,12 +161,13 @@ def peak_flops(device_name: str | None) -> tuple[float | None, str]:
     return None, f"{device_name!r} is not in fraudft.modeling.flops.PEAK_BF16_FLOPS"
 
 
-def mfu(model_flops: float, seconds: float, device_name: str | None) -> dict:
-    """Model FLOPs utilisation: achieved model FLOP/s over the device's peak (null with a reason)."""
+def mfu(model_flops: float, seconds: float, device_name: str | None, devices: int = 1) -> dict:
+    """Model FLOPs utilisation per device: the model FLOP/s achieved by `devices` such devices together
+    over their summed peak (null with a reason); peak_flops_per_s is one device's."""
     peak, why = peak_flops(device_name)
     achieved = model_flops / seconds if seconds > 0 else None
-    value = achieved / peak if peak and achieved is not None else None
-    return {"mfu": value, "achieved_flops_per_s": achieved, "peak_flops_per_s": peak, "reason": why}
+    value = achieved / (peak * devices) if peak and achieved is not None else None
+    return {"mfu": value, "achieved_flops_per_s": achieved, "peak_flops_per_s": peak, "devices": devices, "reason": why}
 
 
 def activation_bytes(shape: ModelShape, tokens: int, logit_rows: int, dtype_bytes: int) -> int:

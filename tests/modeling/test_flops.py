@@ -58,6 +58,7 @@ def test_mfu_needs_a_known_device():
     assert peak_flops("NVIDIA H100 80GB HBM3")[0] == 989e12
     assert peak_flops("NVIDIA H100 PCIe")[0] == 756e12
     assert mfu(989e12, 2.0, "NVIDIA H200")["mfu"] == pytest.approx(0.5)
+    assert mfu(2 * 989e12, 2.0, "NVIDIA H200", devices=2)["mfu"] == pytest.approx(0.5)  # per device
     unknown = mfu(1e12, 1.0, "Some GPU")
     assert unknown["mfu"] is None and "not in" in unknown["reason"]
     assert mfu(1e12, 1.0, None)["mfu"] is None
