@@ -28,9 +28,9 @@ from sklearn.metrics import confusion_matrix
 from tqdm.auto import tqdm
 from transformers import GenerationConfig
 
+from fraudft.measure import peak_memory
 from fraudft.modeling.collate import Collator
 from fraudft.modeling.encode import EncodeConfig, Encoder
-from fraudft.train import peak_memory
 
 FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
 

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from fraudft.errors import UsageError
+from fraudft.measure import TrainStats, peak_memory
 from fraudft.modeling.encode import EncodeConfig, Encoder
 from fraudft.modeling.lora import LoraSettings
 from fraudft.modeling.loss import LossFallbackWarning, label_position_loss
@@ -17,9 +18,7 @@ from fraudft.modeling.models import load_model
 from fraudft.synthetic import SynthConfig, generate
 from fraudft.train import (
     TrainConfig,
-    TrainStats,
     checkpointing_decision,
-    peak_memory,
     train,
     training_arguments,
 )

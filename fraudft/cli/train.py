@@ -60,10 +60,11 @@ def fill_defaults(args) -> str | None:
 
 
 def cmd_train(args) -> int:
+    from fraudft.measure import is_main_process
     from fraudft.modeling.lora import REFERENCE_TARGET_MODULES, LoraSettings
     from fraudft.modeling.models import load_model
     from fraudft.results.store import meta_info, run_info, write_json_atomic
-    from fraudft.train import TrainConfig, is_main_process, train
+    from fraudft.train import TrainConfig, train
 
     defaults_used = fill_defaults(args)
     target_modules = tuple(args.target_modules.split(",")) if args.target_modules else REFERENCE_TARGET_MODULES
