@@ -14,6 +14,7 @@ alone saves the adapter and run.json and prints the summary, whose figures cover
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import fields
 from pathlib import Path
@@ -79,7 +80,9 @@ def cmd_train(args) -> int:
         save_steps=args.eval_steps if args.resume else 0, resume=args.resume, compile=args.compile, liger=args.liger,
     )
     train_records, eval_records = load_jsonl(args.train), load_jsonl(args.eval)
-    if defaults_used:  # once the input is known good: an error stays the only line
+    # once the input is known good (an error stays the only line), and once under torchrun (RANK is
+    # set before the process group exists)
+    if defaults_used and os.environ.get("RANK", "0") == "0":
         print(defaults_used, file=sys.stderr)
     tokenizer = tokenizer_for(args)
     model = load_model(args.model, seed=args.model_seed, trust_remote_code=args.trust_remote_code)

@@ -18,7 +18,7 @@ from fraudft.results.store import group_runs, model_of, recipe_of, sort_records
 
 SHOWN = ("precision", "recall", "f1", "mcc")
 COLUMNS = ["backend", "arm", "seed", "status", "scale", "steps", "tn/fp/fn/tp", *SHOWN,
-           "tokens/s", "train s", "eval s", "peak mem GB", "error"]
+           "tokens/s", "pad %", "MFU %", "train s", "eval s", "peak mem GB", "error"]
 ERROR_WIDTH = 80
 # Why fraudft.evaluate listed a metric in a record's metrics["undefined"] (its zero denominators).
 STORED_REASONS = {"precision": "no positive prediction", "recall": "no positive label",
@@ -116,6 +116,8 @@ def records_frame(records: list[dict], n_resamples: int = 1000) -> pd.DataFrame:
             "tn/fp/fn/tp": "/".join(str(metrics.get(k)) for k in ("tn", "fp", "fn", "tp")) if metrics else "",
             **{m: _format(record_metric(r, m, n_resamples)) if ok else "" for m in SHOWN},
             "tokens/s": round(info["tokens_per_s"]) if info.get("tokens_per_s") else None,
+            "pad %": round(100 * info["padding_fraction"], 1) if info.get("computed_tokens") else None,
+            "MFU %": round(100 * mfu, 1) if (mfu := (info.get("mfu") or {}).get("mfu")) else None,  # GPUs it knows
             "train s": round(info["train_seconds"], 1) if info.get("train_seconds") else None,
             "eval s": round(metrics["eval_seconds"], 1) if metrics.get("eval_seconds") else None,
             "peak mem GB": round(memory / 2**30, 2) if memory else None,

@@ -170,9 +170,14 @@ def test_all_flags_given_uses_no_defaults():
     assert said is None
 
 
-def test_train_hands_the_filled_defaults_to_train_config(capsys, monkeypatch, synthetic_files, tmp_path):
+@pytest.mark.parametrize("rank", [None, "0", "1"])
+def test_train_hands_the_filled_defaults_to_train_config(capsys, monkeypatch, synthetic_files, tmp_path, rank):
     import fraudft.train
 
+    if rank is None:
+        monkeypatch.delenv("RANK", raising=False)
+    else:  # under torchrun: only rank 0 says which defaults it used
+        monkeypatch.setenv("RANK", rank)
     seen = []
 
     def capture(model, tokenizer, train_records, eval_records, lora, config, output_dir):
@@ -187,7 +192,11 @@ def test_train_hands_the_filled_defaults_to_train_config(capsys, monkeypatch, sy
     from fraudft.configs import read_config
 
     recipe = read_config("recipes/cpu-tiny.toml")["train"]
-    assert capsys.readouterr().err.startswith("defaults from recipes/cpu-tiny.toml for --model tiny: --batch-size")
+    err = capsys.readouterr().err
+    if rank == "1":
+        assert "defaults from" not in err
+    else:
+        assert err.startswith("defaults from recipes/cpu-tiny.toml for --model tiny: --batch-size")
     [config] = seen
     assert (config.batch_size, config.learning_rate, config.early_stopping_patience) == (recipe["batch_size"], 0.01, None)
     assert config.max_length == recipe["max_length"] and config.gradient_checkpointing is False

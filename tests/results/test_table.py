@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from fraudft import stats
@@ -130,3 +131,16 @@ def test_records_json_roundtrip_is_what_the_table_reads(fake, tmp_path):
     (loaded,) = load_records(tmp_path, "c1")
     assert loaded["predictions"] == record["predictions"] and loaded["labels"] == fake.labels
     assert table.record_metric(loaded, "f1", None)["value"] == pytest.approx(record["metrics"]["f1"])
+
+
+def test_table_shows_padding_and_mfu_where_recorded(fake, tmp_path):
+    gpu, cpu, old = (fake.record(tmp_path, "c1", arm) for arm in ("reference", "alpha_r4", "rslora"))
+    gpu["train_info"].update(computed_tokens=1000, padding_fraction=0.0512, mfu={"mfu": 0.2345, "reason": None})
+    cpu["train_info"].update(computed_tokens=1000, padding_fraction=0.0,
+                             mfu={"mfu": None, "reason": "no peak FLOP/s known for cpu"})
+    frame = table.records_frame([gpu, cpu, old]).set_index("arm")
+    assert frame.loc["reference", "pad %"] == 5.1 and frame.loc["reference", "MFU %"] == 23.4
+    assert frame.loc["alpha_r4", "pad %"] == 0 and pd.isna(frame.loc["alpha_r4", "MFU %"])
+    assert pd.isna(frame.loc["rslora", "pad %"])  # a record from before the accounting
+    rows = table.markdown_table([gpu, cpu]).splitlines()
+    assert "| tokens/s | pad % | MFU % |" in rows[0] and "| 5.1 | 23.4 |" in rows[2]
