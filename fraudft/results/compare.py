@@ -58,6 +58,23 @@ def _paired(a: dict, b: dict) -> tuple[list[int] | None, str | None]:
     return a["labels"], None
 
 
+def _environment(record: dict) -> dict:
+    meta = record.get("meta_info") or {}
+    return {"python": meta.get("python"), "device": meta.get("device"), **(meta.get("libraries") or {})}
+
+
+def environment_changes(records_a: list[dict], records_b: list[dict]) -> list[str]:
+    """What differs between the two commits' recorded environments (python, device, library versions;
+    None: not installed, or not recorded then): speed and memory can move with these, code unchanged."""
+    envs_a, envs_b = [_environment(r) for r in records_a], [_environment(r) for r in records_b]
+    changes = []
+    for key in dict.fromkeys(k for env in envs_a + envs_b for k in env):
+        a, b = (sorted({str(env.get(key)) for env in envs}) for envs in (envs_a, envs_b))
+        if a != b:
+            changes.append(f"{key} {', '.join(a)} → {', '.join(b)}")
+    return changes
+
+
 def _failure(s: dict) -> str:
     return f"failed ({len(s['failed'])}/{s['runs']} seeds): {short_error(s['failed'][0], 60)}"
 
@@ -201,6 +218,9 @@ def compare_report(records_a: list[dict], records_b: list[dict], commit_a: str, 
            markdown(["backend", "arm", "seeds ok", *SHOWN, *(f"Δ{m.upper()} 95% CI" for m in DELTAS), "tokens/s",
                      "peak mem", "verdict"], lines),
            ""]
+    changes = environment_changes(records_a, records_b)
+    if changes:
+        out += [f"Environment changed (speed and memory may move without a code change): {'; '.join(changes)}", ""]
     if regressed:
         out.append(f"{len(regressed)} regressed: " + ", ".join(f"{r['backend']}/{r['arm']}" for r in regressed))
     else:

@@ -30,7 +30,10 @@ from fraudft.configs import arm_order
 from fraudft.errors import UsageError
 
 SCHEMA_VERSION = 1  # written by fraudft.experiment.runner, checked by load_records
-LIBRARIES = ("torch", "transformers", "peft", "accelerate", "tokenizers", "scikit-learn", "pandas")
+# Installed versions recorded with every run. triton matters even unused: importing transformers
+# loads it where it is installed (about 90 MB more RSS on CPU).
+LIBRARIES = ("torch", "transformers", "peft", "accelerate", "tokenizers", "datasets", "scikit-learn", "pandas",
+             "triton", "liger-kernel")
 
 
 def _git(*args: str, cwd: Path | None = None) -> str | None:

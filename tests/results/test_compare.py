@@ -209,3 +209,17 @@ def test_runs_of_different_recipes_are_never_one_arm(capsys, fake, tmp_path):
     assert rc == 0  # no model change refused: they are two arms, not one
     assert fake.row(out, "cpu-tiny", "reference").rstrip(" |").endswith("missing in head")
     assert fake.row(out, "gpu", "reference").rstrip(" |").endswith("added")
+
+
+def test_a_changed_environment_is_said(fake, tmp_path):
+    from fraudft.results.compare import compare_report, environment_changes
+
+    base, head = fake.record(tmp_path, "base", "reference"), fake.record(tmp_path, "head", "reference")
+    base["meta_info"] = {"python": "3.11.7", "device": "cpu", "libraries": {"torch": "2.13.0", "triton": None}}
+    head["meta_info"] = {"python": "3.11.7", "device": "cpu", "libraries": {"torch": "2.13.0", "triton": "3.9.0"}}
+    assert environment_changes([base], [head]) == ["triton None → 3.9.0"]
+    assert environment_changes([base], [base]) == []
+    text, regressed = compare_report([base], [head], "base", "head")
+    assert "Environment changed (speed and memory may move without a code change): triton None → 3.9.0" in text
+    assert regressed == 0
+    assert "Environment changed" not in compare_report([base], [base], "base", "base")[0]
