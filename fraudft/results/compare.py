@@ -65,12 +65,13 @@ def _environment(record: dict) -> dict:
 
 def environment_changes(records_a: list[dict], records_b: list[dict]) -> list[str]:
     """What differs between the two commits' recorded environments (python, device, library versions;
-    None: not installed, or not recorded then): speed and memory can move with these, code unchanged."""
+    None: not installed): speed and memory can move with these, code unchanged. A library that one
+    commit's records do not mention (recorded since) is left out."""
     envs_a, envs_b = [_environment(r) for r in records_a], [_environment(r) for r in records_b]
     changes = []
     for key in dict.fromkeys(k for env in envs_a + envs_b for k in env):
-        a, b = (sorted({str(env.get(key)) for env in envs}) for envs in (envs_a, envs_b))
-        if a != b:
+        a, b = (sorted({str(env[key]) for env in envs if key in env}) for envs in (envs_a, envs_b))
+        if a and b and a != b:
             changes.append(f"{key} {', '.join(a)} → {', '.join(b)}")
     return changes
 

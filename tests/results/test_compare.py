@@ -219,6 +219,9 @@ def test_a_changed_environment_is_said(fake, tmp_path):
     head["meta_info"] = {"python": "3.11.7", "device": "cpu", "libraries": {"torch": "2.13.0", "triton": "3.9.0"}}
     assert environment_changes([base], [head]) == ["triton None → 3.9.0"]
     assert environment_changes([base], [base]) == []
+    del base["meta_info"]["libraries"]["triton"]  # not recorded then: not a change
+    assert environment_changes([base], [head]) == []
+    base["meta_info"]["libraries"]["triton"] = None
     text, regressed = compare_report([base], [head], "base", "head")
     assert "Environment changed (speed and memory may move without a code change): triton None → 3.9.0" in text
     assert regressed == 0
