@@ -1,7 +1,9 @@
-"""Command-line options for the benchmark (`pytest bench`); see README.md.
+"""Command-line options for the benchmark (`pytest bench`), and how many pytest-xdist workers `-n auto`
+(the default, pyproject's addopts) starts; see README.md.
 
-    pytest bench                      # the ablation grid on CPU: tiny model, synthetic data
+    pytest bench                      # the ablation grid on CPU: tiny model, synthetic data, arms side by side
     pytest bench -m gpu --model PATH --data-dir DIR --seeds 3
+    pytest bench -n 0                 # one process, in order (pytest-benchmark's table, -s output)
 """
 
 import os
@@ -24,3 +26,23 @@ def pytest_addoption(parser):
                     help="override the recipe's training step budget (e.g. a quick check of the real-model path)")
     group.addoption("--rerun", action="store_true",
                     help="run every arm again, even where this commit already has a successful record")
+
+
+def _selects(markexpr: str, marker: str) -> bool:
+    return marker in markexpr and f"not {marker}" not in markexpr
+
+
+def pytest_xdist_auto_num_workers(config):
+    """Workers for `-n auto`: one per core on CPU (two tiny-model arms on one thread each ran 1.7x
+    faster than one after the other on two threads, measured on the 2-core dev machine); one per GPU
+    for `-m gpu` (none with fewer than two); none for `-m peers`, whose timings must run alone."""
+    markexpr = config.getoption("markexpr") or ""
+    if _selects(markexpr, "peers"):
+        return 0
+    if _selects(markexpr, "gpu"):
+        import torch
+
+        gpus = torch.cuda.device_count()
+        return gpus if gpus > 1 else 0
+    cores = len(os.sched_getaffinity(0))
+    return cores if cores > 1 else 0
