@@ -32,6 +32,7 @@ from fraudft.modeling.lora import LoraSettings
 from fraudft.modeling.models import load_model
 from fraudft.modeling.tokenizer import load_tokenizer
 from fraudft.results.store import git_state, meta_info, run_info, write_json_atomic
+from fraudft.results.table import peak_bytes
 from fraudft.synthetic import SynthConfig, generate
 from fraudft.train import TrainConfig, train
 
@@ -52,10 +53,6 @@ LIGER = ("label-paddingfree-liger", {"liger": True})
 # Largest relative difference of a per-step loss from the plain variant's that counts as "the same
 # loss" for compile and Liger (bf16 on GPU: other kernels round differently).
 SAME_LOSS_RTOL = 0.01
-
-
-def _memory(stats_memory: dict) -> float | None:
-    return stats_memory.get("peak_allocated_bytes") or stats_memory.get("peak_rss_bytes")
 
 
 def _trl_run(model_name: str, tokenizer, records, config: TrainConfig, out: str) -> dict:
@@ -179,7 +176,7 @@ def table(results: dict, cuda: bool) -> str:
 
     best = max((r["tokens_per_s"] for n, r in results.items() if n.startswith("label") and ok(n)), default=None)
     ours, full = results.get(VARIANTS[0][0], {}), results.get("full-padded-gc", {})
-    ratio = (_memory(ours["peak_memory"]) / _memory(full["peak_memory"])
+    ratio = (peak_bytes(ours)[1] / peak_bytes(full)[1]
              if ok(VARIANTS[0][0]) and ok("full-padded-gc") else None)
     score = results.get("eval-score", {}).get("examples_per_s")
     rows = [("training tokens/s (best label-position variant)", best, TARGETS["train_tokens_per_s"], True),

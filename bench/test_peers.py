@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -111,6 +110,9 @@ def _test_predictions(model, tokenizer) -> list[bool]:
 
 def run_variant(name: str) -> dict:
     """Train one variant in this process; return its figures."""
+    from fraudft.measure import peak_memory, synchronize
+    from fraudft.results.table import peak_bytes
+
     torch.set_num_threads(1)
     tokenizer, train_records, eval_records, encoder, lora = _setup()
     encoded, eval_encoded = encoder.encode_all(train_records), encoder.encode_all(eval_records)
@@ -138,13 +140,12 @@ def run_variant(name: str) -> dict:
                 torch.cuda.reset_peak_memory_stats()
             start = time.perf_counter()
             trainer.train()
-            if CUDA:
-                torch.cuda.synchronize()
+            synchronize()
             seconds = time.perf_counter() - start
             losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
             extra = {"batching": "padded (TRL DataCollatorForLanguageModeling)", "trl": trl.__version__,
                      **({} if CUDA else {"note": CPU_NOTE})}
-    peak = torch.cuda.max_memory_allocated() if CUDA else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = peak_bytes({"peak_memory": peak_memory()})[1]  # CUDA peak allocated, else the process's peak RSS
     return {"variant": name, "device": DEVICE, "train_seconds": seconds, "tokens": tokens,
             "tokens_per_s": tokens / seconds, "peak_memory_bytes": peak,
             "train_rss_increase_bytes": None if CUDA else peak - rss_before, "train_losses": losses,

@@ -34,7 +34,6 @@ from fraudft.synthetic.scripts import MAX_A_LINES
 LENGTHS: tuple[str, ...] = ("synthetic", "reference")  # "synthetic": the generator's own short dialogues
 PROFILES_DIR = Path(__file__).with_name("profiles")
 PERCENTILES = tuple(range(0, 101, 2))
-QUANTILE_FIELDS = ("input_chars", "input_tokens", "encoded_tokens")
 MAX_TURNS = 2 * MAX_A_LINES  # A speaks at most every other turn
 CHARS_PER_TURN = (30, 50)  # drawn per record: longer dialogues have more turns, as in the reference
 MIN_LINE_CHARS = 4  # the cut keeps at least this much of the first line of A (the fraud speaker)
