@@ -20,6 +20,7 @@ import pytest
 
 from bench.grid import RecordWait
 from fraudft.errors import UsageError
+from fraudft.experiment.expectations import Verdict
 from fraudft.experiment.grid import worker_env
 from fraudft.experiment.recipes import load_recipe
 
@@ -123,7 +124,7 @@ def results_root(pytestconfig) -> Path:
 
 @pytest.fixture(scope="session")
 def session_records(pytestconfig) -> dict:
-    """What this session ran or reused, and the verdicts of its expectations (for the summary)."""
+    """What this session ran or reused (record paths), and the verdicts of its expectations (for the summary)."""
     return pytestconfig._fraudft_session
 
 
@@ -168,21 +169,20 @@ def recipe_for(pytestconfig):
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    from fraudft.results.table import markdown_table
+    from fraudft.results.store import read_record
+    from fraudft.results.table import table_report
 
     session = getattr(config, "_fraudft_session", None)
     if not session or not session["records"]:
         return
-    records = list(session["records"].values())
+    records = [read_record(Path(path)) for path in dict.fromkeys(session["records"].values())]
     terminalreporter.section("fraudft results")
-    terminalreporter.write_line(markdown_table(records))
+    terminalreporter.write_line(table_report(records, records[0].commit or "nogit"))
     if session["reused"]:
         terminalreporter.write_line(f"{len(session['reused'])} record(s) of this commit reused (pass --rerun to run them again)")
+    if session["verdicts"]:
+        terminalreporter.write_line("\nexpectations (the gate: all of them together with every arm test):")
     for key, arm, verdict in session["verdicts"]:
-        interval = (f"delta {verdict['delta']:+.3f} [{verdict['low']:+.3f}, {verdict['high']:+.3f}]"
-                    if verdict["delta"] is not None else f"undefined ({verdict['undefined']})")
-        terminalreporter.write_line(f"{key} {arm} {verdict['kind']} {verdict['other']} on {verdict['metric']}: "
-                                    f"{interval} -> {verdict['verdict']}")
-    for path in sorted({str(Path(r["path"]).parent) for r in records if "path" in r}):
+        terminalreporter.write_line(f"- {key} {Verdict(**verdict).summary()}")
+    for path in sorted({str(Path(r.path).parent) for r in records}):
         terminalreporter.write_line(f"records written under {path}/")
-

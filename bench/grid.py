@@ -33,6 +33,7 @@ from fraudft.experiment.grid import (
     reusable_record,
     run_task,
 )
+from fraudft.results.record import RunRecord
 from fraudft.results.store import git_state, record_path, write_json_atomic
 
 __all__ = ["RecordWait", "add_comparison", "comparison_records", "reusable_record", "run_arm_process",
@@ -44,7 +45,7 @@ def skip_marker(record: Path) -> Path:
     return record.with_name(f".{record.stem}.skipped")
 
 
-def successful_runs(results_root: Path, recipe, arm_name: str, seeds: int) -> list[dict] | None:
+def successful_runs(results_root: Path, recipe, arm_name: str, seeds: int) -> list[RunRecord] | None:
     """The arm's successful records for seeds 0..seeds-1 of this commit (an arm without seed
     dependence, e.g. a baseline, may have only seed 0), or None if any is missing or failed."""
     commit = git_state()["commit"]
@@ -53,23 +54,20 @@ def successful_runs(results_root: Path, recipe, arm_name: str, seeds: int) -> li
         record = read_complete(record_path(results_root, commit, recipe.key, arm_name, seed))
         if record is None and seed > 0 and ARMS_BY_NAME[arm_name].lora is None:
             continue  # untrained arms give the same answer for every seed
-        if record is None or record["train_info"]["status"] != "success":
+        if record is None or not record.ok:
             return None
         runs.append(record)
     return runs
 
 
-def comparison_records(results_root: Path, recipe, arm, expectation, seeds: int) -> tuple[list[dict], dict[str, list[dict]]]:
-    """(the arm's runs, {other arm: its runs}) for an expectation; skips the test when runs are missing."""
-    ours = successful_runs(results_root, recipe, arm.name, seeds)
-    others = {name: successful_runs(results_root, recipe, name, seeds) for name in expectation.other}
-    missing = [name for name, runs in ((arm.name, ours), *others.items()) if runs is None]
+def comparison_records(results_root: Path, recipe, arm, expectation, seeds: int) -> dict[str, list[RunRecord]]:
+    """{arm name: its successful runs} of the arm and those its expectation names; skips the test
+    when runs are missing."""
+    runs = {name: successful_runs(results_root, recipe, name, seeds) for name in (arm.name, *expectation.other)}
+    missing = [name for name, found in runs.items() if found is None]
     if missing:
         pytest.skip(f"needs successful records of {', '.join(missing)} for this commit under {results_root}/")
-    labels = ours[0]["labels"]
-    if any(r["labels"] != labels for runs in (ours, *others.values()) for r in runs):
-        raise AssertionError(f"{arm.name}: the compared records were tested on different examples")
-    return ours, others
+    return runs
 
 
 @contextlib.contextmanager
@@ -89,12 +87,11 @@ def add_comparison(path: Path, verdict: dict) -> None:
     Read, change and write under a lock: two workers judging the same arm must not lose a verdict."""
     with _locked(path.parent):
         record = json.loads(path.read_text(encoding="utf-8"))
-        record["comparisons"] = [c for c in record.get("comparisons", []) if c.get("compared_with") != verdict["compared_with"]
-                                 or c.get("metric") != verdict["metric"]] + [verdict]
+        record["comparisons"] = [c for c in record.get("comparisons", []) if c.get("expectation") != verdict["expectation"]] + [verdict]
         write_json_atomic(record, path)
 
 
-def run_arm_process(recipe, arm, seed: int, results_root: Path, env: dict[str, str] | None = None) -> dict:
+def run_arm_process(recipe, arm, seed: int, results_root: Path, env: dict[str, str] | None = None) -> RunRecord:
     """`fraudft run-arm` in a subprocess (env: e.g. the xdist worker's GPU and threads); its record.
 
     Skips the test when the arm can't run on this data, leaving a skip marker for those who wait on

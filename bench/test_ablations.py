@@ -9,8 +9,9 @@ Each (arm, seed) runs as `fraudft run-arm` in a process of its own (its peak mem
 crash is contained) and writes its record under results/<commit>/<recipe key>/; a successful record
 of the same commit, recipe and arm config is reused unless --rerun. Cross-arm expectations read the
 stored records, whichever process, xdist worker or machine wrote them (under xdist they wait for
-the records of the arms selected in this session), and judge with a paired bootstrap over test
-examples, seeds pooled per example.
+the records of the arms selected in this session); the library judges them
+(fraudft.experiment.expectations) and the test asserts its verdict. The bench's gate (green or red)
+is the conjunction of every arm test and every expectation.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from bench.grid import (
 )
 from fraudft.experiment.arms import ARMS
 from fraudft.experiment.budgets import budget_violations
-from fraudft.stats import metric_value, pooled_compare
+from fraudft.experiment.expectations import judge
 
 RECIPE_PARAMS = [pytest.param("cpu-tiny", id="cpu-tiny"), pytest.param("gpu", id="gpu", marks=pytest.mark.gpu)]
 ARM_PARAMS = [pytest.param(arm, id=arm.name) for arm in ARMS]
@@ -39,13 +40,6 @@ def _selected(request, arm) -> None:
         pytest.skip(f"--arms {chosen} leaves out {arm.name}")
 
 
-def check_collapse(arm, metrics: dict) -> None:
-    if any(e.kind == "collapse" for e in arm.expects):
-        assert metrics["recall"] == 1.0 and metrics["tn"] == 0, (
-            f"expected the positive-only shortcut collapse (recall 1.0, tn 0), got {metrics}"
-        )
-
-
 @pytest.mark.parametrize("arm", ARM_PARAMS)
 @pytest.mark.parametrize("recipe_name", RECIPE_PARAMS)
 def test_arm(request, recipe_name, arm, seed, benchmark, recipe_for, results_root, session_records, arm_env):
@@ -53,44 +47,38 @@ def test_arm(request, recipe_name, arm, seed, benchmark, recipe_for, results_roo
     recipe = recipe_for(recipe_name)
     record = None if request.config.getoption("--rerun") else reusable_record(results_root, recipe, arm, seed)
     if record is not None:
-        session_records["reused"].append(record["path"])
+        session_records["reused"].append(record.path)
     else:
         record = benchmark.pedantic(run_arm_process, args=(recipe, arm, seed, results_root, arm_env(recipe.device)),
                                     rounds=1, iterations=1)
-    session_records["records"][(recipe.key, arm.name, seed)] = record
-    info = record["train_info"]
-    assert info["status"] == "success", f"arm {arm.name} failed: {info.get('error')}\n{info.get('traceback')}"
-    metrics = record["metrics"]
+    session_records["records"][(recipe.key, arm.name, seed)] = record.path
+    assert record.ok, f"arm {arm.name} failed: {record.error}\n{record.train_info.get('traceback')}"
+    metrics, info = record.test.metrics, record.train_info
     benchmark.extra_info.update(
         {k: metrics[k] for k in ("precision", "recall", "f1", "accuracy", "tn", "fp", "fn", "tp", "invalid")}
     )
-    benchmark.extra_info.update({k: info.get(k) for k in ("steps", "train_seconds", "eval_seconds", "tokens_per_s",
+    benchmark.extra_info.update({k: info.get(k) for k in ("steps", "train_seconds", "tokens_per_s",
                                                           "samples_per_s", "relative_throughput")})
-    benchmark.extra_info["audit"] = record["audit"]["worst_level"]
+    benchmark.extra_info["eval_seconds"] = metrics.get("eval_seconds")
+    benchmark.extra_info["audit"] = (record.audit or {}).get("worst_level")
     assert not budget_violations(record, recipe.budgets)
-    check_collapse(arm, metrics)
 
 
-COMPARISONS = [pytest.param(arm, e, id=f"{arm.name}-{e}") for arm in ARMS for e in arm.comparisons()]
+EXPECTATIONS = [pytest.param(arm, e, id=f"{arm.name}-{e}") for arm in ARMS for e in arm.expects]
 
 
-@pytest.mark.parametrize("arm, expectation", COMPARISONS)
+@pytest.mark.parametrize("arm, expectation", EXPECTATIONS)
 @pytest.mark.parametrize("recipe_name", RECIPE_PARAMS)
 def test_expectation(request, recipe_name, arm, expectation, recipe_for, results_root, session_records, record_wait):
-    """arm's metric is significantly above (beats) or below (worse_than) the other arm's (the strongest
-    of several), on the same test set: a paired bootstrap over test examples, seeds pooled per example."""
+    """What fraudft.experiment.expectations judges of the arm's expectation on the stored records of
+    this commit (beats: significantly better than every named arm; collapse: "fraud" to everything)."""
     _selected(request, arm)
     recipe = recipe_for(recipe_name)
     seeds = request.config.getoption("--seeds")
     record_wait.until_written(results_root, recipe_name, recipe, (arm.name, *expectation.other), seeds)
-    ours, others = comparison_records(results_root, recipe, arm, expectation, seeds)
-    labels, metric = ours[0]["labels"], expectation.metric
-    predictions = {name: [r["predictions"] for r in runs] for name, runs in others.items()}
-    strongest = max(predictions, key=lambda name: metric_value(metric, labels, predictions[name]) or float("-inf"))
-    result = pooled_compare(labels, [r["predictions"] for r in ours], predictions[strongest], metric)
-    verdict = {"kind": expectation.kind, "other": strongest, "compared_with": list(expectation.other), **result}
-    session_records["verdicts"].append((recipe.key, arm.name, verdict))
-    for record in ours:  # keep the verdict in the arm's stored records too
-        add_comparison(Path(record["path"]), verdict)
-    wanted = "higher" if expectation.kind == "beats" else "lower"
-    assert result["verdict"] == wanted, f"{arm.name} {expectation.kind} {strongest} on {metric}: expected {wanted}, got {result}"
+    runs = comparison_records(results_root, recipe, arm, expectation, seeds)
+    verdict = judge(arm, expectation, runs)
+    session_records["verdicts"].append((recipe.key, arm.name, verdict.to_dict()))
+    for record in runs[arm.name]:  # keep the verdict in the arm's stored records too
+        add_comparison(Path(record.path), verdict.to_dict())
+    assert verdict.passed, verdict.summary()

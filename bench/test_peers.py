@@ -189,7 +189,7 @@ def test_fraudft_and_trl_see_the_same_inputs_labels_and_lora_init(monkeypatch):
 
 def test_fraudft_beside_trl(results_root):
     from fraudft.results.store import git_state, meta_info, write_json_atomic
-    from fraudft.stats import metric_value, pooled_compare
+    from fraudft.stats import compare, metric_value
 
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     rows = {}
@@ -199,7 +199,7 @@ def test_fraudft_beside_trl(results_root):
         rows[name] = json.loads(done.stdout.strip().splitlines()[-1])
     labels = [record["label"] for record in _test_records()]
     ours, full, peer = rows["fraudft"], rows["fraudft-full-loss"], rows["trl-sft"]
-    versus_trl = pooled_compare(labels, [ours["test_predictions"]], [peer["test_predictions"]], "mcc")
+    versus_trl = compare(labels, [ours["test_predictions"]], [peer["test_predictions"]], "mcc")
     record = {"check": f"peers-{DEVICE}",
               "setup": {"model": "tiny", "device": DEVICE, "steps": STEPS, "batch": BATCH, "lr": LR, "seed": SEED,
                         "max_length": MAX_LENGTH, "n_train": N_TRAIN, "n_test": N_TEST, "lora": "r8, dropout 0"},

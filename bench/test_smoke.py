@@ -26,14 +26,16 @@ def smoke_root(shared_tmp):
 def test_smoke_arm(arm, smoke_root, arm_env):
     recipe = load_recipe("smoke")
     record = run_arm_process(recipe, ARMS_BY_NAME[arm], 0, smoke_root, arm_env(recipe.device))
-    assert record["train_info"]["status"] == "success", record["train_info"]
-    metrics = record["metrics"]
+    assert record.ok, record.train_info
+    test = record.test
+    metrics = test.metrics
     assert metrics["tn"] + metrics["fp"] + metrics["fn"] + metrics["tp"] == recipe.synthetic[2]
-    assert len(record["predictions"]) == len(record["labels"]) == recipe.synthetic[2]
+    assert len(test.predictions) == len(test.labels) == len(test.scores) == recipe.synthetic[2]
+    assert test.operating_point is not None and test.operating_point["rule"] == str(recipe.decision)
     assert not budget_violations(record, recipe.budgets)
     if ARMS_BY_NAME[arm].lora is not None:
-        assert record["train_info"]["steps"] == recipe.train.max_steps
-        assert record["train_info"]["peak_memory"]["device"] == "cpu"
+        assert record.steps == recipe.train.max_steps
+        assert record.peak_memory["device"] == "cpu"
 
 
 def test_smoke_records_make_a_table(smoke_root, record_wait):
@@ -42,7 +44,7 @@ def test_smoke_records_make_a_table(smoke_root, record_wait):
         pytest.skip(f"the smoke arms {', '.join(SMOKE_ARMS)} are not all selected in this session")
     record_wait.until_written(smoke_root, "smoke", recipe, SMOKE_ARMS, seeds=1, poll=0.5)
     stored = load_records(smoke_root, git_state()["commit"])
-    assert {r["arm"] for r in stored} == set(SMOKE_ARMS)
-    assert all(r["train_info"]["status"] == "success" for r in stored), [r["train_info"] for r in stored]
+    assert {r.arm for r in stored} == set(SMOKE_ARMS)
+    assert all(r.ok for r in stored), [r.train_info for r in stored]
     table = markdown_table(stored)
     assert all(f"| {recipe.key} | {arm} |" in table for arm in SMOKE_ARMS), table

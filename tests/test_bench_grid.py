@@ -61,7 +61,7 @@ def test_with_rerun_an_older_record_is_not_this_sessions(tmp_path):
 
 def _verdicts(path: str, metric: str) -> None:
     for i in range(40):
-        add_comparison(Path(path), {"compared_with": [f"arm{i}"], "metric": metric})
+        add_comparison(Path(path), {"expectation": f"beats:arm{i}:{metric}", "metric": metric})
 
 
 def test_verdicts_written_back_by_two_processes_are_all_kept(tmp_path):

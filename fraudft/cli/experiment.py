@@ -7,7 +7,7 @@
 
 run-arm's exit status: 0 when the arm succeeded, 1 when it failed (its record says why), 3 when the
 arm cannot run on this data (nothing is written); the record's path is the last line printed.
-grid prints a summary table and exits 1 when any task failed.
+grid prints a summary table and every expectation's verdict, and exits 1 when a task or an expectation failed.
 """
 
 from __future__ import annotations
@@ -43,22 +43,27 @@ def cmd_run_arm(args) -> int:
     except ArmSkipped as why:
         print(f"skipped: {why}", file=sys.stderr)
         return SKIPPED
-    info = record["train_info"]
-    if info["status"] != "success":
-        print(f"{args.arm}: failed: {info['error']}", file=sys.stderr)
-    print(record["path"])
-    return 0 if info["status"] == "success" else 1
+    if not record.ok:
+        print(f"{args.arm}: failed: {record.error}", file=sys.stderr)
+    print(record.path)
+    return 0 if record.ok else 1
 
 
 def cmd_grid(args) -> int:
-    from fraudft.experiment.grid import GridConfig, run_grid, summary_table
+    from fraudft.experiment.grid import GridConfig, grid_verdicts, run_grid, summary_table
 
     config = GridConfig(recipe=args.recipe, arms=tuple(a for a in (args.arms or "").split(",") if a), seeds=args.seeds,
                         results_dir=args.results_dir, launcher=args.launcher, address=args.address, jobs=args.jobs,
                         rerun=args.rerun, overrides=recipe_overrides(args), steps=args.steps)
     outcomes = run_grid(config)
     print(summary_table(outcomes))
-    return 1 if any(o["status"] == "failed" for o in outcomes) else 0
+    verdicts = grid_verdicts(outcomes)
+    if verdicts:
+        print("\nexpectations (each judged by fraudft.experiment.expectations; the grid passes when all do):")
+        for verdict in verdicts:
+            print("  " + verdict.summary())
+    failed = any(o["status"] == "failed" for o in outcomes) or any(v.status == "fail" for v in verdicts)
+    return 1 if failed else 0
 
 
 def register(commands) -> None:

@@ -3,7 +3,8 @@
     fraudft results table [REV]                      markdown table of a commit's runs (default HEAD)
     fraudft results compare REV_A REV_B              per-arm deltas, regressions flagged
                     [--fail-on-regression] [--allow-model-change]
-    fraudft results plot [REV] --out plots/          precision_recall.png, loss_curves.png
+    fraudft results plot [REV] --out plots/          precision_recall.png, pr_curves.png, reliability.png,
+                                                     loss_curves.png, alpha_r.png
 """
 
 from __future__ import annotations
@@ -22,9 +23,17 @@ def cmd_results_table(args) -> int:
     from fraudft.results.sweep import sweep_report
     from fraudft.results.table import table_report
 
+    from fraudft.experiment.expectations import judge_all
+    from fraudft.results.store import group_runs
+
     commit = resolve_results_commit(Path(args.results_dir), args.rev)
     records = load_records(Path(args.results_dir), commit, args.backend)
     print(table_report(records, commit))
+    for recipe in dict.fromkeys(backend for backend, _ in group_runs(records)):
+        verdicts = judge_all([r for r in records if r.recipe == recipe])
+        if verdicts:
+            print(f"\n### {recipe}: expectations (the bench's gate is all of them together)\n")
+            print("\n".join(f"- {v.summary()}" for v in verdicts))
     sweeps = sweep_report(records)
     if sweeps:
         print("\n" + sweeps)
@@ -85,7 +94,7 @@ def register(commands) -> argparse.ArgumentParser:
     p.add_argument("--allow-model-change", action="store_true",
                    help="compare arms whose model differs between the two commits (refused otherwise)")
     p.set_defaults(func=cmd_results_compare)
-    p = sub.add_parser("plot", help="precision_recall.png and loss_curves.png of a commit's runs")
+    p = sub.add_parser("plot", help="precision/recall bars, PR curves, reliability diagram, loss curves and the alpha/r sweep")
     p.add_argument("rev", nargs="?", default="HEAD", help="a commit folder under the results dir or a git revision")
     _add_common(p)
     p.add_argument("--out", required=True, help="folder to write the PNG files into")

@@ -11,51 +11,15 @@ arms.toml; the benchmark (`pytest bench`) parametrizes over them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
 from fraudft.configs import read_config
 from fraudft.errors import UsageError
+from fraudft.experiment.expectations import Expectation
 from fraudft.experiment.splits import SPLIT_TRANSFORMS
 from fraudft.modeling.lora import LoraSettings
 
-ExpectationKind = Literal["collapse", "beats", "worse_than"]
-COMPARISON_KINDS = ("beats", "worse_than")
-METRICS = ("precision", "recall", "f1", "mcc", "balanced_accuracy")
 BASELINE_METHODS = ("always_fraud", "surface_probe")  # fraudft.experiment.baselines
 METHODS = ("lora", "none", *BASELINE_METHODS)
-
-
-@dataclass(frozen=True)
-class Expectation:
-    """`collapse`, or a paired-bootstrap comparison of `metric` with other arms on the same test data.
-
-    With several `other` arms, the comparison is with the strongest of them (the highest `metric`).
-    """
-
-    kind: ExpectationKind
-    other: tuple[str, ...] = ()
-    metric: str = "f1"
-
-    def __post_init__(self):
-        if isinstance(self.other, str):
-            object.__setattr__(self, "other", (self.other,))
-        object.__setattr__(self, "other", tuple(self.other))
-        if self.kind == "collapse":
-            if self.other:
-                raise ValueError(f"expect: a collapse compares with no other arm, got other={self.other!r}")
-        elif self.kind in COMPARISON_KINDS:
-            if not self.other or not all(isinstance(o, str) and o for o in self.other):
-                raise ValueError(f"expect: {self.kind} needs `other`, the arm(s) to compare with")
-        else:
-            raise ValueError(f"expect: kind: got {self.kind!r}, expected 'collapse', 'beats' or 'worse_than'")
-        if self.metric not in METRICS:
-            raise ValueError(f"expect: metric: got {self.metric!r}, expected one of {', '.join(METRICS)}")
-
-    def __str__(self) -> str:
-        if self.kind == "collapse":
-            return self.kind
-        other = self.other[0] if len(self.other) == 1 else "strongest of " + "|".join(self.other)
-        return f"{self.kind}:{other}:{self.metric}"
 
 
 @dataclass(frozen=True)
@@ -85,7 +49,7 @@ class Arm:
 
     def comparisons(self) -> list[Expectation]:
         """The expectations that compare this arm with another one."""
-        return [e for e in self.expects if e.kind in COMPARISON_KINDS]
+        return [e for e in self.expects if e.compares]
 
 
 def arm_from_config(entry: dict, defaults: dict) -> Arm:

@@ -1,9 +1,13 @@
 """Untrained baselines a learning model must beat; each costs seconds and needs no model.
 
     from fraudft.experiment.baselines import BASELINES
-    predictions = BASELINES["surface_probe"](train_records, test_records)   # 0/1 per test record
+    scores = BASELINES["surface_probe"](train_records, test_records)   # P(fraud) per test record
 
-- `always_fraud`: the constant "fraud" answer (what the positive-only collapse gives).
+A baseline gives P(fraud) scores, like score-mode evaluation; the run calls a record fraud at
+score >= 0.5, so the decision metrics (ROC-AUC, the operating point) apply to baselines too.
+
+- `always_fraud`: the constant "fraud" answer (what the positive-only collapse gives): score 1.0
+  for every record, so it ranks nothing (ROC-AUC 0.5).
 - `surface_probe`: the audit's surface-feature classifier (sizes, speaker-tag formats, punctuation,
   digits, instruction ids; no content words), a logistic regression fitted on the train split.
   Where it scores well, the data has a shortcut a model can take instead of reading the dialogue.
@@ -13,14 +17,14 @@ from __future__ import annotations
 
 from typing import Callable
 
-Baseline = Callable[[list[dict], list[dict]], list[int]]
+Baseline = Callable[[list[dict], list[dict]], list[float]]
 
 
-def always_fraud(train: list[dict], test: list[dict]) -> list[int]:
-    return [1] * len(test)
+def always_fraud(train: list[dict], test: list[dict]) -> list[float]:
+    return [1.0] * len(test)
 
 
-def surface_probe(train: list[dict], test: list[dict], seed: int = 0) -> list[int]:
+def surface_probe(train: list[dict], test: list[dict], seed: int = 0) -> list[float]:
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -31,10 +35,10 @@ def surface_probe(train: list[dict], test: list[dict], seed: int = 0) -> list[in
     features, _ = surface_features(prepare_split("train+test", train + test, tokenizer=None))
     labels = [int(r["label"]) for r in train]
     if len(set(labels)) < 2:
-        return [labels[0]] * len(test) if labels else []
+        return [float(labels[0])] * len(test) if labels else []
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, random_state=seed))
     model.fit(features[: len(train)], labels)
-    return [int(p) for p in model.predict(features[len(train):])]
+    return [float(p) for p in model.predict_proba(features[len(train):])[:, 1]]
 
 
 BASELINES: dict[str, Baseline] = {"always_fraud": always_fraud, "surface_probe": surface_probe}

@@ -12,10 +12,12 @@ Memory ceilings are absolute: a run's peak does not depend on how busy the machi
 
 from __future__ import annotations
 
+from fraudft.results.record import RunRecord
 
-def budget_violations(record: dict, budgets: dict) -> list[str]:
+
+def budget_violations(record: RunRecord, budgets: dict) -> list[str]:
     """What in the record's training run breaks the budgets (empty when it keeps them)."""
-    info = record["train_info"]
+    info = record.train_info
     if info.get("steps", 0) == 0:
         return []  # nothing trained: no throughput to hold to a floor
     problems = []
@@ -23,7 +25,7 @@ def budget_violations(record: dict, budgets: dict) -> list[str]:
     if floor is not None and ratio is not None and ratio < floor:
         problems.append(f"throughput {info['tokens_per_s']:.0f} tokens/s is {ratio:.2f}x the calibration workload's "
                         f"{info['calibration_tokens_per_s']:.0f}, below the floor of {floor}x")
-    device = record.get("meta_info", {}).get("device")
+    device = record.device_name
     absolute = budgets.get("device_floors", {}).get(device)
     if absolute is not None and info["tokens_per_s"] < absolute:
         problems.append(f"throughput {info['tokens_per_s']:.0f} tokens/s below the floor {absolute} for {device}")

@@ -27,15 +27,16 @@ from pathlib import Path
 
 from fraudft.errors import UsageError
 from fraudft.experiment.arms import ARMS_BY_NAME, Arm
+from fraudft.experiment.expectations import Verdict, check_metrics_available, judge_all
 from fraudft.experiment.recipes import Recipe, load_recipe
+from fraudft.experiment.runner import new_record
+from fraudft.results.record import RunRecord
 from fraudft.results.store import (
-    SCHEMA_VERSION,
     git_state,
     project_dir,
     read_record,
     record_path,
-    run_info,
-    write_json_atomic,
+    write_record,
 )
 
 SKIPPED = 3  # fraudft run-arm's exit status for an arm that cannot run on this data
@@ -76,7 +77,7 @@ class GridConfig:
 
 # --- records -----------------------------------------------------------------------------------
 
-def read_complete(path: Path) -> dict | None:
+def read_complete(path: Path) -> RunRecord | None:
     """A whole record at path (store.read_record's checks), or None: absent, partial or corrupt
     files are never read as results."""
     try:
@@ -90,28 +91,25 @@ def _as_stored(config: dict) -> dict:
     return json.loads(json.dumps(config, default=str))
 
 
-def reusable_record(results_root: Path, recipe: Recipe, arm: Arm, seed: int) -> dict | None:
+def reusable_record(results_root: Path, recipe: Recipe, arm: Arm, seed: int) -> RunRecord | None:
     """A successful record of this commit (clean tree), recipe, arm config and seed, or None."""
     state = git_state()
     if state["dirty"]:
         return None  # the tree differs from the commit: its records may not be this code's
     record = read_complete(record_path(results_root, state["commit"], recipe.key, arm.name, seed))
-    if record is None or record["train_info"]["status"] != "success":
+    if record is None or not record.ok:
         return None
-    config = record["run_info"]["config"]
+    config = record.config
     same = config.get("backend") == _as_stored(recipe.to_dict()) and config.get("arm") == _as_stored(dataclasses.asdict(arm))
     return record if same else None
 
 
-def failed_record(recipe: Recipe, arm: Arm, seed: int, error: str, results_root: Path) -> dict:
+def failed_record(recipe: Recipe, arm: Arm, seed: int, error: str, results_root: Path) -> RunRecord:
     """Write and return the record of a task that never produced one (its process died)."""
-    record = {"schema": SCHEMA_VERSION, "arm": arm.name, "seed": seed, "backend": recipe.key, "recipe": recipe.key,
-              "model": recipe.model, "device": recipe.device,
-              "run_info": run_info({"arm": dataclasses.asdict(arm), "backend": recipe.to_dict(), "seed": seed}),
-              "train_info": {"status": "failed", "error": error}}
-    path = record_path(results_root, record["run_info"]["commit"], recipe.key, arm.name, seed)
-    write_json_atomic(record, path)
-    return record | {"path": str(path)}
+    record = new_record(arm, recipe, seed)
+    record.train_info = {"status": "failed", "error": error}
+    write_record(record, results_root)
+    return record
 
 
 # --- one task ----------------------------------------------------------------------------------
@@ -164,17 +162,20 @@ def run_task(recipe: Recipe, arm: str, seed: int, results_root: Path, env: dict[
     if record is None:
         tail = "\n".join(done.stderr.strip().splitlines()[-5:])
         raise WorkerDied(f"fraudft run-arm {arm} seed {seed} died (exit {done.returncode}) without a record: {tail}")
-    return {"status": record["train_info"]["status"], "record": record}
+    return {"status": record.status, "record": record}
 
 
 # --- the grid ------------------------------------------------------------------------------------
 
 def _outcome(arm: str, seed: int, result: dict) -> dict:
-    record = result.get("record") or {}
-    info, metrics = record.get("train_info", {}), record.get("metrics", {})
-    return {"arm": arm, "seed": seed, "status": result["status"], "f1": metrics.get("f1"),
-            "seconds": (info.get("train_seconds") or 0) + (metrics.get("eval_seconds") or 0) if metrics else None,
-            "path": record.get("path"), "error": info.get("error") or result.get("reason")}
+    record: RunRecord | None = result.get("record")
+    test = record.test if record is not None else None
+    seconds = None
+    if test is not None:
+        seconds = (record.train_info.get("train_seconds") or 0) + (test.metrics.get("eval_seconds") or 0)
+    return {"arm": arm, "seed": seed, "status": result["status"], "f1": test.metrics.get("f1") if test else None,
+            "seconds": seconds, "path": record.path if record is not None else None,
+            "error": (record.error if record is not None else None) or result.get("reason")}
 
 
 def _with_retry(recipe: Recipe, arm: str, seed: int, root: Path, slots: queue.Queue, count: int) -> dict:
@@ -204,7 +205,7 @@ def _ray_task(recipe: Recipe, arm: str, seed: int, root: str) -> dict:
     """A Ray task: Ray has set CUDA_VISIBLE_DEVICES (num_gpus) and the thread count (num_cpus)."""
     result = run_task(recipe, arm, seed, Path(root), {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
     if "record" in result:  # the record's text travels back: the driver's folder may not be this node's
-        result["record"] = json.loads(Path(result["record"]["path"]).read_text(encoding="utf-8"))
+        result["record"] = json.loads(Path(result["record"].path).read_text(encoding="utf-8"))
     return result
 
 
@@ -226,12 +227,16 @@ def _ray(recipe: Recipe, tasks: list[tuple[str, int]], root: Path, address: str 
             result = {"status": "failed", "record": failed_record(recipe, ARMS_BY_NAME[arm], seed,
                                                                   f"{type(err).__name__}: {reason}", root)}
         else:
-            record = result.get("record")
-            if record is not None:
-                path = record_path(root, record["run_info"]["commit"], recipe.key, arm, seed)
-                if not path.exists():
-                    write_json_atomic(record, path)
-                result["record"] = record | {"path": str(path)}
+            data = result.get("record")
+            if data is not None:
+                record = RunRecord.from_dict(data)
+                record.recipe = recipe.key
+                path = record_path(root, record.commit or "nogit", recipe.key, arm, seed)
+                if path.exists():
+                    record.path = str(path)
+                else:
+                    write_record(record, root)
+                result["record"] = record
         outcomes.append(_outcome(arm, seed, result))
     ray.shutdown()
     return outcomes
@@ -240,6 +245,7 @@ def _ray(recipe: Recipe, tasks: list[tuple[str, int]], root: Path, address: str 
 def run_grid(config: GridConfig) -> list[dict]:
     """Run (or reuse) every (arm, seed) of the config; one outcome per task, in arm and seed order."""
     recipe = load_recipe(config.recipe, **config.overrides).with_steps(config.steps)
+    check_metrics_available([ARMS_BY_NAME[a] for a in config.arms or ARMS_BY_NAME], recipe)
     root = Path(config.results_dir).resolve()
     arms = config.arms or tuple(ARMS_BY_NAME)
     reused, tasks = {}, []
@@ -258,6 +264,13 @@ def run_grid(config: GridConfig) -> list[dict]:
         ran = _local(recipe, tasks, root, config.jobs)
     done = {**reused, **{(o["arm"], o["seed"]): o for o in ran}}
     return [done[(arm, seed)] for arm in arms for seed in range(config.seeds)]
+
+
+def grid_verdicts(outcomes: list[dict]) -> list[Verdict]:
+    """The library's verdict on every expectation of the arms the grid ran (their successful records)."""
+    records = [read_complete(Path(o["path"])) for o in outcomes if o["status"] in ("success", "reused") and o["path"]]
+    arms = [ARMS_BY_NAME[a] for a in dict.fromkeys(o["arm"] for o in outcomes)]
+    return judge_all([r for r in records if r is not None], arms)
 
 
 def summary_table(outcomes: list[dict]) -> str:

@@ -16,9 +16,10 @@ from pathlib import Path
 from fraudft.configs import read_config, recipe_names
 from fraudft.errors import UsageError
 from fraudft.evaluate import EvalConfig
+from fraudft.operating import ThresholdRule
 from fraudft.train import TrainConfig
 
-TABLES = ("data", "train", "eval", "budgets")
+TABLES = ("data", "train", "eval", "decision", "budgets")
 KEYS = {"extends", "model", "tokenizer", "model_seed", "device", "dtype", *TABLES}
 DEVICES = ("cpu", "cuda")
 DTYPES = ("auto", "bf16", "fp32")
@@ -40,6 +41,7 @@ class Recipe:
     budgets: dict = field(default_factory=dict)
     device: str = "cpu"
     dtype: str = "auto"  # auto: bf16 on CUDA, fp32 on CPU
+    decision: ThresholdRule = ThresholdRule()  # [decision] threshold_rule: the operating point's rule
 
     def __post_init__(self):
         if self.device not in DEVICES:
@@ -74,7 +76,8 @@ class Recipe:
         return {"name": self.name, "key": self.key, "device": self.device, "dtype": self.dtype, "model": self.model,
                 "tokenizer": self.tokenizer,
                 "train": dataclasses.asdict(self.train), "eval": dataclasses.asdict(self.eval),
-                "synth_sizes": list(self.synthetic), "data_dir": str(self.data_dir) if self.data_dir else None}
+                "synth_sizes": list(self.synthetic), "data_dir": str(self.data_dir) if self.data_dir else None,
+                "threshold_rule": str(self.decision)}
 
 
 def model_slug(model: str) -> str:
@@ -115,7 +118,11 @@ def load_recipe(name: str, **overrides) -> Recipe:
             train=TrainConfig(**train), eval=EvalConfig(**config["eval"]),
             synthetic=tuple(synthetic[k] for k in ("train", "eval", "test")) if synthetic else Recipe.synthetic,
             budgets=dict(config["budgets"]),
+            decision=ThresholdRule.parse(config["decision"].get("threshold_rule", "max_f1")),
         )
+        unknown = set(config["decision"]) - {"threshold_rule"}
+        if unknown:
+            raise ValueError(f"[decision]: unknown key(s) {', '.join(sorted(unknown))}, expected threshold_rule")
         if overrides.get("data_dir") is not None:
             overrides["data_dir"] = Path(overrides["data_dir"])
         return dataclasses.replace(recipe, **{k: v for k, v in overrides.items() if v is not None})

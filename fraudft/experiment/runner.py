@@ -24,16 +24,11 @@ from pathlib import Path
 from fraudft.experiment.arms import Arm
 from fraudft.experiment.baselines import BASELINES
 from fraudft.experiment.recipes import Recipe
-from fraudft.experiment.splits import ArmSkipped, Splits, load_splits, split_for
-from fraudft.results.store import (
-    SCHEMA_VERSION,
-    meta_info,
-    record_path,
-    run_info,
-    write_json_atomic,
-)
+from fraudft.experiment.splits import ArmSkipped, Splits, fingerprint, load_splits, split_for
+from fraudft.results.record import TEST, Evaluation, RunRecord
+from fraudft.results.store import meta_info, run_info, write_record
 
-__all__ = ["ArmSkipped", "run_arm", "splits_of"]
+__all__ = ["ArmSkipped", "new_record", "run_arm", "splits_of"]
 
 DTYPES = {"bf16": "bfloat16", "fp32": "float32"}
 
@@ -41,6 +36,17 @@ DTYPES = {"bf16": "bfloat16", "fp32": "float32"}
 def splits_of(recipe: Recipe) -> Splits:
     """The recipe's train/eval/test splits: its data folder, else synthetic data of its sizes."""
     return load_splits(recipe.data_dir, recipe.synthetic)
+
+
+def new_record(arm: Arm, recipe: Recipe, seed: int, splits: Splits | None = None) -> RunRecord:
+    """The record of one (arm, recipe, seed) run before it runs: run info (commit, command, config)
+    and meta info; train_info and the evaluations are filled in by the run (or its failure)."""
+    config = {"arm": dataclasses.asdict(arm), "backend": recipe.to_dict(), "seed": seed}
+    if splits is not None:
+        config["data"] = {"source": splits.source, "fingerprints": splits.fingerprints}
+    return RunRecord(arm=arm.name, seed=seed, recipe=recipe.key, model=recipe.model, device=recipe.device,
+                     run_info=run_info(config), train_info={}, meta_info=meta_info(),
+                     audit=splits.audit if splits is not None else None)
 
 
 def _load(recipe: Recipe):
@@ -53,8 +59,39 @@ def _load(recipe: Recipe):
     return load_tokenizer(recipe.tokenizer), load_model(recipe.model, device=recipe.device, dtype=dtype, seed=recipe.model_seed)
 
 
-def _train_and_evaluate(arm: Arm, recipe: Recipe, splits: Splits, training: list[dict], test: list[dict], seed: int):
-    """(train_info, evaluation result) of an arm that loads the model."""
+def _test_evaluation(labels: list[int], result: dict, test: list[dict]) -> Evaluation:
+    """The `test` evaluation from fraudft.evaluate's result (or a baseline's, shaped alike)."""
+    # Strict predictions: an invalid reply (generate mode) counts as the wrong answer.
+    predictions = [int(not y) if p is None else int(p) for y, p in zip(labels, result["predictions"])]
+    metrics = {**result["metrics"], "examples_per_s": len(test) / result["seconds"], "eval_seconds": result["seconds"]}
+    for key in ("truncated", "tokens_removed"):
+        if key in result:
+            metrics[key] = result[key]
+    scores = result.get("probabilities")
+    return Evaluation(name=TEST, labels=labels, predictions=predictions,
+                      scores=[float(s) for s in scores] if scores is not None else None,
+                      replies=result.get("replies"), reply_status=result.get("reply_status"), metrics=metrics,
+                      mode=result.get("mode", "score"), threshold=result.get("threshold"), fingerprint=fingerprint(test))
+
+
+def _baseline_result(arm: Arm, training: list[dict], records: list[dict]) -> dict:
+    """A baseline's scores on records, in fraudft.evaluate's result shape (its fit included in the time)."""
+    from fraudft.evaluate import classification_metrics
+
+    start = time.perf_counter()
+    scores = [float(s) for s in BASELINES[arm.method](training, records)]
+    predictions = [s >= 0.5 for s in scores]
+    return {"mode": "score", "threshold": 0.5, "probabilities": scores, "predictions": predictions,
+            "metrics": classification_metrics([r["label"] for r in records], predictions),
+            "seconds": time.perf_counter() - start}
+
+
+def _evaluate_arm(arm: Arm, recipe: Recipe, splits: Splits, training: list[dict], test: list[dict],
+                  eval_split: list[dict], seed: int) -> tuple[dict, dict, list[float] | None]:
+    """(train_info, the test result, P(fraud) of the eval split or None) of one arm."""
+    if arm.method in BASELINES:
+        result = _baseline_result(arm, training, test)
+        return {"status": "success", "steps": 0}, result, _baseline_result(arm, training, eval_split)["probabilities"]
     from fraudft.evaluate import evaluate
     from fraudft.experiment.calibration import calibrate
     from fraudft.train import train
@@ -69,49 +106,38 @@ def _train_and_evaluate(arm: Arm, recipe: Recipe, splits: Splits, training: list
         train_info.update(stats.to_dict())
         train_info.update(lora_scale=arm.lora.scale, calibration_tokens_per_s=calibration,
                           relative_throughput=stats.tokens_per_s / calibration)
-    return train_info, evaluate(model, tokenizer, test, recipe.eval)
+    result = evaluate(model, tokenizer, test, recipe.eval)
+    eval_scores = None
+    if recipe.eval.mode == "score":  # the operating point is chosen on the eval split's scores
+        eval_scores = evaluate(model, tokenizer, eval_split, recipe.eval)["probabilities"]
+    return train_info, result, eval_scores
 
 
-def run_arm(arm: Arm, recipe: Recipe, splits: Splits, seed: int, results_root: Path | None = None,
-            extra: dict | None = None) -> dict:
+def run_arm(arm: Arm, recipe: Recipe, splits: Splits, seed: int, results_root: Path | None = None) -> RunRecord:
     """Train (unless the arm trains nothing) and evaluate one arm; write and return its record, failed or not.
 
-    Raises ArmSkipped when the arm's data cannot be made from these splits.
-    """
-    from fraudft.evaluate import classification_metrics
+    The test evaluation keeps the labels, predictions, P(fraud) scores (score mode and baselines)
+    and the operating point: the threshold the recipe's rule chooses on the eval split (transformed
+    like the arm's test split), applied to the test split. Raises ArmSkipped when the arm's data
+    cannot be made from these splits."""
+    from fraudft.operating import operating_point
 
     training = split_for(splits, "train", arm.train_data)
     test = split_for(splits, "test", arm.test_data)
-    record = {
-        "schema": SCHEMA_VERSION, "arm": arm.name, "seed": seed, "backend": recipe.key, "recipe": recipe.key,
-        "model": recipe.model, "device": recipe.device,
-        "run_info": run_info({"arm": dataclasses.asdict(arm), "backend": recipe.to_dict(), "seed": seed,
-                              "data": {"source": splits.source, "fingerprints": splits.fingerprints}}),
-        "audit": splits.audit,
-        "meta_info": meta_info(),
-        **(extra or {}),
-    }
+    eval_split = split_for(splits, "eval", arm.test_data)
+    record = new_record(arm, recipe, seed, splits)
     try:
-        labels = [r["label"] for r in test]
-        if arm.method in BASELINES:
-            start = time.perf_counter()
-            predictions = [bool(p) for p in BASELINES[arm.method](training, test)]
-            train_info, metrics = {"status": "success", "steps": 0}, classification_metrics(labels, predictions)
-            seconds = time.perf_counter() - start  # the baseline's fit included: it is all it costs
-        else:
-            train_info, result = _train_and_evaluate(arm, recipe, splits, training, test, seed)
-            # Strict predictions: an invalid reply (generate mode) counts as the wrong answer.
-            predictions = [(not y) if p is None else p for y, p in zip(labels, result["predictions"])]
-            metrics, seconds = result["metrics"], result["seconds"]
-        record["train_info"] = train_info
-        record["metrics"] = {**metrics, "examples_per_s": len(test) / seconds, "eval_seconds": seconds}
-        record["predictions"] = [int(p) for p in predictions]
-        record["labels"] = [int(y) for y in labels]
+        labels = [int(r["label"]) for r in test]
+        train_info, result, eval_scores = _evaluate_arm(arm, recipe, splits, training, test, eval_split, seed)
+        evaluation = _test_evaluation(labels, result, test)
+        if eval_scores is not None and evaluation.scores is not None:
+            evaluation.operating_point = operating_point(recipe.decision, [int(r["label"]) for r in eval_split],
+                                                         eval_scores, labels, evaluation.scores)
+        record.train_info, record.evaluations = train_info, [evaluation]
     except Exception as err:  # a failed arm is recorded as failed; the suite goes on
-        record["train_info"] = {"status": "failed", "error": f"{type(err).__name__}: {err}",
-                                "traceback": traceback.format_exc(limit=8)}
+        record.train_info = {"status": "failed", "error": f"{type(err).__name__}: {err}",
+                             "traceback": traceback.format_exc(limit=8)}
+        record.evaluations = []
     if results_root is not None:
-        path = record_path(results_root, record["run_info"]["commit"], recipe.key, arm.name, seed)
-        write_json_atomic(record, path)
-        record["path"] = str(path)
+        write_record(record, results_root)
     return record

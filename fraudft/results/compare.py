@@ -7,9 +7,10 @@
 An arm is a (recipe folder, arm) pair. Regressions: an arm of the base missing in the head, fewer
 successful runs (2/3 -> 0/3 included), more failed runs, an F1 drop beyond the tolerance (shown
 significant by the paired interval where both commits store the same test labels), tokens/s
-drop or peak memory growth beyond their tolerances. Metric deltas come from
-fraudft.stats.pooled_compare, paired per example, and read "no difference shown" when their
-interval includes 0. Comparing an arm whose model changed is refused unless allowed.
+drop or peak memory growth beyond their tolerances. Every registered metric (fraudft.metrics) gets
+a head - base delta from fraudft.stats.compare, paired per example (seeds resampled), Holm-adjusted
+across the arms of the report for each metric; a delta reads "no difference shown" unless the
+adjusted test rejects. Comparing an arm whose model changed is refused unless allowed.
 """
 
 from __future__ import annotations
@@ -17,13 +18,15 @@ from __future__ import annotations
 from fraudft import stats
 from fraudft.configs import arm_order
 from fraudft.errors import UsageError
+from fraudft.metrics import METRICS
+from fraudft.results.record import RunRecord
 from fraudft.results.store import group_runs, model_of
-from fraudft.results.table import SHOWN, markdown, short_error, summarize_arm
+from fraudft.results.table import markdown, metric_inputs, short_error, summarize_arm
 
-DELTAS = ("f1", "mcc")  # metrics whose head - base difference gets a paired interval and a verdict
+SHOWN = ("f1", "mcc", "roc_auc")  # the means shown per arm in the main table (every metric has its delta below)
 
 
-def check_models(records_a: list[dict], records_b: list[dict], commit_a: str, commit_b: str,
+def check_models(records_a: list[RunRecord], records_b: list[RunRecord], commit_a: str, commit_b: str,
                  allow_model_change: bool = False) -> dict[tuple[str, str], str]:
     """{(recipe, arm): "model a → model b"} of arms whose model differs between the commits.
 
@@ -58,12 +61,12 @@ def _paired(a: dict, b: dict) -> tuple[list[int] | None, str | None]:
     return a["labels"], None
 
 
-def _environment(record: dict) -> dict:
-    meta = record.get("meta_info") or {}
+def _environment(record: RunRecord) -> dict:
+    meta = record.meta_info
     return {"python": meta.get("python"), "device": meta.get("device"), **(meta.get("libraries") or {})}
 
 
-def environment_changes(records_a: list[dict], records_b: list[dict]) -> list[str]:
+def environment_changes(records_a: list[RunRecord], records_b: list[RunRecord]) -> list[str]:
     """What differs between the two commits' recorded environments (python, device, library versions;
     None: not installed): speed and memory can move with these, code unchanged. A library that one
     commit's records do not mention (recorded since) is left out."""
@@ -81,7 +84,7 @@ def _failure(s: dict) -> str:
 
 
 def compare_arm(a: dict | None, b: dict | None, tolerance_f1: float = 0.02, tolerance_throughput: float = 0.10,
-                tolerance_memory: float = 0.10, n_resamples: int = 1000) -> dict:
+                tolerance_memory: float = 0.10, n_resamples: int | None = None) -> dict:
     """One (recipe, arm) between summaries a (base) and b (head): deltas with intervals, regressions, notes."""
     row = {"backend": (a or b)["backend"], "arm": (a or b)["arm"], "regressions": [], "notes": [],
            "change": "same", "deltas": {}}
@@ -103,16 +106,14 @@ def compare_arm(a: dict | None, b: dict | None, tolerance_f1: float = 0.02, tole
     labels, why = _paired(a, b)
     if why:
         row["notes"].append(why)
-    if labels is not None and a["predictions"] and b["predictions"]:
-        row["deltas"] = {m: stats.pooled_compare(labels, b["predictions"], a["predictions"], m, n_resamples)
-                         for m in DELTAS}
-    f1_a, f1_b = (s["metrics"].get("f1", {}).get("mean") for s in (a, b))
-    if f1_a is not None and f1_b is not None and f1_b - f1_a < -tolerance_f1:
-        verdict = row["deltas"].get("f1", {}).get("verdict")
-        if verdict in (None, "lower"):  # untested (no common labels) or shown lower: a regression
-            row["regressions"].append(f"F1 {f1_b - f1_a:+.3f} (tolerance {tolerance_f1})")
-        else:
-            row["notes"].append(f"F1 {f1_b - f1_a:+.3f} beyond tolerance, but {verdict}")
+    if labels is not None and a["records"] and b["records"]:
+        for m in METRICS:
+            _, values_a, why_a = metric_inputs(a["records"], m)
+            _, values_b, why_b = metric_inputs(b["records"], m)
+            if values_a is None or values_b is None:
+                row["deltas"][m] = {"undefined": why_a or why_b, "delta": None, "verdict": "no difference shown"}
+            else:
+                row["deltas"][m] = stats.compare(labels, values_b, values_a, m, n_resamples=n_resamples or stats.B_DEFAULT)
     rel = _relative(a["tokens_per_s"], b["tokens_per_s"])
     if rel is not None and rel < -tolerance_throughput:
         row["regressions"].append(f"tokens/s {rel:+.1%} (tolerance {tolerance_throughput:.0%})")
@@ -126,9 +127,27 @@ def compare_arm(a: dict | None, b: dict | None, tolerance_f1: float = 0.02, tole
     return row
 
 
-def compare_records(records_a: list[dict], records_b: list[dict], n_resamples: int = 1000,
+def _f1_regressions(rows: list[tuple[dict | None, dict | None, dict]], tolerance_f1: float) -> None:
+    """An F1 drop beyond the tolerance is a regression where the (Holm-adjusted) paired test shows it
+    lower, or where it cannot be tested (no common test labels); judged after the adjustment."""
+    for a, b, row in rows:
+        if a is None or b is None:
+            continue
+        f1_a, f1_b = (s["metrics"].get("f1", {}).get("mean") for s in (a, b))
+        if f1_a is None or f1_b is None or f1_b - f1_a >= -tolerance_f1:
+            continue
+        verdict = row["deltas"].get("f1", {}).get("verdict") if row["deltas"].get("f1", {}).get("delta") is not None else None
+        if verdict in (None, "lower"):  # untested (no common labels) or shown lower: a regression
+            row["regressions"].append(f"F1 {f1_b - f1_a:+.3f} (tolerance {tolerance_f1})")
+            row["change"] = "regressed"
+        else:
+            row["notes"].append(f"F1 {f1_b - f1_a:+.3f} beyond tolerance, but {verdict}")
+
+
+def compare_records(records_a: list[RunRecord], records_b: list[RunRecord], n_resamples: int | None = None,
                     **tolerances) -> list[tuple[dict | None, dict | None, dict]]:
-    """(summary a, summary b, compare_arm row) for each (recipe, arm) in either commit."""
+    """(summary a, summary b, compare_arm row) for each (recipe, arm) in either commit; each metric's
+    deltas Holm-adjusted across the arms (its family), the verdicts the adjusted ones."""
     groups_a, groups_b = group_runs(records_a), group_runs(records_b)
     rank = arm_order()
     keys = sorted(set(groups_a) | set(groups_b), key=lambda k: (k[0], rank.get(k[1], len(rank)), k[1]))
@@ -137,6 +156,11 @@ def compare_records(records_a: list[dict], records_b: list[dict], n_resamples: i
         a = summarize_arm(groups_a[key], n_resamples) if key in groups_a else None
         b = summarize_arm(groups_b[key], n_resamples) if key in groups_b else None
         rows.append((a, b, compare_arm(a, b, n_resamples=n_resamples, **tolerances)))
+    for m in METRICS:
+        family = [row for _, _, row in rows if row["deltas"].get(m, {}).get("delta") is not None]
+        for row, adjusted in zip(family, stats.holm([row["deltas"][m] for row in family])):
+            row["deltas"][m] = adjusted
+    _f1_regressions(rows, tolerances.get("tolerance_f1", 0.02))
     return rows
 
 
@@ -157,9 +181,10 @@ def _arrow(a: dict | None, b: dict | None, metric: str) -> str:
 def _delta_cell(result: dict | None) -> str:
     if not result:
         return "—"
-    if result["undefined"]:
+    if result.get("undefined"):
         return f"— ({result['undefined'].replace('a: ', 'head: ').replace('b: ', 'base: ')})"
-    return f"{result['delta']:+.3f} [{result['low']:+.3f}, {result['high']:+.3f}] {result['verdict']}"
+    borderline = " (borderline)" if result.get("borderline") else ""
+    return f"{result['delta']:+.3f} [{result['low']:+.3f}, {result['high']:+.3f}] {result['verdict']}{borderline}"
 
 
 def _arrow_relative(a: float | None, b: float | None, scale: float = 1.0, digits: int = 0, unit: str = "") -> str:
@@ -186,39 +211,43 @@ def _verdict(row: dict) -> str:
     return text + (" (" + "; ".join(row["notes"]) + ")" if row["notes"] else "")
 
 
-def compare_report(records_a: list[dict], records_b: list[dict], commit_a: str, commit_b: str,
+def compare_report(records_a: list[RunRecord], records_b: list[RunRecord], commit_a: str, commit_b: str,
                    tolerance_f1: float = 0.02, tolerance_throughput: float = 0.10, tolerance_memory: float = 0.10,
-                   n_resamples: int = 1000, allow_model_change: bool = False) -> tuple[str, int]:
-    """Markdown of per-arm deltas from commit_a (base) to commit_b (head), and the number of regressed arms.
+                   n_resamples: int | None = None, allow_model_change: bool = False) -> tuple[str, int]:
+    """Markdown of per-arm changes from commit_a (base) to commit_b (head) and, per arm and registered
+    metric, the paired delta; returns it and the number of regressed arms.
 
     Raises UsageError when an arm's model differs between the commits, unless allow_model_change."""
     models = check_models(records_a, records_b, commit_a, commit_b, allow_model_change)
     rows = compare_records(records_a, records_b, tolerance_f1=tolerance_f1, tolerance_throughput=tolerance_throughput,
                            tolerance_memory=tolerance_memory, n_resamples=n_resamples)
-    lines = []
+    lines, deltas = [], []
     for a, b, row in rows:
         if (row["backend"], row["arm"]) in models:
             row["notes"].insert(0, f"model changed: {models[row['backend'], row['arm']]}")
         seeds = f"{a['ok'] if a else 0}/{a['runs'] if a else 0} → {b['ok'] if b else 0}/{b['runs'] if b else 0}"
         lines.append([row["backend"], row["arm"], seeds, *(_arrow(a, b, m) for m in SHOWN),
-                      *(_delta_cell(row["deltas"].get(m)) for m in DELTAS),
                       _arrow_relative(a and a["tokens_per_s"], b and b["tokens_per_s"]), _memory_cell(a, b),
                       _verdict(row)])
+        deltas += [[row["backend"], row["arm"], m, _arrow(a, b, m), _delta_cell(row["deltas"][m])]
+                   for m in METRICS if m in row["deltas"]]
     dirty = list(dict.fromkeys(c for c, recs in ((commit_a, records_a), (commit_b, records_b))
-                               if any((r.get("run_info") or {}).get("dirty") for r in recs)))
+                               if any(r.dirty for r in recs)))
     regressed = [row for _, _, row in rows if row["regressions"]]
     out = [f"## fraudft results compare {commit_a} → {commit_b}",
            "",
            f"Means over successful seeds. Regression: an arm missing or with fewer successful runs in {commit_b}, "
            f"a run that now fails, F1 drop > {tolerance_f1} (and shown lower where the interval is known), "
-           f"tokens/s drop > {tolerance_throughput:.0%}, peak memory growth > {tolerance_memory:.0%}. "
-           "Δ 95% CI: head - base, paired bootstrap over test examples, seeds pooled per example; "
-           "`no difference shown` when it includes 0 (— where the commits share no stored test labels)."
+           f"tokens/s drop > {tolerance_throughput:.0%}, peak memory growth > {tolerance_memory:.0%}."
            + (f" Run from uncommitted changes: {', '.join(dirty)}." if dirty else ""),
            "",
-           markdown(["backend", "arm", "seeds ok", *SHOWN, *(f"Δ{m.upper()} 95% CI" for m in DELTAS), "tokens/s",
-                     "peak mem", "verdict"], lines),
+           markdown(["backend", "arm", "seeds ok", *SHOWN, "tokens/s", "peak mem", "verdict"], lines),
            ""]
+    if deltas:
+        out += ["### Metric deltas: head - base, 95% CI (paired bootstrap over test examples within each label, "
+                "seeds resampled; verdicts Holm-adjusted across the arms for each metric, `no difference shown` "
+                "unless the adjusted test rejects)", "",
+                markdown(["backend", "arm", "metric", "base → head", "Δ 95% CI, adjusted verdict"], deltas), ""]
     changes = environment_changes(records_a, records_b)
     if changes:
         out += [f"Environment changed (speed and memory may move without a code change): {'; '.join(changes)}", ""]

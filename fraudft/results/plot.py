@@ -1,10 +1,13 @@
 """PNG charts of a commit's records.
 
-    fraudft results plot [REV] --out DIR       precision_recall.png, loss_curves.png
+    fraudft results plot [REV] --out DIR       precision_recall.png, pr_curves.png, reliability.png,
+                                               loss_curves.png, alpha_r.png
     from fraudft.results.plot import plot_records
 
 Bars are means over successful seeds with the arm's 95% interval (fraudft.results.table's
-summary: seeds pooled per example where labels are stored); an undefined metric is marked, not drawn as 0.
+summary); an undefined metric is marked, not drawn as 0. The PR curves and the reliability diagram
+draw every arm that recorded P(fraud) scores (seed 0's test evaluation), from scikit-learn's
+precision_recall_curve and calibration_curve.
 """
 
 from __future__ import annotations
@@ -14,12 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-from fraudft.results.store import group_runs, recipe_of
+from fraudft.results.record import RunRecord
+from fraudft.results.store import group_runs
 from fraudft.results.sweep import SWEEP_METRIC, find_sweeps, sweep_points
-from fraudft.results.table import BASIS, summarize_arm
+from fraudft.results.table import summarize_arm
 
 
-def precision_recall_figure(records: list[dict], commit: str, n_resamples: int = 1000):
+def precision_recall_figure(records: list[RunRecord], commit: str, n_resamples: int | None = None):
     """Per arm, bars of mean precision and recall with 95% interval error bars; one panel per recipe."""
     from matplotlib.figure import Figure
 
@@ -61,15 +65,14 @@ def precision_recall_figure(records: list[dict], commit: str, n_resamples: int =
         ax.set_yticks(np.linspace(0, 1, 6))
         ax.set_ylabel("test set")
         ax.grid(axis="y", alpha=0.3)
-        bases = sorted({BASIS[s["interval_basis"]] for s in summaries if s["interval_basis"]})
-        ax.set_title(f"{backend}" + (f"\nerror bars: {'; '.join(bases)}" if bases else ""), fontsize=10)
+        ax.set_title(f"{backend}\nerror bars: 95% interval (test examples and seeds resampled)", fontsize=10)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(loc="upper center", ncol=2, fontsize=9)
     fig.suptitle(f"precision and recall with 95% intervals, commit {commit}")
     return fig
 
 
-def plot_precision_recall(records: list[dict], commit: str, path: Path, n_resamples: int = 1000) -> Path:
+def plot_precision_recall(records: list[RunRecord], commit: str, path: Path, n_resamples: int | None = None) -> Path:
     """precision_recall_figure written to path as PNG."""
     precision_recall_figure(records, commit, n_resamples).savefig(path, dpi=110)
     return path
@@ -80,11 +83,11 @@ def _loss_points(history: list[dict], key: str) -> tuple[list, list]:
     return [p[0] for p in points], [p[1] for p in points]
 
 
-def plot_loss_curves(records: list[dict], commit: str, path: Path) -> Path:
+def plot_loss_curves(records: list[RunRecord], commit: str, path: Path) -> Path:
     """Training loss (solid) and eval loss (dashed) vs step, one panel per (recipe, arm), one color per seed."""
     from matplotlib.figure import Figure
 
-    groups = {key: [r for r in runs if (r.get("train_info") or {}).get("log_history")]
+    groups = {key: [r for r in runs if r.train_info.get("log_history")]
               for key, runs in group_runs(records).items()}
     groups = {key: runs for key, runs in groups.items() if runs}
     n = max(len(groups), 1)
@@ -100,14 +103,14 @@ def plot_loss_curves(records: list[dict], commit: str, path: Path) -> Path:
     for ax, ((backend, arm), runs) in zip(axes, groups.items()):
         positive = True
         for j, r in enumerate(runs):
-            history = r["train_info"]["log_history"]
+            history = r.train_info["log_history"]
             color = palette[j % len(palette)]
             for key, style in (("loss", "-"), ("eval_loss", "--o")):
                 steps, values = _loss_points(history, key)
                 if steps:
                     positive &= min(values) > 0
                     ax.plot(steps, values, style, color=color, ms=3, lw=1.2,
-                            label=f"{'train' if key == 'loss' else 'eval'} seed{r.get('seed')}")
+                            label=f"{'train' if key == 'loss' else 'eval'} seed{r.seed}")
         if positive and ax.lines:
             ax.set_yscale("log")
         ax.set_title(f"{backend} / {arm}", fontsize=10)
@@ -122,18 +125,92 @@ def plot_loss_curves(records: list[dict], commit: str, path: Path) -> Path:
     return path
 
 
-def plot_records(records: list[dict], commit: str, out: Path, n_resamples: int = 1000) -> list[Path]:
-    """Write precision_recall.png, loss_curves.png and (where the records hold a sweep) alpha_r.png
-    into out; return their paths."""
+def _scored(records: list[RunRecord]) -> dict[str, list[tuple[str, RunRecord]]]:
+    """{recipe: [(arm, its first successful run with scores)]}, in table order."""
+    out: dict[str, list[tuple[str, RunRecord]]] = {}
+    for (backend, arm), runs in group_runs(records).items():
+        scored = [r for r in runs if r.ok and r.test.scores is not None]
+        if scored:
+            out.setdefault(backend, []).append((arm, scored[0]))
+    return out
+
+
+def _score_panels(records: list[RunRecord], title: str):
+    from matplotlib.figure import Figure
+
+    scored = _scored(records)
+    fig = Figure(figsize=(6.5 * max(len(scored), 1), 5.5), layout="constrained")
+    axes = fig.subplots(1, max(len(scored), 1), squeeze=False)[0]
+    if not scored:
+        axes[0].text(0.5, 0.5, "no P(fraud) scores in these records", ha="center", va="center",
+                     transform=axes[0].transAxes)
+        axes[0].set_axis_off()
+    fig.suptitle(title)
+    return fig, list(zip(axes, scored.items()))
+
+
+def plot_pr_curves(records: list[RunRecord], commit: str, path: Path) -> Path:
+    """Every arm's precision-recall curve on one panel per recipe (seed 0's test scores), with its
+    average precision in the legend and the eval-chosen operating point marked."""
+    from sklearn.metrics import average_precision_score, precision_recall_curve
+
+    fig, panels = _score_panels(records, f"precision-recall curves (test split), commit {commit}")
+    for ax, (backend, arms) in panels:
+        for arm, r in arms:
+            test = r.test
+            precision, recall, _ = precision_recall_curve(test.labels, test.scores)
+            ap = average_precision_score(test.labels, test.scores) if any(test.labels) else float("nan")
+            (line,) = ax.plot(recall, precision, lw=1.2, drawstyle="steps-post", label=f"{arm} (AP {ap:.2f})")
+            point = test.operating_point
+            if point and point.get("test") and point["test"].get("precision") is not None:
+                ax.plot(point["test"]["recall"], point["test"]["precision"], "o", color=line.get_color(), ms=5)
+        ax.set_xlabel("recall")
+        ax.set_ylabel("precision")
+        ax.set_xlim(0, 1.01)
+        ax.set_ylim(0, 1.01)
+        ax.grid(alpha=0.3)
+        ax.set_title(f"{backend} (dots: the eval-chosen operating point)", fontsize=10)
+        ax.legend(fontsize=7, loc="lower left")
+    fig.savefig(path, dpi=110)
+    return path
+
+
+def plot_reliability(records: list[RunRecord], commit: str, path: Path, bins: int = 10) -> Path:
+    """The reliability diagram: observed fraud rate against mean P(fraud) in equal-width bins,
+    every arm with scores (seed 0), the diagonal for a calibrated model."""
+    from sklearn.calibration import calibration_curve
+
+    fig, panels = _score_panels(records, f"reliability diagram (test split, {bins} bins), commit {commit}")
+    for ax, (backend, arms) in panels:
+        ax.plot([0, 1], [0, 1], ":", color="#777777", label="calibrated")
+        for arm, r in arms:
+            observed, predicted = calibration_curve(r.test.labels, r.test.scores, n_bins=bins, strategy="uniform")
+            ax.plot(predicted, observed, "o-", ms=3, lw=1.1, label=arm)
+        ax.set_xlabel("mean P(fraud) in the bin")
+        ax.set_ylabel("fraud rate in the bin")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.grid(alpha=0.3)
+        ax.set_title(backend, fontsize=10)
+        ax.legend(fontsize=7, loc="upper left")
+    fig.savefig(path, dpi=110)
+    return path
+
+
+def plot_records(records: list[RunRecord], commit: str, out: Path, n_resamples: int | None = None) -> list[Path]:
+    """Write precision_recall.png, pr_curves.png, reliability.png, loss_curves.png and (where the
+    records hold a sweep) alpha_r.png into out; return their paths."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = [plot_precision_recall(records, commit, out / "precision_recall.png", n_resamples),
+             plot_pr_curves(records, commit, out / "pr_curves.png"),
+             plot_reliability(records, commit, out / "reliability.png"),
              plot_loss_curves(records, commit, out / "loss_curves.png"),
              plot_alpha_sweeps(records, commit, out / "alpha_r.png", n_resamples)]
     return [p for p in paths if p is not None]
 
 
-def plot_alpha_sweeps(records: list[dict], commit: str, path: Path, n_resamples: int = 1000) -> Path | None:
+def plot_alpha_sweeps(records: list[RunRecord], commit: str, path: Path, n_resamples: int | None = None) -> Path | None:
     """The metric with its 95% interval against alpha/r (log scale), one line per sweep; None if no sweep."""
     from matplotlib.figure import (
         Figure,  # no pyplot: no GUI backend, no global figure state
@@ -149,7 +226,7 @@ def plot_alpha_sweeps(records: list[dict], commit: str, path: Path, n_resamples:
         x = [p["alpha_r"] for p in points]
         y = [p["value"] for p in points]
         errors = [[v - p["low"] for v, p in zip(y, points)], [p["high"] - v for v, p in zip(y, points)]]
-        ax.errorbar(x, y, yerr=errors, marker="o", capsize=4, label=recipe_of(sweep[0][2][0]))
+        ax.errorbar(x, y, yerr=errors, marker="o", capsize=4, label=sweep[0][2][0].recipe)
         for p in points:
             ax.annotate(p["arm"], (p["alpha_r"], p["value"]), textcoords="offset points", xytext=(4, 4), fontsize=7)
     ax.set_xscale("log", base=2)

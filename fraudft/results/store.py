@@ -5,12 +5,10 @@
     from fraudft.results.store import load_records, resolve_results_commit
     records = load_records("results", resolve_results_commit("results", "HEAD"))
 
-Each record holds `run_info` (commit, dirty flag, date, command, config), `train_info` (steps,
-train and eval time apart, tokens/s, samples/s, peak memory, status `success` or `failed` with the
-error), `metrics` and `meta_info` (library versions, device), in the spirit of peft's
-method_comparison. A record carries `schema` (SCHEMA_VERSION); loading checks it and the fields
-a result needs, and names every file that is not a whole record (never reads it as a result).
-A record's runs are keyed by its recipe folder and arm: runs of different recipes are never one arm.
+Each file holds one fraudft.results.record.RunRecord (run, train and meta info, named evaluations);
+the store writes records atomically, finds a commit's records, and names every file that is not a
+whole record (never reads it as a result). A record's runs are keyed by its recipe folder and arm:
+runs of different recipes are never one arm.
 """
 
 from __future__ import annotations
@@ -28,8 +26,9 @@ from pathlib import Path
 
 from fraudft.configs import arm_order
 from fraudft.errors import UsageError
+from fraudft.results.record import SCHEMA_VERSION, RecordError, RunRecord
 
-SCHEMA_VERSION = 1  # written by fraudft.experiment.runner, checked by load_records
+__all__ = ["SCHEMA_VERSION", "RunRecord", "load_records", "read_record", "write_record", "group_runs"]
 # Installed versions recorded with every run. triton matters even unused: transformers imports it
 # where it is installed (measured on the CPU dev machine: 18% slower cpu-tiny training, +110 MiB RSS).
 LIBRARIES = ("torch", "transformers", "peft", "accelerate", "tokenizers", "datasets", "scikit-learn", "pandas",
@@ -122,6 +121,16 @@ def record_path(root: Path, commit: str, recipe: str, arm: str, seed: int) -> Pa
     return Path(root) / commit / recipe / f"{arm}-seed{seed}.json"
 
 
+def write_record(record: RunRecord, root: Path) -> Path:
+    """Check the record and write it atomically to root/<commit>/<recipe>/<arm>-seed<N>.json; sets
+    record.path. Raises RecordError when it is not a whole record (a bug of its builder)."""
+    record.check()
+    path = record_path(root, record.commit or "nogit", record.recipe, record.arm, record.seed)
+    write_json_atomic(record.to_dict(), path)
+    record.path = str(path)
+    return path
+
+
 # --- finding a commit's records -----------------------------------------------------------------
 
 RECORD_NAME = re.compile(r"^(?P<arm>.+)-seed(?P<seed>\d+)\.json$")
@@ -188,55 +197,17 @@ def resolve_results_commit(root: Path, rev: str, cwd: Path | None = None) -> str
 
 # --- reading records ------------------------------------------------------------------------------
 
-def _is_01(values) -> bool:
-    return isinstance(values, list) and all(v in (0, 1) for v in values)  # True/False count as 1/0
-
-
-def record_problem(record) -> str | None:
-    """Why a parsed record file is not a whole record (None when it is one)."""
-    if not isinstance(record, dict):
-        return f"expected a JSON object, got {type(record).__name__}"
-    if record.get("schema") != SCHEMA_VERSION:
-        return f"schema: got {record.get('schema')!r}, expected {SCHEMA_VERSION}"
-    info = record.get("train_info")
-    status = info.get("status") if isinstance(info, dict) else None
-    if status not in ("success", "failed"):
-        return f"train_info.status: got {status!r}, expected success or failed"
-    if status == "failed":
-        return None
-    if not isinstance(record.get("metrics"), dict):
-        return "metrics: missing from a successful run"
-    predictions, labels = record.get("predictions"), record.get("labels")
-    if not _is_01(predictions) or not predictions:
-        return "predictions: expected a non-empty list of 0/1"
-    if labels is not None and (not _is_01(labels) or len(labels) != len(predictions)):
-        return f"labels: expected {len(predictions)} values of 0/1 (one per prediction)"
-    return None
-
-
-def read_record(path: Path) -> dict:
-    """One record file, with `recipe` (its folder), `arm`, `seed` and `path` filled in from where it is.
+def read_record(path: Path) -> RunRecord:
+    """One record file (schema 1 or 2), with its recipe taken from its folder and `path` set.
 
     Raises UsageError naming the file when it is unreadable, not JSON, or not a whole record."""
-    path = Path(path)
     try:
-        with open(path, encoding="utf-8") as f:
-            record = json.load(f)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise UsageError(f"{path}: not a readable JSON record ({err})") from None
-    problem = record_problem(record)
-    if problem:
-        raise UsageError(f"{path}: not a whole record: {problem}")
-    name = RECORD_NAME.match(path.name)
-    record["recipe"] = path.parent.name
-    record.setdefault("backend", path.parent.name)
-    record.setdefault("arm", name["arm"] if name else path.stem)
-    record.setdefault("seed", int(name["seed"]) if name else 0)
-    record["path"] = str(path)
-    return record
+        return RunRecord.read(path)
+    except RecordError as err:
+        raise UsageError(str(err)) from None
 
 
-def load_records(root: Path, commit: str, recipe: str | None = None) -> list[dict]:
+def load_records(root: Path, commit: str, recipe: str | None = None) -> list[RunRecord]:
     """The records of a commit folder (one recipe's with `recipe`), sorted by recipe, arm and seed.
 
     Raises UsageError listing the commits that have records when this one has none, and naming
@@ -255,9 +226,9 @@ def load_records(root: Path, commit: str, recipe: str | None = None) -> list[dic
         raise UsageError(f"results: {len(bad)} bad record file{'s' if len(bad) > 1 else ''} under {folder}/ "
                          f"(fix or remove): " + "; ".join(bad))
     if recipe is not None:
-        chosen = [r for r in records if r["recipe"] == recipe]
+        chosen = [r for r in records if r.recipe == recipe]
         if not chosen:
-            present = sorted({r["recipe"] for r in records})
+            present = sorted({r.recipe for r in records})
             raise UsageError(f"--backend: no {recipe!r} records for {commit}, expected one of {', '.join(present)}")
         records = chosen
     return sort_records(records)
@@ -265,34 +236,25 @@ def load_records(root: Path, commit: str, recipe: str | None = None) -> list[dic
 
 # --- arms -------------------------------------------------------------------------------------------
 
-def recipe_of(record: dict) -> str:
-    """The recipe a record belongs to: its folder when read from disk, else its `backend` field."""
-    if record.get("recipe"):
-        return record["recipe"]
-    if record.get("path"):
-        return Path(record["path"]).parent.name
-    return str(record.get("backend"))
+def recipe_of(record: RunRecord) -> str:
+    """The recipe a record belongs to (its folder when read from disk)."""
+    return record.recipe
 
 
-def model_of(record: dict) -> str:
+def model_of(record: RunRecord) -> str:
     """The model a record's run used (run_info.config.backend.model), else its recipe's name."""
-    backend = (((record.get("run_info") or {}).get("config") or {}).get("backend") or {})
-    return str(backend.get("model") or recipe_of(record)) if isinstance(backend, dict) else recipe_of(record)
+    return record.model_name
 
 
-def sort_records(records: list[dict]) -> list[dict]:
+def sort_records(records: list[RunRecord]) -> list[RunRecord]:
     """By recipe, then arm in the order of fraudft/configs/arms.toml (unknown arms after, by name), then seed."""
     rank = arm_order()
-
-    def key(r):
-        return (recipe_of(r), rank.get(r.get("arm"), len(rank)), str(r.get("arm")), int(r.get("seed") or 0))
-
-    return sorted(records, key=key)
+    return sorted(records, key=lambda r: (r.recipe, rank.get(r.arm, len(rank)), r.arm, r.seed))
 
 
-def group_runs(records: list[dict]) -> dict[tuple[str, str], list[dict]]:
+def group_runs(records: list[RunRecord]) -> dict[tuple[str, str], list[RunRecord]]:
     """Records keyed by (recipe, arm), in sort_records order."""
-    groups: dict[tuple[str, str], list[dict]] = {}
+    groups: dict[tuple[str, str], list[RunRecord]] = {}
     for r in sort_records(records):
-        groups.setdefault((recipe_of(r), r["arm"]), []).append(r)
+        groups.setdefault((r.recipe, r.arm), []).append(r)
     return groups

@@ -7,9 +7,9 @@ from fraudft.experiment.arms import (
     ARMS,
     ARMS_BY_NAME,
     Arm,
-    Expectation,
     arms_from_config,
 )
+from fraudft.experiment.expectations import Expectation
 from fraudft.modeling.lora import LoraSettings
 
 
@@ -49,6 +49,7 @@ def test_comparisons_name_existing_arms_tested_on_the_same_data():
 
 @pytest.mark.parametrize("bad", [
     dict(kind="wins"), dict(kind="beats"), dict(kind="collapse", other="x"), dict(kind="beats", other="x", metric="auc"),
+    dict(kind="beats", other="x", metric="accuracy"),
 ])
 def test_bad_expectations_are_rejected(bad):
     with pytest.raises(ValueError):

@@ -5,13 +5,15 @@ import pytest
 from fraudft.experiment.budgets import budget_violations
 from fraudft.experiment.calibration import calibrate
 from fraudft.modeling.models import load_model
+from fraudft.results.record import RunRecord
 
 
-def _record(tokens_per_s=1000.0, calibration=2000.0, rss_gb=1.0, device="cpu (x86_64, 2 cores)"):
-    return {"train_info": {"steps": 10, "tokens_per_s": tokens_per_s, "calibration_tokens_per_s": calibration,
-                           "relative_throughput": tokens_per_s / calibration,
-                           "peak_memory": {"device": "cpu", "peak_rss_bytes": rss_gb * 2**30}},
-            "meta_info": {"device": device}}
+def _record(tokens_per_s=1000.0, calibration=2000.0, rss_gb=1.0, device="cpu (x86_64, 2 cores)", **info):
+    return RunRecord(arm="reference", seed=0, recipe="cpu-tiny", model="tiny", device="cpu", run_info={},
+                     train_info=info or {"steps": 10, "tokens_per_s": tokens_per_s, "calibration_tokens_per_s": calibration,
+                                         "relative_throughput": tokens_per_s / calibration,
+                                         "peak_memory": {"device": "cpu", "peak_rss_bytes": rss_gb * 2**30}},
+                     meta_info={"device": device})
 
 
 def test_a_slow_but_proportionally_slow_machine_keeps_the_budget():
@@ -29,7 +31,7 @@ def test_absolute_floors_apply_to_their_named_device_only():
 
 def test_memory_ceilings_and_untrained_runs():
     assert "above the ceiling" in budget_violations(_record(rss_gb=4.0), {"max_peak_rss_gb": 3.0})[0]
-    assert budget_violations({"train_info": {"steps": 0}}, {"min_relative_throughput": 10}) == []
+    assert budget_violations(_record(steps=0), {"min_relative_throughput": 10}) == []
 
 
 def test_calibration_leaves_the_model_as_it_was(one_torch_thread):

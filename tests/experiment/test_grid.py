@@ -43,7 +43,7 @@ def test_a_partial_or_corrupt_record_is_never_read(tmp_path, text):
     assert read_complete(path) is None
     assert read_complete(tmp_path / "absent-seed0.json") is None
     path.write_text(json.dumps(whole_record()))
-    assert read_complete(path)["predictions"] == [1, 0]
+    assert read_complete(path).test.predictions == [1, 0]
 
 
 def test_the_local_grid_runs_reuses_and_reruns_a_corrupt_record(tmp_path, run_cli, clean_tree):
@@ -53,7 +53,7 @@ def test_the_local_grid_runs_reuses_and_reruns_a_corrupt_record(tmp_path, run_cl
     assert "always_fraud  0     success" in out and "1 success, 0 reused" in out
     recipe = load_recipe("smoke")
     path = record_path(tmp_path, COMMIT, recipe.key, "always_fraud", 0)
-    assert read_record(path)["train_info"]["status"] == "success"
+    assert read_record(path).status == "success"
 
     rc, out, _ = run_cli(*argv)
     assert rc == 0 and "always_fraud  0     reused" in out and "0 success, 1 reused" in out
@@ -63,7 +63,7 @@ def test_the_local_grid_runs_reuses_and_reruns_a_corrupt_record(tmp_path, run_cl
     assert reusable_record(tmp_path, recipe, ARMS_BY_NAME["always_fraud"], 0) is None
     rc, out, _ = run_cli(*argv)
     assert rc == 0 and "1 success, 0 reused" in out
-    assert read_record(path)["train_info"]["status"] == "success"
+    assert read_record(path).status == "success"
 
 
 def test_a_dead_worker_is_retried_once_then_recorded_as_failed(tmp_path, monkeypatch):
@@ -81,8 +81,8 @@ def test_a_dead_worker_is_retried_once_then_recorded_as_failed(tmp_path, monkeyp
     assert [(o["arm"], o["status"]) for o in outcomes] == [("untuned", "failed"), ("always_fraud", "success")]
     assert deaths.read_text() == "xx"  # tried, then once more
     failed = read_record(record_path(tmp_path, COMMIT, load_recipe("smoke").key, "untuned", 0))
-    assert failed["train_info"]["status"] == "failed"
-    assert "WorkerDied (2 attempts)" in failed["train_info"]["error"] and "exit -9" in failed["train_info"]["error"]
+    assert failed.status == "failed"
+    assert "WorkerDied (2 attempts)" in failed.error and "exit -9" in failed.error
     table = grid.summary_table(outcomes)
     assert "untuned       0     failed" in table and "1 success, 0 reused, 1 failed" in table
 
@@ -94,7 +94,7 @@ def test_the_ray_grid_runs_on_this_machine_without_a_cluster(tmp_path):
     assert [(o["arm"], o["status"]) for o in outcomes] == [("always_fraud", "success"), ("surface_probe", "success")]
     for outcome in outcomes:
         record = read_record(outcome["path"])
-        assert record["run_info"]["commit"] == COMMIT and record["labels"]
+        assert record.commit == COMMIT and record.test.labels and record.test.scores
 
 
 def test_worker_env_splits_the_cores_and_pins_one_gpu_per_slot(monkeypatch):

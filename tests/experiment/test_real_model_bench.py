@@ -39,11 +39,11 @@ def test_the_gpu_recipe_runs_a_checkpoint_folder_on_cpu(tiny_checkpoint, data_di
     (commit,) = [p.name for p in tmp_path.iterdir()]
     records = load_records(tmp_path, commit)
     key = f"gpu-{tiny_checkpoint.name.lower().replace('_', '-')}-cpu-on-{data_dir.name.lower().replace('_', '-')}"
-    assert {(r["recipe"], r["arm"]) for r in records} == {(key, "untuned"), (key, "reference")}
-    reference = next(r for r in records if r["arm"] == "reference")
-    config = reference["run_info"]["config"]["backend"]
+    assert {(r.recipe, r.arm) for r in records} == {(key, "untuned"), (key, "reference")}
+    reference = next(r for r in records if r.arm == "reference")
+    config = reference.config["backend"]
     assert (config["model"], config["tokenizer"], config["dtype"]) == (str(tiny_checkpoint), str(tiny_checkpoint), dtype)
-    assert reference["train_info"]["steps"] == 2 and reference["run_info"]["config"]["data"]["source"] == str(data_dir)
+    assert reference.steps == 2 and reference.config["data"]["source"] == str(data_dir)
     table = subprocess.run([sys.executable, "-m", "fraudft.cli", "results", "table", commit, "--results-dir", str(tmp_path)],
                            cwd=ROOT, capture_output=True, text=True)
     assert table.returncode == 0 and f"| {key} | reference |" in table.stdout

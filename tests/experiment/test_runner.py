@@ -52,23 +52,29 @@ def test_an_arm_gives_the_same_record_alone_or_after_other_work(recipe, splits):
     torch.manual_seed(1234)
     torch.rand(1000)  # what an earlier arm in the same process would have done to the global RNG
     after = run_arm(ARMS_BY_NAME["reference"], recipe, splits, seed=0)
-    assert alone["train_info"]["status"] == after["train_info"]["status"] == "success"
-    assert alone["predictions"] == after["predictions"]
-    assert alone["train_info"]["log_history"][0]["loss"] == after["train_info"]["log_history"][0]["loss"]
-    assert alone["train_info"]["relative_throughput"] > 0
+    assert alone.ok and after.ok
+    assert alone.test.predictions == after.test.predictions and alone.test.scores == after.test.scores
+    assert alone.train_info["log_history"][0]["loss"] == after.train_info["log_history"][0]["loss"]
+    assert alone.train_info["relative_throughput"] > 0
+    point = alone.test.operating_point  # chosen on the eval split by the recipe's rule
+    assert point["rule"] == str(recipe.decision) and (point["threshold"] is None) == (point["test"] is None)
 
 
 @pytest.mark.parametrize("name", ["always_fraud", "surface_probe"])
 def test_baseline_arms_need_no_model_and_are_recorded(tmp_path, recipe, splits, name):
     record = run_arm(ARMS_BY_NAME[name], recipe, splits, seed=0, results_root=tmp_path)
-    assert record["train_info"] == {"status": "success", "steps": 0}
-    assert len(record["predictions"]) == len(splits.test) and record["path"].endswith(f"{recipe.key}/{name}-seed0.json")
+    assert record.train_info == {"status": "success", "steps": 0}
+    test = record.test
+    assert len(test.predictions) == len(test.scores) == len(splits.test)
+    assert record.path.endswith(f"{recipe.key}/{name}-seed0.json")
+    assert test.predictions == [int(s >= 0.5) for s in test.scores]
+    assert test.operating_point is not None and test.operating_point["rule"] == "max_f1"
     if name == "always_fraud":
-        assert set(record["predictions"]) == {1}
+        assert set(test.predictions) == {1} and set(test.scores) == {1.0}
 
 
 def test_a_failing_arm_is_recorded_as_failed(tmp_path, recipe, splits):
     broken = dataclasses.replace(recipe, model="/nonexistent/model/folder")
     record = run_arm(ARMS_BY_NAME["reference"], broken, splits, seed=0, results_root=tmp_path)
-    assert record["train_info"]["status"] == "failed" and record["train_info"]["error"]
-    assert (tmp_path / record["run_info"]["commit"] / broken.key / "reference-seed0.json").is_file()
+    assert record.status == "failed" and record.error and record.evaluations == []
+    assert (tmp_path / record.commit / broken.key / "reference-seed0.json").is_file()

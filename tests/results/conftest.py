@@ -7,7 +7,8 @@ import types
 import pytest
 
 from fraudft import cli
-from fraudft.results.store import SCHEMA_VERSION, record_path, write_json_atomic
+from fraudft.results.record import Evaluation, RunRecord
+from fraudft.results.store import write_record
 
 N = 200
 LABELS = [i % 2 for i in range(N)]  # 100 fraud, 100 not
@@ -24,6 +25,13 @@ def predictions_of(fn: int, fp: int, seed: int) -> list[int]:
     for i in (negatives[shift:] + negatives[:shift])[:fp]:
         predictions[i] = 1
     return predictions
+
+
+def scores_of(predictions: list[int], seed: int) -> list[float]:
+    """P(fraud) scores that rank like the predictions (>= 0.5 exactly where they say fraud), with
+    seed-dependent jitter so that ranks within a class differ."""
+    rng = __import__("random").Random(seed)
+    return [round(0.5 + 0.49 * rng.random() if p else 0.49 * rng.random(), 4) for p in predictions]
 
 
 def metrics_of(predictions: list[int]) -> dict:
@@ -46,19 +54,18 @@ def metrics_of(predictions: list[int]) -> dict:
 
 def make_record(root, commit: str, arm: str, seed: int = 0, backend: str = "cpu-tiny", fn: int = 10, fp: int = 10,
                 tokens_per_s: float | None = 10000.0, peak_bytes: int | None = 2 * 2**30, status: str = "success",
-                error: str | None = None, labels: bool = False, fingerprint: str = "testfp", dirty: bool = False,
-                model: str = "tiny", predictions: list[int] | None = None) -> dict:
-    """Write a record shaped like fraudft.experiment.runner.run_arm's under root; return it."""
-    record = {
-        "schema": SCHEMA_VERSION, "arm": arm, "seed": seed, "backend": backend,
-        "run_info": {"commit": commit, "dirty": dirty, "date": "2026-01-01T00:00:00+00:00", "command": "pytest bench",
-                     "config": {"arm": {"name": arm, "lora": None if arm == "untuned" else {"r": 8, "alpha": 16}},
-                                "backend": {"name": backend, "model": model}, "seed": seed,
-                                "data": {"source": "fake", "fingerprints": {"test": fingerprint}}}},
-        "meta_info": {"device": "cpu"},
-    }
+                error: str | None = None, fingerprint: str = "testfp", dirty: bool = False,
+                model: str = "tiny", predictions: list[int] | None = None, scores: bool = True) -> RunRecord:
+    """Write a RunRecord shaped like fraudft.experiment.runner.run_arm's under root; return it."""
+    record = RunRecord(
+        arm=arm, seed=seed, recipe=backend, model=model, device="cpu",
+        run_info={"commit": commit, "dirty": dirty, "date": "2026-01-01T00:00:00+00:00", "command": "pytest bench",
+                  "config": {"arm": {"name": arm, "lora": None if arm == "untuned" else {"r": 8, "alpha": 16}},
+                             "backend": {"name": backend, "model": model}, "seed": seed,
+                             "data": {"source": "fake", "fingerprints": {"test": fingerprint}}}},
+        train_info={}, meta_info={"device": "cpu"})
     if status == "failed":
-        record["train_info"] = {"status": "failed", "error": error or "RuntimeError: boom", "traceback": "..."}
+        record.train_info = {"status": "failed", "error": error or "RuntimeError: boom", "traceback": "..."}
     else:
         predictions = predictions_of(fn, fp, seed) if predictions is None else predictions
         steps = 0 if arm == "untuned" else 40
@@ -69,12 +76,11 @@ def make_record(root, commit: str, arm: str, seed: int = 0, backend: str = "cpu-
             info.update({"train_seconds": 12.5, "eval_seconds": 1.5, "tokens_per_s": tokens_per_s,
                          "samples_per_s": 40.0, "peak_memory": {"device": "cpu", "peak_rss_bytes": peak_bytes},
                          "log_history": history, "lora_scale": 2.0})
-        record["train_info"] = info
-        record["metrics"] = metrics_of(predictions)
-        record["predictions"] = predictions
-        if labels:
-            record["labels"] = list(LABELS)
-    write_json_atomic(record, record_path(root, commit, backend, arm, seed))
+        record.train_info = info
+        record.evaluations = [Evaluation(name="test", labels=list(LABELS), predictions=list(predictions),
+                                         scores=scores_of(predictions, seed) if scores else None,
+                                         metrics=metrics_of(predictions), fingerprint=fingerprint)]
+    write_record(record, root)
     return record
 
 
@@ -96,7 +102,7 @@ def row(out: str, backend: str, arm: str) -> str:
 def fake():
     """The helpers above: fake.record(...), fake.run(capsys, ...), fake.row(...), fake.labels, fake.predictions(...)."""
     return types.SimpleNamespace(record=make_record, run=run, row=row, labels=LABELS, n=N,
-                                 predictions=predictions_of, metrics=metrics_of)
+                                 predictions=predictions_of, metrics=metrics_of, scores=scores_of)
 
 
 @pytest.fixture

@@ -9,7 +9,14 @@ from fraudft.errors import UsageError
 from fraudft.results.compare import check_models
 from fraudft.results.store import load_records
 
-DELTA_F1, DELTA_MCC = 7, 8  # cell indices of the paired intervals in a row split on " | "
+F1, MCC = 3, 4  # cell indices of the means in a main-table row split on " | "
+
+
+def delta(out: str, arm: str, metric: str) -> str:
+    """The `Δ 95% CI, adjusted verdict` cell of (arm, metric) in the deltas table, or "—" if absent."""
+    rows = [line for line in out.split("### Metric deltas")[-1].splitlines()
+            if line.startswith(f"| cpu-tiny | {arm} | {metric} |")] if "### Metric deltas" in out else []
+    return rows[0].rstrip(" |").split(" | ")[-1] if rows else "—"
 
 
 @pytest.fixture
@@ -54,7 +61,8 @@ def test_compare_tolerances_are_options(capsys, fake, two_commits):
                          "--tolerance-memory", "0.3")
     assert rc == 0 and "1 regressed: cpu-tiny/shortcut" in out  # a missing arm is no matter of tolerance
     rc, out, _ = compare(fake, capsys, two_commits, "--tolerance-f1", "0.005")
-    assert "REGRESSION**: F1 -0.011" in fake.row(out, "cpu-tiny", "r16_d02")  # no labels stored: untested drop
+    r16 = fake.row(out, "cpu-tiny", "r16_d02")  # beyond the tolerance, but the paired test shows no drop
+    assert "F1 -0.011 beyond tolerance, but no difference shown" in r16 and "REGRESSION" not in r16
     rc, _, err = compare(fake, capsys, two_commits, "--tolerance-f1", "-1")
     assert rc == 2 and "--tolerance-f1" in err
 
@@ -117,66 +125,68 @@ def test_compare_means_over_seeds_and_backend_filter(capsys, fake, tmp_path):
     rc, out, _ = compare(fake, capsys, tmp_path, "--backend", "cpu-tiny")
     assert rc == 0
     line = fake.row(out, "cpu-tiny", "reference")
-    assert "2/2 → 1/1" in line and "0.850 → 0.850 (+0.000)" in line  # recall: mean(0.90, 0.80) = 0.85
+    f1 = [2 * 90 / (2 * 90 + 10 + 10), 2 * 80 / (2 * 80 + 10 + 20), 2 * 85 / (2 * 85 + 10 + 15)]
+    assert "2/2 → 1/1" in line and f"{(f1[0] + f1[1]) / 2:.3f} → {f1[2]:.3f}" in line  # means over seeds
     assert "| gpu |" not in out
 
 
 def test_paired_intervals_come_from_fraudft_stats(capsys, fake, tmp_path):
-    base = [fake.record(tmp_path, "base", "reference", seed=s, fn=10, fp=10, labels=True) for s in (0, 1)]
-    head = [fake.record(tmp_path, "head", "reference", seed=s, fn=40, fp=10, labels=True) for s in (0, 1, 2)]
+    base = [fake.record(tmp_path, "base", "reference", seed=s, fn=10, fp=10) for s in (0, 1)]
+    head = [fake.record(tmp_path, "head", "reference", seed=s, fn=40, fp=10) for s in (0, 1, 2)]
     rc, out, _ = compare(fake, capsys, tmp_path)
     assert rc == 0
-    cells = fake.row(out, "cpu-tiny", "reference").split(" | ")
-    expected = stats.pooled_compare(fake.labels, [r["predictions"] for r in head], [r["predictions"] for r in base],
-                                    "f1")
-    assert expected["verdict"] == "lower"
-    assert cells[DELTA_F1] == f"{expected['delta']:+.3f} [{expected['low']:+.3f}, {expected['high']:+.3f}] lower"
-    assert cells[DELTA_MCC].endswith(" lower")
+    expected = stats.compare(fake.labels, [r.test.predictions for r in head], [r.test.predictions for r in base], "f1")
+    assert expected["verdict"] == "lower"  # one arm: the Holm family of one leaves it as it is
+    assert delta(out, "reference", "f1") == f"{expected['delta']:+.3f} [{expected['low']:+.3f}, {expected['high']:+.3f}] lower"
+    assert delta(out, "reference", "mcc").endswith(" lower")
+    auc = stats.compare(fake.labels, [r.test.scores for r in head], [r.test.scores for r in base], "roc_auc")
+    assert delta(out, "reference", "roc_auc").startswith(f"{auc['delta']:+.3f} [{auc['low']:+.3f}, {auc['high']:+.3f}]")
 
 
 def test_a_small_difference_reads_no_difference_shown_never_a_win(capsys, fake, tmp_path):
     """The head gets other examples wrong than the base, a few more or fewer: noise, not a verdict."""
     shuffled = fake.predictions  # (fn, fp, seed): the seed shifts which examples are wrong
-    fake.record(tmp_path, "base", "reference", labels=True, predictions=shuffled(12, 10, 0))
-    fake.record(tmp_path, "head", "reference", labels=True, predictions=shuffled(10, 10, 3))  # two fewer mistakes
-    fake.record(tmp_path, "base", "alpha_r4", labels=True, predictions=shuffled(10, 10, 0))
-    fake.record(tmp_path, "head", "alpha_r4", labels=True, predictions=shuffled(14, 10, 3))  # F1 -0.02 > tolerance
+    fake.record(tmp_path, "base", "reference", predictions=shuffled(12, 10, 0))
+    fake.record(tmp_path, "head", "reference", predictions=shuffled(10, 10, 3))  # two fewer mistakes
+    fake.record(tmp_path, "base", "alpha_r4", predictions=shuffled(10, 10, 0))
+    fake.record(tmp_path, "head", "alpha_r4", predictions=shuffled(14, 10, 3))  # F1 -0.02 > tolerance
     rc, out, _ = compare(fake, capsys, tmp_path, "--fail-on-regression")
-    reference = fake.row(out, "cpu-tiny", "reference").split(" | ")
-    assert reference[DELTA_F1].startswith("+0.0") and reference[DELTA_F1].endswith("no difference shown")
-    assert "higher" not in reference[DELTA_F1]
+    reference = delta(out, "reference", "f1")
+    assert reference.startswith("+0.0") and reference.endswith("no difference shown")
+    assert "higher" not in reference
     alpha = fake.row(out, "cpu-tiny", "alpha_r4")
-    assert alpha.split(" | ")[DELTA_F1].endswith("no difference shown")
+    assert delta(out, "alpha_r4", "f1").endswith("no difference shown")
     assert "beyond tolerance, but no difference shown" in alpha and "REGRESSION" not in alpha
     assert rc == 0
 
 
 def test_undefined_metrics_show_a_dash_with_why(capsys, fake, tmp_path):
-    fake.record(tmp_path, "base", "untuned", fn=100, fp=0, labels=True)
-    fake.record(tmp_path, "head", "untuned", fn=100, fp=0, labels=True)
+    fake.record(tmp_path, "base", "untuned", fn=100, fp=0)
+    fake.record(tmp_path, "head", "untuned", fn=100, fp=0)
     rc, out, _ = compare(fake, capsys, tmp_path)
     assert rc == 0
     cells = fake.row(out, "cpu-tiny", "untuned").split(" | ")
-    assert cells[3] == "— (no positive prediction) → — (no positive prediction)"  # precision
-    assert cells[6] == "0.000 → 0.000 (+0.000)"  # MCC of a constant predictor is 0, defined
+    assert cells[MCC] == "0.000 → 0.000 (+0.000)"  # MCC of a constant predictor is 0, defined
+    assert delta(out, "untuned", "precision") == "— (head: no positive prediction)"
     assert "0.000 [0.000, 0.000]" not in out
 
 
-def test_without_labels_there_is_no_interval(capsys, fake, tmp_path):
-    fake.record(tmp_path, "base", "reference", fn=10, fp=10)
+def test_without_scores_a_score_metric_says_why(capsys, fake, tmp_path):
+    fake.record(tmp_path, "base", "reference", fn=10, fp=10, scores=False)  # a schema-1 record: no scores
     fake.record(tmp_path, "head", "reference", fn=40, fp=10)
     rc, out, _ = compare(fake, capsys, tmp_path)
     assert rc == 0
-    assert fake.row(out, "cpu-tiny", "reference").split(" | ")[DELTA_F1] == "—"
+    assert delta(out, "reference", "roc_auc") == "— (no scores recorded)"
+    assert delta(out, "reference", "f1").endswith("lower")
 
 
 def test_different_test_data_is_noted_not_tested(capsys, fake, tmp_path):
-    fake.record(tmp_path, "base", "reference", labels=True, fingerprint="aaaa")
-    fake.record(tmp_path, "head", "reference", labels=True, fingerprint="bbbb")
+    fake.record(tmp_path, "base", "reference", fingerprint="aaaa")
+    fake.record(tmp_path, "head", "reference", fingerprint="bbbb")
     rc, out, _ = compare(fake, capsys, tmp_path)
     assert rc == 0
     line = fake.row(out, "cpu-tiny", "reference")
-    assert "test data differs" in line and line.split(" | ")[DELTA_F1] == "—"
+    assert "test data differs" in line and delta(out, "reference", "f1") == "—"
 
 
 def test_a_model_change_is_refused_unless_allowed(capsys, fake, tmp_path):
@@ -215,13 +225,13 @@ def test_a_changed_environment_is_said(fake, tmp_path):
     from fraudft.results.compare import compare_report, environment_changes
 
     base, head = fake.record(tmp_path, "base", "reference"), fake.record(tmp_path, "head", "reference")
-    base["meta_info"] = {"python": "3.11.7", "device": "cpu", "libraries": {"torch": "2.13.0", "triton": None}}
-    head["meta_info"] = {"python": "3.11.7", "device": "cpu", "libraries": {"torch": "2.13.0", "triton": "3.9.0"}}
+    base.meta_info = {"python": "3.11.7", "device": "cpu", "libraries": {"torch": "2.13.0", "triton": None}}
+    head.meta_info = {"python": "3.11.7", "device": "cpu", "libraries": {"torch": "2.13.0", "triton": "3.9.0"}}
     assert environment_changes([base], [head]) == ["triton None → 3.9.0"]
     assert environment_changes([base], [base]) == []
-    del base["meta_info"]["libraries"]["triton"]  # not recorded then: not a change
+    del base.meta_info["libraries"]["triton"]  # not recorded then: not a change
     assert environment_changes([base], [head]) == []
-    base["meta_info"]["libraries"]["triton"] = None
+    base.meta_info["libraries"]["triton"] = None
     text, regressed = compare_report([base], [head], "base", "head")
     assert "Environment changed (speed and memory may move without a code change): triton None → 3.9.0" in text
     assert regressed == 0

@@ -150,11 +150,11 @@ def test_load_records_reads_every_recipe_sorted(tmp_path):
                               ("cpu-tiny", "reference", 0)):
         write_json_atomic(_minimal(recipe, arm, seed), record_path(tmp_path, "c1", recipe, arm, seed))
     records = load_records(tmp_path, "c1")
-    assert [(r["recipe"], r["arm"], r["seed"]) for r in records] == [
+    assert [(r.recipe, r.arm, r.seed) for r in records] == [
         ("cpu-tiny", "untuned", 0), ("cpu-tiny", "reference", 0), ("cpu-tiny", "reference", 1),
         ("gpu", "reference", 0)]  # arms in arms.toml order
-    assert records[0]["path"].endswith("c1/cpu-tiny/untuned-seed0.json")
-    assert [r["recipe"] for r in load_records(tmp_path, "c1", "gpu")] == ["gpu"]
+    assert records[0].path.endswith("c1/cpu-tiny/untuned-seed0.json")
+    assert [r.recipe for r in load_records(tmp_path, "c1", "gpu")] == ["gpu"]
     with pytest.raises(UsageError, match="--backend: no 'tpu' records for c1, expected one of cpu-tiny, gpu"):
         load_records(tmp_path, "c1", "tpu")
 
@@ -173,9 +173,17 @@ def test_load_records_error_for_a_missing_commit_lists_the_others(tmp_path):
 @pytest.mark.parametrize("content, why", [
     ('{"schema": 1, "arm": "refer', "not a readable JSON record"),
     ("[1, 2]", "expected a JSON object, got list"),
-    ('{"arm": "reference", "train_info": {"status": "success"}}', "schema: got None, expected 1"),
-    ('{"schema": 99, "train_info": {"status": "success"}}', "schema: got 99, expected 1"),
-    ('{"schema": 1, "arm": "reference"}', "train_info.status: got None, expected success or failed"),
+    ('{"arm": "reference", "train_info": {"status": "success"}}', "schema: got None, expected one of 1, 2"),
+    ('{"schema": 99, "train_info": {"status": "success"}}', "schema: got 99, expected one of 1, 2"),
+    ('{"schema": 1, "arm": "reference"}', "train_info: expected an object"),
+    ('{"schema": 2, "train_info": {}}', "train_info.status: got '?', expected success or failed"),
+    ('{"schema": 2, "train_info": {"status": "success"}}', "evaluations: a successful run needs"),
+    ('{"schema": 2, "train_info": {"status": "success"}, "evaluations": [{"name": "test", "labels": [1, 0], '
+     '"predictions": [1, 0], "scores": [0.9]}]}', "evaluations[test].scores: got 1, expected 2 scores"),
+    ('{"schema": 2, "train_info": {"status": "success"}, "evaluations": [{"name": "test", "labels": [1, 0], '
+     '"predictions": [1, 0], "scores": [0.9, 1.5]}]}', "evaluations[test].scores: expected numbers in [0, 1]"),
+    ('{"schema": 2, "train_info": {"status": "success"}, "evaluations": [{"name": "other", "labels": [1], '
+     '"predictions": [1]}]}', "the first must be 'test'"),
     ('{"schema": 1, "train_info": {"status": "success"}, "predictions": [1]}', "metrics: missing"),
     ('{"schema": 1, "train_info": {"status": "success"}, "metrics": {}}', "predictions: expected a non-empty list"),
     ('{"schema": 1, "train_info": {"status": "success"}, "metrics": {}, "predictions": [1, 0], "labels": [1]}',
@@ -204,14 +212,14 @@ def test_temp_files_of_a_writer_are_not_records(tmp_path):
     write_json_atomic(_minimal("cpu-tiny", "reference", 0), record_path(tmp_path, "c1", "cpu-tiny", "reference", 0))
     (tmp_path / "c1" / "cpu-tiny" / ".alpha_r4-seed0.json.abc123.tmp").write_text('{"half": ')
     (tmp_path / "c1" / "cpu-tiny" / ".hidden-seed0.json").write_text('{"half": ')
-    assert [r["arm"] for r in load_records(tmp_path, "c1")] == ["reference"]
+    assert [r.arm for r in load_records(tmp_path, "c1")] == ["reference"]
 
 
 def test_other_json_files_are_not_records(tmp_path):
     """bench/gpu_check.py writes <commit>/gpu-check/train-*.json: no record layout, so not read as results."""
     write_json_atomic(_minimal("cpu-tiny", "reference", 0), record_path(tmp_path, "c1", "cpu-tiny", "reference", 0))
     write_json_atomic({"check": "train-full-gc"}, tmp_path / "c1" / "gpu-check" / "train-full-gc.json")
-    assert [r["recipe"] for r in load_records(tmp_path, "c1")] == ["cpu-tiny"]
+    assert [r.recipe for r in load_records(tmp_path, "c1")] == ["cpu-tiny"]
 
 
 def test_runs_are_keyed_by_recipe_folder_and_arm(tmp_path):
@@ -226,7 +234,7 @@ def test_model_of_reads_the_recipe_config_else_the_folder(tmp_path):
     record = _minimal("gpu", "reference", 0, run_info={"config": {"backend": {"name": "gpu", "model": "qwen2-0.5b"}}})
     write_json_atomic(record, record_path(tmp_path, "c1", "gpu", "reference", 0))
     write_json_atomic(_minimal("cpu-tiny", "reference", 0), record_path(tmp_path, "c1", "cpu-tiny", "reference", 0))
-    models = {r["recipe"]: model_of(r) for r in load_records(tmp_path, "c1")}
+    models = {r.recipe: model_of(r) for r in load_records(tmp_path, "c1")}
     assert models == {"gpu": "qwen2-0.5b", "cpu-tiny": "cpu-tiny"}
 
 

@@ -1,16 +1,17 @@
 """fraudft.results.sweep: arms that differ in alpha only are found and shown against alpha/r."""
 
 from fraudft.results.plot import plot_alpha_sweeps
+from fraudft.results.record import Evaluation, RunRecord
 from fraudft.results.sweep import find_sweeps, sweep_points, sweep_report
 
 LABELS = [1, 0] * 50
 
 
-def _record(arm: str, alpha: float, predictions: list[int], dropout: float = 0.05) -> dict:
+def _record(arm: str, alpha: float, predictions: list[int], dropout: float = 0.05) -> RunRecord:
     lora = {"r": 8, "alpha": alpha, "dropout": dropout, "rslora": False, "target_modules": ["q_proj"]}
-    return {"arm": arm, "seed": 0, "recipe": "cpu-tiny", "backend": "cpu-tiny", "labels": LABELS,
-            "predictions": predictions, "train_info": {"status": "success"}, "metrics": {},
-            "run_info": {"config": {"arm": {"name": arm, "lora": lora, "train_data": [], "test_data": []}}}}
+    return RunRecord(arm=arm, seed=0, recipe="cpu-tiny", model="tiny", device="cpu", train_info={"status": "success"},
+                     run_info={"config": {"arm": {"name": arm, "lora": lora, "train_data": [], "test_data": []}}},
+                     evaluations=[Evaluation("test", LABELS, predictions)])
 
 
 def _noisy(wrong_every: int) -> list[int]:

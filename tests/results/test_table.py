@@ -1,4 +1,4 @@
-"""fraudft.results.table and `fraudft results table`: one row per run, a per-arm summary over seeds."""
+"""fraudft.results.table and `fraudft results table`: one row per run, every registered metric per arm."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from fraudft import stats
+from fraudft.metrics import METRICS
 from fraudft.results import table
 from fraudft.results.store import load_records
 
@@ -27,7 +28,7 @@ def test_table_lists_each_arm_and_the_failed_one(capsys, fake, one_commit):
     assert seeds[:3] == ["0", "1", "2"]
     assert "### Per arm" in out
     summary = [line for line in out.splitlines() if line.startswith("| cpu-tiny | reference | 3/3 |")]
-    assert summary and "±" in summary[0] and "envelope of per-seed bootstraps" in summary[0]
+    assert summary and "±" in summary[0]
     assert "| cpu-tiny | rslora | 0/1 | failed |" in out
 
 
@@ -38,44 +39,53 @@ def test_table_arm_order_follows_the_arms_table(capsys, fake, one_commit):
     assert arms[:5] == ["untuned", "reference", "reference", "reference", "rslora"]
 
 
-def test_table_single_seeds_print_no_summary(capsys, fake, tmp_path):
+def test_every_registered_metric_is_a_column_of_both_tables(capsys, fake, tmp_path):
     fake.record(tmp_path, "c1", "reference")
     rc, out, _ = fake.run(capsys, "results", "table", "c1", "--results-dir", tmp_path)
-    assert rc == 0 and "Per arm" not in out and "error" not in out.splitlines()[2]
+    assert rc == 0 and "error" not in out.splitlines()[2]
+    run_header, arm_header = (line for line in out.splitlines() if line.startswith("| backend |"))
+    for name in METRICS:
+        assert f"| {name} |" in run_header
+        assert f"| {name}" in arm_header
+    assert "| operating point (eval-chosen) |" in run_header
+    assert "brier (lower is better)" in arm_header
 
 
-def test_table_pools_seeds_per_example_through_fraudft_stats(capsys, fake, tmp_path):
-    records = [fake.record(tmp_path, "c1", "reference", seed=s, fn=10 + 5 * s, fp=8, labels=True) for s in (0, 1)]
+def test_arm_intervals_come_from_fraudft_stats_with_seeds_resampled(capsys, fake, tmp_path):
+    records = [fake.record(tmp_path, "c1", "reference", seed=s, fn=10 + 5 * s, fp=8) for s in (0, 1)]
     rc, out, _ = fake.run(capsys, "results", "table", "c1", "--results-dir", tmp_path)
     assert rc == 0
-    summary = fake.row(out.split("### Per arm")[1], "cpu-tiny", "reference")
-    assert "bootstrap, seeds pooled" in summary
-    pooled = stats.pooled_interval(fake.labels, [r["predictions"] for r in records], "f1")
-    assert f"[{pooled['low']:.3f}, {pooled['high']:.3f}]" in summary.split(" | ")[6]
-    mcc = stats.pooled_interval(fake.labels, [r["predictions"] for r in records], "mcc")
-    assert f"[{mcc['low']:.3f}, {mcc['high']:.3f}]" in summary.split(" | ")[7]
+    summary = fake.row(out.split("### Per arm")[1], "cpu-tiny", "reference").split(" | ")
+    for column, metric in ((6, "f1"), (7, "mcc"), (9, "roc_auc")):
+        values = [r.test.scores if metric == "roc_auc" else r.test.predictions for r in records]
+        expected = stats.interval(fake.labels, values, metric)
+        assert f"[{expected['low']:.3f}, {expected['high']:.3f}]" in summary[column], (metric, summary[column])
 
 
 def test_duplicated_seeds_give_the_single_runs_interval(fake, tmp_path):
-    one = [fake.record(tmp_path, "c1", "reference", labels=True)]
-    three = [dict(one[0], seed=s) for s in (0, 1, 2)]
-    a, b = (table.summarize_arm(runs)["metrics"]["f1"] for runs in (one, three))
-    assert (a["low"], a["high"]) == pytest.approx((b["low"], b["high"]))
+    import dataclasses
+
+    one = [fake.record(tmp_path, "c1", "reference")]
+    three = [dataclasses.replace(one[0], seed=s) for s in (0, 1, 2)]
+    for metric in ("f1", "roc_auc"):
+        a, b = (table.summarize_arm(runs)["metrics"][metric] for runs in (one, three))
+        assert (a["low"], a["high"]) == pytest.approx((b["low"], b["high"]))
 
 
 def test_undefined_metrics_show_a_dash_and_why(capsys, fake, tmp_path):
-    fake.record(tmp_path, "c1", "untuned", fn=100, fp=0, labels=True)  # predicts "not fraud" for all
-    fake.record(tmp_path, "c1", "reference", fn=100, fp=0)  # the same, without stored labels
-    fake.record(tmp_path, "c1", "reference", seed=1, fn=100, fp=0)
+    fake.record(tmp_path, "c1", "untuned", fn=100, fp=0)  # predicts "not fraud" for all
+    fake.record(tmp_path, "c1", "reference", fn=100, fp=0, scores=False)  # the same, no scores recorded
+    fake.record(tmp_path, "c1", "reference", seed=1, fn=100, fp=0, scores=False)
     rc, out, _ = fake.run(capsys, "results", "table", "c1", "--results-dir", tmp_path)
     assert rc == 0
     cells = fake.row(out, "cpu-tiny", "untuned").split(" | ")
     assert cells[7] == "— (no positive prediction)"  # precision
     assert cells[8].startswith("0.000") and cells[10].startswith("0.000")  # recall 0 and MCC 0 are defined
     assert "0.000 [0.000, 0.000]" not in cells[7]
-    summary = fake.row(out.split("### Per arm")[1], "cpu-tiny", "reference")
-    assert summary.split(" | ")[4] == "— (no positive prediction)"
-    assert "0.000 [0.000, 0.000]" not in fake.row(out, "cpu-tiny", "reference").split(" | ")[7]
+    summary = fake.row(out.split("### Per arm")[1], "cpu-tiny", "reference").split(" | ")
+    assert summary[4] == "— (no positive prediction)"
+    assert summary[8] == f"— ({table.NO_SCORES})"  # roc_auc needs scores: said, never 0
+    assert fake.row(out, "cpu-tiny", "reference").split(" | ")[12] == f"— ({table.NO_SCORES})"
 
 
 def test_table_backend_filter(capsys, fake, tmp_path):
@@ -115,8 +125,7 @@ def test_markdown_table_of_records_in_memory(fake, tmp_path):
     header = text.splitlines()[0]
     assert header.startswith("| backend | arm | seed | status |") and "error" not in header and "| mcc |" in header
     assert len(text.splitlines()) == 4 and "| 10000 |" in text
-    frame = table.records_frame(records)
-    assert list(frame.columns) == table.COLUMNS and len(frame) == 2
+    assert len(table.records_frame(records)) == 2
 
 
 def test_dirty_runs_are_marked(capsys, fake, tmp_path):
@@ -127,16 +136,16 @@ def test_dirty_runs_are_marked(capsys, fake, tmp_path):
 
 
 def test_records_json_roundtrip_is_what_the_table_reads(fake, tmp_path):
-    record = fake.record(tmp_path, "c1", "reference", labels=True)
+    record = fake.record(tmp_path, "c1", "reference")
     (loaded,) = load_records(tmp_path, "c1")
-    assert loaded["predictions"] == record["predictions"] and loaded["labels"] == fake.labels
-    assert table.record_metric(loaded, "f1", None)["value"] == pytest.approx(record["metrics"]["f1"])
+    assert loaded.test == record.test and loaded.test.labels == fake.labels
+    assert table.record_metric(loaded, "f1")["value"] == pytest.approx(record.test.metrics["f1"])
 
 
 def test_table_shows_padding_and_mfu_where_recorded(fake, tmp_path):
     gpu, cpu, old = (fake.record(tmp_path, "c1", arm) for arm in ("reference", "alpha_r4", "rslora"))
-    gpu["train_info"].update(computed_tokens=1000, padding_fraction=0.0512, mfu={"mfu": 0.2345, "reason": None})
-    cpu["train_info"].update(computed_tokens=1000, padding_fraction=0.0,
+    gpu.train_info.update(computed_tokens=1000, padding_fraction=0.0512, mfu={"mfu": 0.2345, "reason": None})
+    cpu.train_info.update(computed_tokens=1000, padding_fraction=0.0,
                              mfu={"mfu": None, "reason": "no peak FLOP/s known for cpu"})
     frame = table.records_frame([gpu, cpu, old]).set_index("arm")
     assert frame.loc["reference", "pad %"] == 5.1 and frame.loc["reference", "MFU %"] == 23.4

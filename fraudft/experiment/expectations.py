@@ -1,0 +1,230 @@
+"""What an arm expects, and the library's judgement of it on stored records.
+
+    from fraudft.experiment.expectations import judge, judge_all
+    verdict = judge(arm, arm.expects[0], runs_by_arm)      # runs_by_arm: {arm name: [RunRecord, ...]}
+    verdict.passed, verdict.summary()
+    verdicts = judge_all(records)                          # every expectation of every arm present
+
+An expectation is a kind registered with `@expectation_kind(NAME, compares=...)`:
+
+- `collapse`: every run says "fraud" to every test record (recall 1.0, tn 0): the positive-only
+  dataset shortcut the series found.
+- `beats`: the arm's metric is significantly better than that of EVERY arm named in `other`
+  (better: higher, or lower for a metric such as the Brier score where lower is better). Each
+  comparison is fraudft.stats.compare, paired over test examples; the expectation holds when all
+  of them do (an intersection-union test: no multiplicity correction is needed for the conjunction).
+  The verdict reports the least favourable comparison (the smallest margin) with its interval.
+- `worse_than`: the arm's metric is significantly worse than that of every arm in `other`.
+
+Any metric of the registry (fraudft.metrics) can be an expectation's metric; one that needs scores
+cannot be judged on records without them (generate mode, schema-1 records), and
+check_metrics_available() says so before a grid runs. The bench asserts what judge() returns;
+`fraudft grid` prints every verdict and exits 1 when one fails.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+from fraudft.errors import UsageError
+from fraudft.metrics import METRICS, get_metric
+from fraudft.results.record import TEST, RunRecord
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """An arm's expectation: a registered `kind`, the arms it compares with and the metric judged."""
+
+    kind: str
+    other: tuple[str, ...] = ()
+    metric: str = "mcc"
+
+    def __post_init__(self):
+        if isinstance(self.other, str):
+            object.__setattr__(self, "other", (self.other,))
+        object.__setattr__(self, "other", tuple(self.other))
+        if self.kind not in KINDS:
+            raise ValueError(f"expect: kind: got {self.kind!r}, expected one of {', '.join(KINDS)}")
+        if KINDS[self.kind].compares:
+            if not self.other or not all(isinstance(o, str) and o for o in self.other):
+                raise ValueError(f"expect: {self.kind} needs `other`, the arm(s) to compare with")
+        elif self.other:
+            raise ValueError(f"expect: {self.kind} compares with no other arm, got other={self.other!r}")
+        if self.metric not in METRICS:
+            raise ValueError(f"expect: metric: got {self.metric!r}, expected one of {', '.join(METRICS)}")
+
+    @property
+    def compares(self) -> bool:
+        return KINDS[self.kind].compares
+
+    def __str__(self) -> str:
+        if not self.compares:
+            return self.kind
+        other = self.other[0] if len(self.other) == 1 else "every one of " + "|".join(self.other)
+        return f"{self.kind}:{other}:{self.metric}"
+
+
+@dataclass
+class Verdict:
+    """The judgement of one expectation of one arm.
+
+    status: "pass", "fail" or "not judged" (records missing: `why`); comparisons: one
+    fraudft.stats.compare result per other arm; the `delta`, `low`, `high` and `other` fields are the
+    least favourable of them (for a collapse: None)."""
+
+    arm: str
+    expectation: str
+    kind: str
+    metric: str
+    status: str
+    why: str = ""
+    other: str | None = None
+    compared_with: list[str] = field(default_factory=list)
+    delta: float | None = None
+    low: float | None = None
+    high: float | None = None
+    borderline: bool = False
+    comparisons: dict = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "pass"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def summary(self) -> str:
+        """One line: `reference beats every one of untuned|always_fraud|surface_probe on mcc: ... -> pass`."""
+        head = f"{self.arm} {self.expectation}"
+        if self.delta is not None:
+            head += (f": weakest vs {self.other} {self.delta:+.3f} [{self.low:+.3f}, {self.high:+.3f}]"
+                     + (" (borderline: Monte Carlo error could flip it)" if self.borderline else ""))
+        return f"{head} -> {self.status.upper()}" + (f" ({self.why})" if self.why else "")
+
+
+@dataclass(frozen=True)
+class ExpectationKind:
+    name: str
+    compares: bool
+    judge: Callable[[Expectation, str, list[RunRecord], dict[str, list[RunRecord]], int], Verdict]
+
+
+KINDS: dict[str, ExpectationKind] = {}
+
+
+def expectation_kind(name: str, compares: bool):
+    """Register `judge(expectation, arm name, our runs, {other arm: runs}, n_resamples) -> Verdict` under name."""
+
+    def register(fn):
+        if name in KINDS:
+            raise ValueError(f"expectation kind {name!r} is registered twice")
+        KINDS[name] = ExpectationKind(name, compares, fn)
+        return fn
+
+    return register
+
+
+def _verdict(expectation: Expectation, arm: str, status: str, why: str = "", **fields) -> Verdict:
+    return Verdict(arm=arm, expectation=str(expectation), kind=expectation.kind, metric=expectation.metric,
+                   status=status, why=why, compared_with=list(expectation.other), **fields)
+
+
+@expectation_kind("collapse", compares=False)
+def _collapse(expectation, arm, ours, others, n_resamples) -> Verdict:
+    bad = [r.seed for r in ours if not (all(r.test.predictions) and any(r.test.labels))]
+    if bad:
+        return _verdict(expectation, arm, "fail", f"seed(s) {bad} do not say 'fraud' to every test record")
+    return _verdict(expectation, arm, "pass")
+
+
+def _metric_values(runs: list[RunRecord], metric: str) -> tuple[list[int], list[list] | None, str]:
+    """(test labels, one value list per run, "") or (labels, None, why the metric cannot be computed)."""
+    needs = get_metric(metric).needs
+    values = [r.test.values_for(needs) for r in runs]
+    if any(v is None for v in values):
+        return runs[0].test.labels, None, f"{metric} needs {needs}, which these records do not hold"
+    return runs[0].test.labels, values, ""
+
+
+def _comparison(direction: int):
+    """The judge of beats (direction +1: better) or worse_than (-1: worse) against every other arm."""
+
+    def judge(expectation, arm, ours, others, n_resamples) -> Verdict:
+        from fraudft import stats
+
+        metric = get_metric(expectation.metric)
+        sign = direction * (1 if metric.higher_is_better else -1)  # the sign the delta must have
+        wanted = "higher" if sign > 0 else "lower"
+        labels, our_values, why = _metric_values(ours, metric.name)
+        if our_values is None:
+            return _verdict(expectation, arm, "fail", why)
+        results = {}
+        for name, runs in others.items():
+            if runs[0].test.labels != labels:
+                return _verdict(expectation, arm, "fail", f"{name} was tested on other examples")
+            _, their_values, why = _metric_values(runs, metric.name)
+            if their_values is None:
+                return _verdict(expectation, arm, "fail", f"{name}: {why}")
+            results[name] = stats.compare(labels, our_values, their_values, metric.name, n_resamples=n_resamples)
+        undefined = {name: r["undefined"] for name, r in results.items() if r["delta"] is None}
+        if undefined:
+            name, reason = next(iter(undefined.items()))
+            return _verdict(expectation, arm, "fail", f"vs {name}: {metric.name} undefined ({reason})",
+                            comparisons=results)
+        weakest = min(results, key=lambda name: sign * results[name]["delta"])
+        w = results[weakest]
+        failed = [name for name, r in results.items() if r["verdict"] != wanted]
+        why = (f"not shown {wanted} than {', '.join(failed)}" if failed else "")
+        return _verdict(expectation, arm, "fail" if failed else "pass", why, other=weakest, delta=w["delta"],
+                        low=w["low"], high=w["high"], borderline=any(r.get("borderline") for r in results.values()),
+                        comparisons=results)
+
+    return judge
+
+
+expectation_kind("beats", compares=True)(_comparison(+1))
+expectation_kind("worse_than", compares=True)(_comparison(-1))
+
+
+def judge(arm, expectation: Expectation, runs_by_arm: dict[str, list[RunRecord]],
+          n_resamples: int | None = None) -> Verdict:
+    """The verdict of one expectation of `arm` (an Arm) from successful runs of it and the arms it
+    names ({arm name: runs}); "not judged" when some of them have no successful run."""
+    from fraudft import stats
+
+    n_resamples = n_resamples or stats.B_DEFAULT
+    missing = [name for name in (arm.name, *expectation.other) if not runs_by_arm.get(name)]
+    if missing:
+        return _verdict(expectation, arm.name, "not judged", f"no successful run of {', '.join(missing)}")
+    ours = runs_by_arm[arm.name]
+    if any(r.test is None for r in ours):
+        return _verdict(expectation, arm.name, "not judged", f"no {TEST!r} evaluation")
+    others = {name: runs_by_arm[name] for name in expectation.other}
+    return KINDS[expectation.kind].judge(expectation, arm.name, ours, others, n_resamples)
+
+
+def judge_all(records: list[RunRecord], arms=None, n_resamples: int | None = None) -> list[Verdict]:
+    """The verdict of every expectation of every arm that has records here, in arms.toml order
+    (one recipe's records; the successful runs of each arm, whatever their seeds)."""
+    from fraudft.experiment.arms import ARMS
+
+    runs_by_arm: dict[str, list[RunRecord]] = {}
+    for r in records:
+        if r.ok:
+            runs_by_arm.setdefault(r.arm, []).append(r)
+    present = {r.arm for r in records}
+    return [judge(arm, e, runs_by_arm, n_resamples) for arm in (arms or ARMS) if arm.name in present
+            for e in arm.expects]
+
+
+def check_metrics_available(arms, recipe) -> None:
+    """Raise UsageError (one line) when an arm expects a metric that needs scores on a recipe that
+    evaluates in generate mode (its records hold no scores)."""
+    if recipe.eval.mode == "score":
+        return
+    for arm in arms:
+        for e in arm.expects:
+            if e.compares and get_metric(e.metric).needs == "scores":
+                raise UsageError(f"arms.toml: {arm.name}: expect {e}: {e.metric} needs P(fraud) scores, but recipe "
+                                 f"{recipe.name} evaluates in {recipe.eval.mode} mode; use a prediction metric")

@@ -1,0 +1,97 @@
+"""fraudft.experiment.expectations: kinds registered by name, judged in the library on records."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fraudft.errors import UsageError
+from fraudft.experiment.arms import ARMS_BY_NAME, Arm
+from fraudft.experiment.expectations import KINDS, Expectation, check_metrics_available, judge, judge_all
+from fraudft.experiment.recipes import load_recipe
+from fraudft.modeling.lora import LoraSettings
+from fraudft.results.record import Evaluation, RunRecord
+
+RNG = np.random.default_rng(0)
+N = 400
+LABELS = [int(y) for y in RNG.integers(0, 2, N)]
+
+
+def run(arm: str, accuracy: float, seed: int = 0, scores: bool = True) -> RunRecord:
+    """A record whose predictions are right with probability `accuracy` (scores that rank alike)."""
+    rng = np.random.default_rng(hash((arm, seed)) % 2**32)
+    right = rng.random(N) < accuracy
+    predictions = [y if r else 1 - y for y, r in zip(LABELS, right)]
+    values = [round(0.5 + 0.5 * rng.random(), 4) if p else round(0.49 * rng.random(), 4) for p in predictions]
+    return RunRecord(arm=arm, seed=seed, recipe="cpu-tiny", model="tiny", device="cpu", run_info={},
+                     train_info={"status": "success"},
+                     evaluations=[Evaluation("test", LABELS, predictions, scores=values if scores else None)])
+
+
+def arm(name="x", *expects: Expectation) -> Arm:
+    return Arm(name, name, LoraSettings(), expects=expects)
+
+
+def test_the_registered_kinds():
+    assert set(KINDS) >= {"beats", "worse_than", "collapse"}
+    assert KINDS["beats"].compares and not KINDS["collapse"].compares
+
+
+@pytest.mark.parametrize("metric", ["mcc", "roc_auc", "brier"])
+def test_beats_every_other_arm_and_reports_the_weakest(metric):
+    e = Expectation("beats", ("weak", "strong"), metric)
+    runs = {"x": [run("x", 0.9)], "weak": [run("weak", 0.55)], "strong": [run("strong", 0.75)]}
+    verdict = judge(arm("x", e), e, runs, n_resamples=2000)
+    assert verdict.passed, verdict.summary()
+    assert verdict.other == "strong" and set(verdict.comparisons) == {"weak", "strong"}
+    sign = 1 if metric != "brier" else -1  # the Brier score is better lower: "beats" is a negative delta
+    assert sign * verdict.delta > 0 and sign * verdict.comparisons["weak"]["delta"] > sign * verdict.delta
+
+
+def test_beats_fails_when_one_other_arm_is_not_beaten():
+    e = Expectation("beats", ("weak", "equal"))
+    runs = {"x": [run("x", 0.8)], "weak": [run("weak", 0.55)], "equal": [run("equal", 0.8)]}
+    verdict = judge(arm("x", e), e, runs, n_resamples=2000)
+    assert verdict.status == "fail" and verdict.other == "equal" and "equal" in verdict.why
+    assert "FAIL" in verdict.summary()
+
+
+def test_worse_than_and_collapse():
+    worse = Expectation("worse_than", ("reference",))
+    runs = {"x": [run("x", 0.55)], "reference": [run("reference", 0.85)]}
+    assert judge(arm("x", worse), worse, runs, n_resamples=2000).passed
+    collapse = Expectation("collapse")
+    always = RunRecord(arm="x", seed=0, recipe="r", model="m", device="cpu", run_info={}, train_info={"status": "success"},
+                       evaluations=[Evaluation("test", LABELS, [1] * N, scores=[1.0] * N)])
+    assert judge(arm("x", collapse), collapse, {"x": [always]}).passed
+    assert judge(arm("x", collapse), collapse, {"x": [run("x", 0.8)]}).status == "fail"
+
+
+def test_missing_records_are_not_judged():
+    e = Expectation("beats", ("y",))
+    verdict = judge(arm("x", e), e, {"x": [run("x", 0.8)]})
+    assert verdict.status == "not judged" and "no successful run of y" in verdict.why
+
+
+def test_a_score_metric_without_scores_fails_saying_why():
+    e = Expectation("beats", ("y",), "roc_auc")
+    verdict = judge(arm("x", e), e, {"x": [run("x", 0.9, scores=False)], "y": [run("y", 0.5)]})
+    assert verdict.status == "fail" and "roc_auc needs scores" in verdict.why
+
+
+def test_a_score_metric_on_a_generate_mode_recipe_is_a_usage_error():
+    import dataclasses
+
+    recipe = load_recipe("smoke")
+    generate = dataclasses.replace(recipe, eval=dataclasses.replace(recipe.eval, mode="generate"))
+    arms = [arm("x", Expectation("beats", ("y",), "roc_auc"))]
+    check_metrics_available(arms, recipe)
+    with pytest.raises(UsageError, match="roc_auc needs P\\(fraud\\) scores.*generate mode"):
+        check_metrics_available(arms, generate)
+
+
+def test_judge_all_covers_the_arms_present_in_arms_toml_order():
+    records = [run("untuned", 0.5), run("always_fraud", 0.5), run("surface_probe", 0.6), run("reference", 0.9)]
+    verdicts = judge_all(records, n_resamples=2000)
+    assert [(v.arm, v.kind) for v in verdicts] == [("reference", "beats")]
+    assert verdicts[0].passed and verdicts[0].compared_with == list(ARMS_BY_NAME["reference"].expects[0].other)
