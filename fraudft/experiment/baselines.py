@@ -4,8 +4,8 @@
     predictions = BASELINES["surface_probe"](train_records, test_records)   # 0/1 per test record
 
 - `always_fraud`: the constant "fraud" answer (what the positive-only collapse gives).
-- `surface_probe`: the audit's surface-feature classifier (sizes, speaker-tag formats, punctuation,
-  digits, instruction ids; no content words), a logistic regression fitted on the train split.
+- `surface_probe`: the audit's surface-feature classifier (fraudft.audit.features.surface_features:
+  sizes, speaker-tag formats, line-ending style, punctuation, digits, instruction ids; no content words), a logistic regression fitted on the train split.
   Where it scores well, the data has a shortcut a model can take instead of reading the dialogue.
 """
 
