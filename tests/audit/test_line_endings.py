@@ -131,3 +131,10 @@ def test_alike_line_endings_are_no_finding(only):
     finding = only(audit({"t": [{**r, "input": r["input"].replace("\n", "\r\n")} for r in records]}), "speaker_tags")
     assert finding.figures["line_endings"]["styles"]["crlf"]["difference"] == 0.0
     assert finding.level == only(audit({"t": records}), "speaker_tags").level
+
+
+def test_line_endings_are_not_compared_when_a_class_has_no_multi_line_record(make_record, only):
+    records = [make_record(f"张伟: 转账{i}", True, "张伟") for i in range(10)]
+    records += [make_record(f"发言人1: 你好{i}\n发言人2: 好", False) for i in range(10)]
+    finding = only(audit({"t": records}), "speaker_tags")
+    assert finding.figures["line_endings"]["styles"] == {} and "line endings" not in finding.verdict

@@ -3,7 +3,8 @@
 Speaker tags: the share of records with a speaker written in each format (numbered 发言人N, name,
 role word, other: fraudft.dialogue.speaker_format). Line endings: the share of multi-line records
 whose lines end in each style (lf, crlf, cr, mixed: fraudft.dialogue.line_ending_style), so that
-single-line records, a matter of turns, do not count. The level follows the largest difference
+single-line records, a matter of turns, do not count (nor line endings at all when a class has no
+multi-line record). The level follows the largest difference
 between the classes in either (`speaker_format_warn`/`_fail`, in points of share).
 """
 
@@ -85,7 +86,8 @@ def check_speaker_tags(split: Split, config: AuditConfig) -> Finding:
     formats, level, notes = share_differences(has, split.labels, FORMAT_NAMES, "tags", config)
     endings = np.array(split.line_endings, dtype=object)
     multi = endings != None  # noqa: E711 (elementwise)
-    styles = {style: endings[multi] == style for style in LINE_ENDINGS if (endings == style).any()}
+    both = (multi & split.labels).any() and (multi & ~split.labels).any()  # else nothing to compare
+    styles = {style: endings[multi] == style for style in LINE_ENDINGS if both and (endings == style).any()}
     ending_shares, ending_level, ending_notes = share_differences(
         styles, split.labels[multi], ENDING_NAMES, "line endings", config)
     level, notes = worst(level, ending_level), notes + ending_notes
