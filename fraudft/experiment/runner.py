@@ -72,6 +72,13 @@ def _train_and_evaluate(arm: Arm, recipe: Recipe, splits: Splits, training: list
     return train_info, evaluate(model, tokenizer, test, recipe.eval)
 
 
+def _model_metrics(result: dict) -> dict:
+    """An evaluation's strict metrics, with the dialogues cut to fit max_length (`truncated`,
+    `tokens_removed`) and, in generate mode, the replies cut at max_new_tokens (`cut_replies`)."""
+    extra = {"cut_replies": result["cut"]} if "cut" in result else {}
+    return {**result["metrics"], "truncated": result["truncated"], "tokens_removed": result["tokens_removed"], **extra}
+
+
 def run_arm(arm: Arm, recipe: Recipe, splits: Splits, seed: int, results_root: Path | None = None,
             extra: dict | None = None) -> dict:
     """Train (unless the arm trains nothing) and evaluate one arm; write and return its record, failed or not.
@@ -102,7 +109,9 @@ def run_arm(arm: Arm, recipe: Recipe, splits: Splits, seed: int, results_root: P
             train_info, result = _train_and_evaluate(arm, recipe, splits, training, test, seed)
             # Strict predictions: an invalid reply (generate mode) counts as the wrong answer.
             predictions = [(not y) if p is None else p for y, p in zip(labels, result["predictions"])]
-            metrics, seconds = result["metrics"], result["seconds"]
+            metrics, seconds = _model_metrics(result), result["seconds"]
+            if "replies" in result:  # generate mode: each reply with its parse status
+                record["replies"] = result["replies"]
         record["train_info"] = train_info
         record["metrics"] = {**metrics, "examples_per_s": len(test) / seconds, "eval_seconds": seconds}
         record["predictions"] = [int(p) for p in predictions]

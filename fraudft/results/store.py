@@ -7,7 +7,8 @@
 
 Each record holds `run_info` (commit, dirty flag, date, command, config), `train_info` (steps,
 train and eval time apart, tokens/s, samples/s, peak memory, status `success` or `failed` with the
-error), `metrics` and `meta_info` (library versions, device), in the spirit of peft's
+error), `metrics` (with the dialogues cut to fit max_length), in generate mode `replies` (each
+reply and its parse status) and `meta_info` (library versions, device), in the spirit of peft's
 method_comparison. A record carries `schema` (SCHEMA_VERSION); loading checks it and the fields
 a result needs, and names every file that is not a whole record (never reads it as a result).
 A record's runs are keyed by its recipe folder and arm: runs of different recipes are never one arm.
@@ -211,6 +212,13 @@ def record_problem(record) -> str | None:
         return "predictions: expected a non-empty list of 0/1"
     if labels is not None and (not _is_01(labels) or len(labels) != len(predictions)):
         return f"labels: expected {len(predictions)} values of 0/1 (one per prediction)"
+    replies = record.get("replies")  # generate mode only
+    if replies is not None and not (
+        isinstance(replies, list) and len(replies) == len(predictions)
+        and all(isinstance(r, dict) and isinstance(r.get("reply"), str) and isinstance(r.get("status"), str)
+                for r in replies)
+    ):
+        return f'replies: expected {len(predictions)} objects {{"reply": str, "status": str}} (one per prediction)'
     return None
 
 

@@ -72,3 +72,27 @@ def test_a_failing_arm_is_recorded_as_failed(tmp_path, recipe, splits):
     record = run_arm(ARMS_BY_NAME["reference"], broken, splits, seed=0, results_root=tmp_path)
     assert record["train_info"]["status"] == "failed" and record["train_info"]["error"]
     assert (tmp_path / record["run_info"]["commit"] / broken.key / "reference-seed0.json").is_file()
+
+
+@pytest.mark.parametrize("mode", ["score", "generate"])
+def test_a_model_arm_records_truncation_and_generate_mode_replies(tmp_path, recipe, splits, mode):
+    from fraudft.results.store import load_records
+
+    # A max_length that cuts some synthetic test dialogues but not all; untuned: no training to wait for.
+    evaluation = dataclasses.replace(recipe.eval, mode=mode, max_length=192, max_new_tokens=2)
+    record = run_arm(ARMS_BY_NAME["untuned"], dataclasses.replace(recipe, eval=evaluation), splits, seed=0,
+                     results_root=tmp_path)
+    assert record["train_info"]["status"] == "success", record["train_info"]
+    metrics, n = record["metrics"], len(splits.test)
+    assert 0 < metrics["truncated"] < n and metrics["tokens_removed"] >= metrics["truncated"]
+    if mode == "score":
+        assert "replies" not in record and "cut_replies" not in metrics
+    else:
+        assert len(record["replies"]) == n and all(r.keys() == {"reply", "status"} for r in record["replies"])
+        # Two new tokens are never a whole answer: each reply is invalid, and every cut one says so.
+        assert all(r["status"].startswith("invalid: ") for r in record["replies"])
+        assert metrics["cut_replies"] == sum(r["status"].endswith("cut at max_new_tokens (no stop token)")
+                                             for r in record["replies"])
+        assert metrics["invalid"] == n
+    (loaded,) = load_records(tmp_path, record["run_info"]["commit"])  # the store reads it back as a whole record
+    assert loaded["metrics"] == metrics and loaded.get("replies") == record.get("replies")
