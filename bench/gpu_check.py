@@ -131,8 +131,8 @@ def main(argv=None) -> None:
                                 torch.cuda.empty_cache()
                             ev = evaluate(model, tokenizer, eval_records if mode == "score" else eval_records[:64],
                                           EvalConfig(mode=mode, max_length=args.max_length, progress=False))
-                            results[f"eval-{mode}"] = {"status": "success", "examples_per_s": ev["examples_per_s"],
-                                                       "seconds": ev["seconds"], "peak_memory": ev["peak_memory"]}
+                            kept = ("examples_per_s", "seconds", "peak_memory", "truncated", "tokens_removed", "cut")
+                            results[f"eval-{mode}"] = {"status": "success", **{k: ev[k] for k in kept if k in ev}}
                     del model
         except Exception as err:  # record the failure (e.g. out of memory) and go on
             results[name] = {"status": "failed", "error": f"{type(err).__name__}: {err}"}

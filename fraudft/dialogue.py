@@ -4,18 +4,30 @@
     parse_dialogue("发言人1: 你好\n发言人2: 您好")  # [("发言人1", "你好"), ("发言人2", "您好")]
 
 A speaker tag is whatever precedes the first `:` or `：` when it is 1-20 characters without
-sentence punctuation. Lines without such a tag count as turns but have no speaker.
+sentence punctuation. Lines without such a tag count as turns but have no speaker. A line ends at
+`\\r\\n`, `\\r` or `\\n` (line_ending_style says which a dialogue uses).
+
+normalize_input is the one key of duplicate and leakage checks (the audit's duplicates, leakage and
+label-conflict checks, fraudft.leaks, and `fraudft mitigate`'s transforms): two texts that differ
+only in character width (`，？！：` against `,?!:`, full-width letters and digits), compatibility forms,
+the CJK punctuation NFKC keeps (`。、“”‘’`) or whitespace (`你好, 我` is `你好，我`: an ASCII comma
+takes a space that a full-width one does not) have the same key. Keys are for comparing only:
+reports show the text as written.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 
 SPEAKER_LINE = re.compile(
     r"^(?P<lead>\s*)(?P<tag>[^:：\n，。！？、；,!?\"“”]{1,20}?)(?P<sep>\s*[:：](?!//)\s?)(?P<text>.*)$",
     re.S,
 )
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
+LINE_ENDINGS = ("lf", "crlf", "cr", "mixed")  # line_ending_style of a dialogue with a line break
+_BREAK_STYLE = {"\n": "lf", "\r\n": "crlf", "\r": "cr"}
 _NUMBERED = re.compile(r"(发言人|说话人|讲话人|说话者|发言者|speaker|spk|角色)\s*_?\s*\d+", re.I)
 ROLE_WORDS = (
     "客服", "民警", "警官", "警察", "警方", "公安", "刑警", "检察", "法官", "法院", "诈骗", "骗子",
@@ -34,9 +46,9 @@ _NAME_LIKE = re.compile(
 
 
 def parse_dialogue(text: str) -> list[tuple[str | None, str]]:
-    """(speaker tag or None, text) for each non-empty line of a dialogue."""
+    """(speaker tag or None, text) for each non-empty line of a dialogue (lines end at \\r\\n, \\r or \\n)."""
     turns = []
-    for line in text.split("\n"):
+    for line in LINE_BREAK.split(text):
         if not line.strip():
             continue
         match = SPEAKER_LINE.match(line)
@@ -65,12 +77,28 @@ def speaker_format(tag: str) -> str:
     return "other"
 
 
+def line_ending_style(text: str) -> str | None:
+    """How a dialogue's lines end: "lf" (\\n), "crlf" (\\r\\n), "cr" (\\r alone), "mixed" (more than
+    one of these), or None when it has no line break."""
+    styles = {_BREAK_STYLE[m.group()] for m in LINE_BREAK.finditer(text)}
+    if not styles:
+        return None
+    return styles.pop() if len(styles) == 1 else "mixed"
+
+
+# CJK punctuation that NFKC leaves as it is, mapped to what an ASCII rewrite of the text would use.
+_KEY_PUNCTUATION = str.maketrans({"。": ".", "、": ",", "“": '"', "”": '"', "‘": "'", "’": "'"})
+
+
 def normalize_input(text: str) -> str:
-    """Whitespace runs collapsed to one space, ends stripped: the key of duplicate checks."""
-    return " ".join(text.split())
+    """The key of duplicate and leakage checks (see the module docstring): NFKC, the CJK punctuation
+    NFKC keeps mapped to ASCII, all whitespace (line breaks included) removed; "" for a blank text.
+    `normalize_input("你好，世界。\\r\\nＡ １") == normalize_input("你好, 世界.A1") == "你好,世界.A1"`."""
+    text = unicodedata.normalize("NFKC", text).translate(_KEY_PUNCTUATION)
+    return "".join(text.split())
 
 
 def meaningful_lines(text: str, min_chars: int) -> set[str]:
-    """Normalised line texts (speaker tag stripped) with at least min_chars characters."""
+    """Keys (normalize_input) of the line texts, speaker tag stripped, with at least min_chars characters."""
     lines = (normalize_input(line) for _, line in parse_dialogue(text))
     return {line for line in lines if len(line) >= min_chars}

@@ -2,6 +2,12 @@
 
     fraudft evaluate --model tiny --adapter runs/r8/adapter --data eval.jsonl --mode score
 
+Both modes encode each prompt once (`encode_prompts`), cutting the dialogue's end to fit
+`max_length` with room for the answer; evaluate() reports how many records were cut (`truncated`)
+and the tokens removed (`tokens_removed`). Batches are left-padded and every forward pass gets
+position ids counted from each row's first real token, so a record's figure does not depend on the
+batch it lands in (learned absolute positions, as GPT-2's, would otherwise shift with the padding).
+
 `score` (default): prompts are sorted by length, longest first, and left-padded into batches
 that hold at most `max_batch_tokens` positions (batch x padded length; as lm-evaluation-harness
 sorts), followed by the answer's common prefix `{"is_fraud": `. One forward pass per batch gives
@@ -13,12 +19,13 @@ left padding, `batch_size` prompts at a time. Decoding is an explicit greedy Gen
 (no sampling, one beam, no repetition or length penalty) whatever the model's own
 generation_config says. A reply that does not parse is counted as `invalid`, and as a wrong answer in the
 strict metrics; the reference's figures, where invalid means "not fraud", are reported beside them.
+Each reply is kept with its parse status: "ok" or "invalid: <why>" (not JSON, not a JSON object,
+duplicated key 'K' at any depth, no is_fraud key, is_fraud not a bool), with "; cut at
+max_new_tokens" added when generation stopped at the limit before any stop token.
 """
 
 from __future__ import annotations
 
-import json
-import re
 import time
 from dataclasses import dataclass
 from typing import Literal
@@ -31,8 +38,12 @@ from transformers import GenerationConfig
 from fraudft.measure import peak_memory
 from fraudft.modeling.collate import Collator
 from fraudft.modeling.encode import EncodeConfig, Encoder
+from fraudft.replies import Reply, parse_reply, read_reply, reply_status
 
-FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
+__all__ = [
+    "EvalConfig", "Prompts", "Reply", "answer_split", "classification_metrics", "encode_prompts", "evaluate",
+    "generate_replies", "greedy_config", "parse_reply", "read_reply", "reply_status", "score",
+]
 
 
 @dataclass(frozen=True)
@@ -65,6 +76,49 @@ def answer_split(encoder: Encoder) -> tuple[list[int], int, int]:
     return true_ids[:k], true_ids[k], false_ids[k]
 
 
+@dataclass(frozen=True)
+class Prompts:
+    """The prompt token ids of records, in the records' order, each cut to fit max_length.
+
+    removed[i]: the tokens cut from record i's prompt (the dialogue's end); 0 when it fits whole."""
+
+    ids: list[list[int]]
+    removed: list[int]
+
+    @property
+    def truncated(self) -> int:
+        """How many records were cut."""
+        return sum(n > 0 for n in self.removed)
+
+    @property
+    def tokens_removed(self) -> int:
+        """Tokens cut over all records."""
+        return sum(self.removed)
+
+
+def encode_prompts(tokenizer, records: list[dict], config: EvalConfig) -> Prompts:
+    """Each record's prompt within config.max_length less the answer's length (score mode appends
+    the answer's common prefix to it, generate mode the reply); raises UsageError when a prompt
+    cannot fit even without its dialogue."""
+    encoder = Encoder(tokenizer, EncodeConfig(max_length=config.max_length))
+    budget = config.max_length - len(encoder.target_ids[True])
+    fitted = [encoder.fit_prompt(record, budget) for record in records]
+    return Prompts(ids=[ids for ids, _ in fitted], removed=[removed for _, removed in fitted])
+
+
+def _examples(prompt_ids: list[list[int]], suffix: list[int]) -> list[dict]:
+    """Unpadded examples: each prompt followed by `suffix` (score mode: the answer's common prefix)."""
+    return [{"input_ids": ids + suffix, "attention_mask": [1] * (len(ids) + len(suffix))} for ids in prompt_ids]
+
+
+def _batches(model, tokenizer, examples: list[dict], batches: list[list[int]], desc: str, progress: bool):
+    """(indices, batch on the model's device) per index batch: left-padded, with position ids from
+    the attention mask (HF numbers positions from the first pad otherwise)."""
+    collate, device = Collator(tokenizer, side="left", position_ids=True), _device_of(model)
+    for batch_idx in tqdm(batches, desc=desc, disable=not progress):
+        yield batch_idx, {k: v.to(device) for k, v in collate([examples[i] for i in batch_idx]).items()}
+
+
 def _length_sorted_batches(examples: list[dict], batch_size: int, max_tokens: int | None = None):
     """Index batches of examples, longest first (the first batch shows the peak memory): of
     `batch_size` examples, or (max_tokens) as many as keep batch x padded length within budget."""
@@ -95,21 +149,15 @@ def _device_of(model) -> torch.device:
 
 
 @torch.inference_mode()
-def score(model, tokenizer, records: list[dict], config: EvalConfig = EvalConfig()) -> list[float]:
-    """P(fraud) for each record, in the records' order."""
-    encoder = Encoder(tokenizer, EncodeConfig(max_length=config.max_length))
-    prefix, true_id, false_id = answer_split(encoder)
-    budget = config.max_length - len(encoder.target_ids[True])
-    examples = []
-    for record in records:
-        ids = encoder.prompt_ids(record, budget)[0] + prefix
-        examples.append({"input_ids": ids, "attention_mask": [1] * len(ids)})
-    collate, device = Collator(tokenizer, side="left"), _device_of(model)
-    probs = [0.0] * len(records)
+def score(model, tokenizer, records: list[dict] | Prompts, config: EvalConfig = EvalConfig()) -> list[float]:
+    """P(fraud) for each record, in the records' order (records, or their encode_prompts)."""
+    prompts = records if isinstance(records, Prompts) else encode_prompts(tokenizer, records, config)
+    prefix, true_id, false_id = answer_split(Encoder(tokenizer, EncodeConfig(max_length=config.max_length)))
+    examples = _examples(prompts.ids, prefix)
+    probs = [0.0] * len(examples)
     model.eval()
     batches = _length_sorted_batches(examples, config.batch_size, config.max_batch_tokens)
-    for batch_idx in tqdm(batches, desc="score", disable=not config.progress):
-        batch = {k: v.to(device) for k, v in collate([examples[i] for i in batch_idx]).items()}
+    for batch_idx, batch in _batches(model, tokenizer, examples, batches, "score", config.progress):
         logits = model(**batch, logits_to_keep=1).logits[:, -1, [true_id, false_id]].float()
         for i, p in zip(batch_idx, torch.softmax(logits, dim=-1)[:, 0].tolist()):
             probs[i] = p
@@ -117,37 +165,27 @@ def score(model, tokenizer, records: list[dict], config: EvalConfig = EvalConfig
 
 
 @torch.inference_mode()
-def generate_replies(model, tokenizer, records: list[dict], config: EvalConfig = EvalConfig()) -> list[str]:
-    """Greedy replies to each record's prompt, in the records' order."""
+def generate_replies(model, tokenizer, records: list[dict] | Prompts, config: EvalConfig = EvalConfig()) -> list[Reply]:
+    """Greedy replies to each record's prompt (records, or their encode_prompts), in the records'
+    order: the text without special tokens, and `cut` when max_new_tokens ran out before a stop
+    token (the answer terminator or eos)."""
+    prompts = records if isinstance(records, Prompts) else encode_prompts(tokenizer, records, config)
     encoder = Encoder(tokenizer, EncodeConfig(max_length=config.max_length))
-    budget = config.max_length - len(encoder.target_ids[True])
-    examples = []
-    for record in records:
-        ids = encoder.prompt_ids(record, budget)[0]
-        examples.append({"input_ids": ids, "attention_mask": [1] * len(ids)})
-    collate, device = Collator(tokenizer, side="left"), _device_of(model)
+    examples = _examples(prompts.ids, [])
     stop_ids = sorted({encoder.terminator, tokenizer.eos_token_id} - {None})
-    replies = [""] * len(records)
+    replies = [Reply("")] * len(examples)
     greedy = greedy_config(config.max_new_tokens, stop_ids, encoder.terminator)
     model.eval()
-    for batch_idx in tqdm(_length_sorted_batches(examples, config.batch_size), desc="generate", disable=not config.progress):
-        batch = {k: v.to(device) for k, v in collate([examples[i] for i in batch_idx]).items()}
+    batches = _length_sorted_batches(examples, config.batch_size)
+    for batch_idx, batch in _batches(model, tokenizer, examples, batches, "generate", config.progress):
         out = model.generate(**batch, generation_config=greedy)
         new_tokens = out[:, batch["input_ids"].shape[1] :]
-        for i, text in zip(batch_idx, tokenizer.batch_decode(new_tokens, skip_special_tokens=True)):
-            replies[i] = text
+        # A finished row is padded with the terminator, itself a stop id: no stop id means cut.
+        stopped = torch.isin(new_tokens, torch.tensor(stop_ids, device=new_tokens.device)).any(dim=1).tolist()
+        texts = tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+        for i, text, stop in zip(batch_idx, texts, stopped):
+            replies[i] = Reply(text, cut=not stop)
     return replies
-
-
-def parse_reply(reply: str) -> bool | None:
-    """The `is_fraud` bool of a JSON reply (a ```json fence is stripped); None if it is invalid."""
-    match = FENCE.match(reply)
-    try:
-        value = json.loads(match.group(1) if match else reply)
-    except json.JSONDecodeError:
-        return None
-    verdict = value.get("is_fraud") if isinstance(value, dict) else None
-    return verdict if isinstance(verdict, bool) else None
 
 
 def classification_metrics(labels: list[bool], predictions: list[bool | None]) -> dict:
@@ -179,22 +217,33 @@ def classification_metrics(labels: list[bool], predictions: list[bool | None]) -
 
 
 def evaluate(model, tokenizer, records: list[dict], config: EvalConfig = EvalConfig()) -> dict:
-    """Metrics of the model on records, with examples/s and (generate mode) reference-style figures."""
+    """Metrics of the model on records, with examples/s and (generate mode) reference-style figures.
+
+    Returns a dict: mode, threshold (score mode; else None), metrics (classification_metrics,
+    strict), seconds and examples_per_s (prompt encoding included), peak_memory, predictions (per
+    record: bool, or None for an invalid reply), truncated (records whose dialogue was cut to fit
+    max_length) and tokens_removed (tokens cut over all records); score mode adds probabilities;
+    generate mode adds replies ([{"reply": text, "status": reply_status}] per record), cut (replies
+    that hit max_new_tokens before a stop token) and reference_metrics (invalid = "not fraud").
+    Raises ValueError when there are no records.
+    """
     if not records:
         raise ValueError("records: got none, expected at least one labelled record")
     labels = [r["label"] for r in records]
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
     start = time.perf_counter()
+    prompts = encode_prompts(tokenizer, records, config)
     if config.mode == "score":
-        probs = score(model, tokenizer, records, config)
+        probs = score(model, tokenizer, prompts, config)
         predictions = [p >= config.threshold for p in probs]
         extra = {"probabilities": probs}
     else:
-        replies = generate_replies(model, tokenizer, records, config)
-        predictions = [parse_reply(r) for r in replies]
+        replies = generate_replies(model, tokenizer, prompts, config)
+        predictions = [parse_reply(r.text) for r in replies]
         extra = {
-            "replies": replies,
+            "replies": [{"reply": r.text, "status": reply_status(r)} for r in replies],
+            "cut": sum(r.cut for r in replies),
             # The reference counts an unparseable reply as "not fraud" (REFERENCE §5).
             "reference_metrics": classification_metrics(labels, [bool(p) for p in predictions]),
         }
@@ -208,6 +257,8 @@ def evaluate(model, tokenizer, records: list[dict], config: EvalConfig = EvalCon
         "seconds": seconds,
         "examples_per_s": len(records) / seconds,
         "peak_memory": peak_memory(),  # CUDA: of this evaluation; CPU: the process's peak RSS so far
+        "truncated": prompts.truncated,
+        "tokens_removed": prompts.tokens_removed,
         "predictions": predictions,
         **extra,
     }

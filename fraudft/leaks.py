@@ -9,6 +9,9 @@ leaked case) when it occurs verbatim in at least `formulaic_min_records` records
 together, or when at least `formulaic_coverage` of its characters lie in character
 `formulaic_ngram`-grams found in at least `formulaic_min_lines` distinct lines. 0 turns either
 rule off.
+
+Lines are compared by their keys (fraudft.dialogue.normalize_input: NFKC, whitespace removed), so
+that a line rewritten with ASCII `,?.` for full-width `，？。` is still the same line.
 """
 
 from __future__ import annotations
@@ -69,8 +72,9 @@ def _formulaic(candidates: set[str], all_lines: set[str], line_records: Counter,
 def shared_line_leaks(splits: dict[str, list[dict]], config: LeakConfig) -> dict:
     """The meaningful lines of every record, and which lines shared between splits are formulaic.
 
-    Returns {"lines": {split: [set of lines per record]}, "shared": lines found in two or more
-    splits, "formulaic": the formulaic ones among them}.
+    Returns {"lines": {split: [set of line keys per record]}, "shared": line keys found in two or
+    more splits, "formulaic": the formulaic ones among them, "originals": {shared key: the line as
+    first written (tag stripped, ends stripped)}, for reports}.
     """
     lines = {name: [meaningful_lines(r["input"], config.line_min_chars) for r in records]
              for name, records in splits.items()}
@@ -80,7 +84,14 @@ def shared_line_leaks(splits: dict[str, list[dict]], config: LeakConfig) -> dict
         split_lines = set().union(*sets)
         shared |= split_lines & seen
         seen |= split_lines
-    all_lines = {normalize_input(t) for records in splits.values() for r in records
-                 for _, t in parse_dialogue(r["input"])}
+    all_lines, originals = set(), {}
+    for records in splits.values():
+        for r in records:
+            for _, text in parse_dialogue(r["input"]):
+                key = normalize_input(text)
+                all_lines.add(key)
+                if key in shared and key not in originals:
+                    originals[key] = text.strip()
     all_lines.discard("")
-    return {"lines": lines, "shared": shared, "formulaic": _formulaic(shared, all_lines, line_records, config)}
+    return {"lines": lines, "shared": shared, "formulaic": _formulaic(shared, all_lines, line_records, config),
+            "originals": originals}

@@ -12,7 +12,8 @@ import torch
 
 @dataclass
 class TrainStats:
-    """What a run did, measured over the steps actually run."""
+    """What a run did, measured over the steps actually run. A resumed run's counters and times
+    cover the whole run: those saved with its checkpoint plus this process's (fraudft.resume)."""
 
     steps: int = 0
     world_size: int = 1  # processes of a data-parallel run; the counters and rates below cover them all
@@ -32,6 +33,10 @@ class TrainStats:
     batching: str = ""
     gradient_checkpointing: dict = field(default_factory=dict)  # {"enabled": bool, "why": str}
     notes: list = field(default_factory=list)  # fallbacks and warnings of this run
+    # {"max_length": n, "train"/"eval": {"records", "dialogues_shortened", "tokens_removed"}}: what
+    # max_length cut from the dialogues (fraudft.modeling.truncation)
+    truncation: dict = field(default_factory=dict)
+    resumed_from_step: int | None = None  # the checkpoint's step a resumed run continued from
     tokens_per_s: float = 0.0
     samples_per_s: float = 0.0
     peak_memory: dict = field(default_factory=dict)  # this process's: in a data-parallel run's record, rank 0's

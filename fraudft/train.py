@@ -20,7 +20,10 @@ transformers module for RoPE, so it holds for the rest of the process: one run p
 Resumable runs (`save_steps > 0`) save full checkpoints (adapter, optimizer, scheduler, RNG and
 step, hence the data position) every `save_steps`; `resume=True` continues from the last complete
 one in output_dir (HF Trainer's resume_from_checkpoint restores them), so a killed run, run again,
-ends with the same weights. Its TrainStats then measure the resumed part only.
+ends with the same weights. Each checkpoint also holds the run's settings and counts so far
+(fraudft.resume): a resumption whose settings or data differ stops with a UsageError, and its
+TrainStats count the whole run (times: summed over the processes that ran it, each up to its
+last checkpoint).
 
 Data-parallel runs (torchrun): the counters of TrainStats are summed over the processes and the times
 are the slowest process's, so tokens/s, samples/s, padding and FLOPs describe the whole run; MFU is
@@ -34,7 +37,6 @@ import functools
 import importlib.metadata
 import json
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -58,7 +60,7 @@ from fraudft.measure import (
     timed,
 )
 from fraudft.modeling.collate import Collator
-from fraudft.modeling.encode import EncodeConfig
+from fraudft.modeling.encode import EncodeConfig, Encoder
 from fraudft.modeling.flops import (
     BatchLayout,
     ModelShape,
@@ -69,6 +71,8 @@ from fraudft.modeling.flops import (
 from fraudft.modeling.hf_dataset import encode_dataset, records_dataset
 from fraudft.modeling.lora import LoraSettings, add_lora
 from fraudft.modeling.loss import label_position_loss
+from fraudft.modeling.truncation import truncation_summary
+from fraudft.resume import RunLedger, run_settings
 
 
 @dataclass(frozen=True)
@@ -130,9 +134,9 @@ PADDING_FREE_ATTENTION = ("sdpa", "eager", "flex_attention", "flash_attention_2"
 class _Trainer(Trainer):
     """HF Trainer with the label-position loss, token counting and timed evaluation."""
 
-    def __init__(self, *args, loss_mode: str, stats: TrainStats, count_flops, **kwargs):
+    def __init__(self, *args, loss_mode: str, stats: TrainStats, count_flops, ledger: RunLedger, **kwargs):
         super().__init__(*args, **kwargs)
-        self.loss_mode, self.stats, self.count_flops = loss_mode, stats, count_flops
+        self.loss_mode, self.stats, self.count_flops, self.ledger = loss_mode, stats, count_flops, ledger
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         if self.loss_mode == "full":
@@ -155,9 +159,12 @@ class _Trainer(Trainer):
         self.stats.executed_flops += flops["executed"]
         return super().training_step(model, inputs, num_items_in_batch)
 
-    def _save_checkpoint(self, *args, **kwargs):
+    def _save_checkpoint(self, model, trial):
         with timed(self.stats, "save_seconds"):
-            return super()._save_checkpoint(*args, **kwargs)
+            # before the Trainer's files: a checkpoint with trainer_state.json (written last) has it
+            folder = os.path.join(self._get_output_dir(trial), f"checkpoint-{self.state.global_step}")
+            self.ledger.save(folder, self.stats, main_process=self.args.should_save)
+            return super()._save_checkpoint(model, trial)
 
     def _load_best_model(self, *args, **kwargs):
         with timed(self.stats, "save_seconds"):
@@ -279,17 +286,33 @@ def last_checkpoint(output_dir: str) -> str | None:
 
 
 def train(model, tokenizer, train_records: list[dict], eval_records: list[dict],
-          lora: LoraSettings, config: TrainConfig, output_dir: str):
-    """Fine-tune LoRA adapters on `model`; return (peft model, TrainStats)."""
+          lora: LoraSettings, config: TrainConfig, output_dir: str, identity: dict | None = None):
+    """Fine-tune LoRA adapters on `model`; return (peft model, TrainStats).
+
+    `identity` names the model and tokenizer for resuming (default: their name_or_path): a resumed
+    run must match the checkpoint's (UsageError otherwise, see fraudft.resume)."""
     if not train_records or not eval_records:
         raise ValueError("train, eval: expected at least one record in each")
+    encode_config = EncodeConfig(max_length=config.max_length)
+    datasets_ = {"train": records_dataset(train_records), "eval": records_dataset(eval_records)}
+    identity = identity or {"model": model.config.name_or_path, "tokenizer": tokenizer.name_or_path}
+    # WORLD_SIZE: torchrun's, set before the process group exists
+    ledger = RunLedger(run_settings(config, lora, identity, {split: d._fingerprint for split, d in datasets_.items()},
+                                    processes=int(os.environ.get("WORLD_SIZE", "1"))))
+    checkpoint = last_checkpoint(output_dir) if config.resume else None
+    if checkpoint is not None:
+        ledger.resume_from(checkpoint)  # before any work: another run's checkpoint stops here
     # datasets.Dataset with input_ids/attention_mask/labels, read back from the cache on a rerun
-    train_set, eval_set = (encode_dataset(records_dataset(records), tokenizer, EncodeConfig(max_length=config.max_length))
-                           for records in (train_records, eval_records))
+    train_set, eval_set = (encode_dataset(dataset, tokenizer, encode_config) for dataset in datasets_.values())
     _check_device_options(model, config)
     checkpointing, why = checkpointing_decision(model, config, [len(ids) for ids in train_set["input_ids"]])
     config = dataclasses.replace(config, gradient_checkpointing=checkpointing)
-    stats = TrainStats(batching=config.batching, gradient_checkpointing={"enabled": checkpointing, "why": why})
+    encoder = Encoder(tokenizer, encode_config)
+    stats = TrainStats(batching=config.batching, gradient_checkpointing={"enabled": checkpointing, "why": why},
+                       truncation={"max_length": config.max_length,
+                                   "train": truncation_summary(train_records, train_set, encoder),
+                                   "eval": truncation_summary(eval_records, eval_set, encoder)},
+                       resumed_from_step=int(Path(checkpoint).name.split("-")[-1]) if checkpoint else None)
     count_flops = functools.partial(
         step_flops, ModelShape.of(model), lora_r=lora.r, lora_targets=lora.target_modules, loss=config.loss,
         checkpointing=checkpointing, varlen_attention=_attention(model).startswith("flash_attention"),
@@ -316,6 +339,7 @@ def train(model, tokenizer, train_records: list[dict], eval_records: list[dict],
         loss_mode=config.loss,
         stats=stats,
         count_flops=count_flops,
+        ledger=ledger,
     )
     if config.batching == "padding_free":
         trainer.data_collator = DataCollatorWithFlattening()
@@ -325,12 +349,13 @@ def train(model, tokenizer, train_records: list[dict], eval_records: list[dict],
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
     synchronize()
-    start = time.perf_counter()
-    trainer.train(resume_from_checkpoint=last_checkpoint(output_dir) if config.resume else None)
+    ledger.restart_clock()
+    trainer.train(resume_from_checkpoint=checkpoint)
     synchronize()
-    stats.train_seconds = time.perf_counter() - start - stats.eval_seconds - stats.save_seconds
+    stats.train_seconds = ledger.train_seconds(stats)
     stats.steps = trainer.state.global_step
     reduce_across_processes(stats)
+    ledger.add_earlier(stats)  # a resumed run: the counts and times of the processes before this one
     stats.padding_fraction = 1 - stats.train_tokens / stats.computed_tokens if stats.computed_tokens else 0.0
     stats.flops_per_step = stats.model_flops / max(1, stats.steps)
     stats.mfu = mfu(stats.model_flops, stats.train_seconds,

@@ -13,7 +13,9 @@ inputs that differ only in how speakers are named count as duplicates.
 
 from __future__ import annotations
 
-from fraudft.dialogue import SPEAKER_LINE, normalize_input, speakers_of
+import re
+
+from fraudft.dialogue import LINE_BREAK, SPEAKER_LINE, normalize_input, speakers_of
 from fraudft.leaks import LeakConfig, shared_line_leaks
 
 __all__ = ["describe_change", "drop_cross_split_duplicates", "drop_shared_lines", "neutralize_speakers"]
@@ -26,7 +28,8 @@ def neutralize_speakers(records: list[dict], prefix: str = NEUTRAL_PREFIX) -> tu
 
     `fraud_speaker` is renamed with the same map. Lines without a speaker tag, and names mentioned
     inside the text, are left as they are. A non-empty fraud_speaker that is not among the
-    dialogue's speakers is kept unchanged and its record line (1-based) is reported.
+    dialogue's speakers is kept unchanged and its record line (1-based) is reported. Line endings
+    (\\r\\n, \\r, \\n) are kept as written.
     """
     if not isinstance(prefix, str) or not prefix.strip() or ":" in prefix or "：" in prefix:
         raise ValueError(f"prefix: got {prefix!r}, expected a non-empty tag prefix without a colon")
@@ -36,13 +39,12 @@ def neutralize_speakers(records: list[dict], prefix: str = NEUTRAL_PREFIX) -> tu
         mapping = {tag: f"{prefix}{k}" for k, tag in enumerate(speakers_of(record["input"]), start=1)}
         tags_before |= set(mapping)
         tags_after |= set(mapping.values())
-        lines = []
-        for line in record["input"].split("\n"):
-            match = SPEAKER_LINE.match(line) if line.strip() else None
+        parts = re.split(f"({LINE_BREAK.pattern})", record["input"])  # lines at even places, their breaks between
+        for k in range(0, len(parts), 2):
+            match = SPEAKER_LINE.match(parts[k]) if parts[k].strip() else None
             if match and match["tag"].strip():
-                line = match["lead"] + mapping[match["tag"].strip()] + match["sep"] + match["text"]
-            lines.append(line)
-        new = {**record, "input": "\n".join(lines)}
+                parts[k] = match["lead"] + mapping[match["tag"].strip()] + match["sep"] + match["text"]
+        new = {**record, "input": "".join(parts)}
         speaker = record["fraud_speaker"].strip()
         if speaker:
             if speaker in mapping:
@@ -72,7 +74,8 @@ def _check_keep(splits: dict[str, list[dict]], keep: str) -> None:
 
 
 def drop_cross_split_duplicates(splits: dict[str, list[dict]], keep: str = "train") -> tuple[dict[str, list[dict]], dict]:
-    """Remove from the other splits the records whose normalised input also occurs in `keep`.
+    """Remove from the other splits the records whose input key (fraudft.dialogue.normalize_input:
+    NFKC, whitespace removed) also occurs in `keep`: the duplicates the audit reports.
 
     Empty inputs are never treated as duplicates. The kept split is returned unchanged.
     """

@@ -1,21 +1,26 @@
-"""fraudft.evaluate: metrics with a pinned label order, reply parsing, order-preserving batched
-scoring and generation (left padding, length-sorted batches), and the evaluate() summary."""
+"""fraudft.evaluate: metrics with a pinned label order, reply parsing (duplicated keys rejected, a
+reason for every invalid reply), order-preserving batched scoring and generation (left padding,
+length-sorted batches), truncation counts, and the evaluate() summary."""
 
 from __future__ import annotations
 
 import random
 
 import pytest
+import torch
 
 from fraudft import evaluate as evaluate_module
 from fraudft.evaluate import (
     EvalConfig,
+    Reply,
     _length_sorted_batches,
     answer_split,
     classification_metrics,
     evaluate,
     generate_replies,
     parse_reply,
+    read_reply,
+    reply_status,
     score,
 )
 from fraudft.modeling.encode import EncodeConfig, Encoder
@@ -137,10 +142,45 @@ def test_positive_only_collapse_figures_of_the_reference():
         ('{"is_fraud": true} 因为对方索要验证码', None),
         ('```json\n{"is_fraud": true}\n``` 解释', None),
         ("```json\n```", None),
+        # json.loads alone keeps the last of repeated keys: both verdicts at once are no answer.
+        ('{"is_fraud": true, "is_fraud": false}', None),
+        ('{"is_fraud": false, "is_fraud": false}', None),
+        ('{"is_fraud": true, "detail": {"speaker": "发言人1", "speaker": "发言人2"}}', None),
+        ('{"is_fraud": true, "items": [{"a": 1}, {"a": 1, "a": 2}]}', None),
     ],
 )
 def test_parse_reply(reply, expected):
     assert parse_reply(reply) is expected
+
+
+@pytest.mark.parametrize(
+    "reply, status",
+    [
+        ('{"is_fraud": true}', "ok"),
+        ('```json\n{"is_fraud": false}\n```', "ok"),
+        ('{"is_fraud": true, "is_fraud": false}', "invalid: duplicated key 'is_fraud'"),
+        ('{"is_fraud": true, "x": {"y": 1, "y": 2}}', "invalid: duplicated key 'y'"),
+        ('{"is_fraud": tru', "invalid: not JSON"),
+        ("是诈骗", "invalid: not JSON"),
+        ("", "invalid: not JSON"),
+        ("[true]", "invalid: not a JSON object (got list)"),
+        ('{"fraud": true}', "invalid: no is_fraud key"),
+        ('{"is_fraud": "true"}', 'invalid: is_fraud is not a bool (got "true")'),
+        ('{"is_fraud": null}', "invalid: is_fraud is not a bool (got null)"),
+        ('{"is_fraud": "' + "长" * 60 + '"}', 'invalid: is_fraud is not a bool (got "' + "长" * 39 + '...)'),
+    ],
+)
+def test_read_reply_says_why_a_reply_is_invalid(reply, status):
+    verdict, got = read_reply(reply)
+    assert got == status
+    assert verdict is parse_reply(reply) and (verdict is None) == (status != "ok")
+
+
+def test_reply_status_says_when_generation_was_cut():
+    assert reply_status(Reply('{"is_fraud": true}')) == "ok"
+    cut = "cut at max_new_tokens (no stop token)"
+    assert reply_status(Reply('{"is_fraud": tr', cut=True)) == f"invalid: not JSON; {cut}"
+    assert reply_status(Reply('{"is_fraud": true}', cut=True)) == f"ok; {cut}"
 
 
 # --- answer_split ------------------------------------------------------------------------------
@@ -193,7 +233,7 @@ def test_score_reads_the_answer_tokens(tiny, tokenizer, records):
 def test_generate_replies_keep_order_and_match_single_records(tiny, tokenizer, records):
     config = EvalConfig(mode="generate", max_length=MAX_LENGTH, batch_size=3, max_new_tokens=4, progress=False)
     single = [generate_replies(tiny, tokenizer, [r], config)[0] for r in records]
-    assert all(isinstance(s, str) for s in single)
+    assert all(isinstance(s, Reply) and isinstance(s.text, str) for s in single)
     order = [3, 0, 5, 1, 4, 2]
     batched = generate_replies(tiny, tokenizer, [records[i] for i in order], config)
     assert batched == [single[i] for i in order]
@@ -224,18 +264,24 @@ def test_evaluate_threshold(tiny, tokenizer, records):
 
 def test_evaluate_generate_mode_reports_reference_metrics(tiny, tokenizer, records, monkeypatch):
     labels = [r["label"] for r in records]
-    replies = ['{"is_fraud": true}', "garbage", '```json\n{"is_fraud": false}\n```', "", '{"is_fraud": "true"}',
-               '{"is_fraud": true}'][: len(records)]
+    replies = [Reply('{"is_fraud": true}'), Reply("garbage"), Reply('```json\n{"is_fraud": false}\n```'),
+               Reply('{"is_fraud": tr', cut=True), Reply('{"is_fraud": true, "is_fraud": false}'),
+               Reply('{"is_fraud": true}')][: len(records)]
 
-    def fake_generate(model, tokenizer, recs, config):
-        assert recs == records and config.mode == "generate"
+    def fake_generate(model, tokenizer, prompts, config):
+        assert len(prompts.ids) == len(records) and config.mode == "generate"
         return replies
 
     monkeypatch.setattr(evaluate_module, "generate_replies", fake_generate)
     result = evaluate(tiny, tokenizer, records, EvalConfig(mode="generate", progress=False))
-    parsed = [parse_reply(r) for r in replies]
+    parsed = [parse_reply(r.text) for r in replies]
     assert result["mode"] == "generate" and result["threshold"] is None
-    assert result["replies"] == replies and result["predictions"] == parsed
+    assert result["predictions"] == parsed
+    assert [r["reply"] for r in result["replies"]] == [r.text for r in replies]
+    assert [r["status"] for r in result["replies"]] == [
+        "ok", "invalid: not JSON", "ok", "invalid: not JSON; cut at max_new_tokens (no stop token)",
+        "invalid: duplicated key 'is_fraud'", "ok"]
+    assert result["cut"] == 1
     assert result["metrics"] == classification_metrics(labels, parsed)
     assert result["metrics"]["invalid"] == 3
     # The reference counts an unparseable reply as "not fraud".
@@ -246,13 +292,63 @@ def test_evaluate_generate_mode_reports_reference_metrics(tiny, tokenizer, recor
 def test_evaluate_generate_mode_on_a_real_model(tiny, tokenizer, records):
     result = evaluate(tiny, tokenizer, records[:3], EvalConfig(mode="generate", max_length=MAX_LENGTH,
                                                                max_new_tokens=3, progress=False))
-    assert len(result["replies"]) == 3 and all(isinstance(r, str) for r in result["replies"])
+    assert len(result["replies"]) == 3 and all(isinstance(r["reply"], str) for r in result["replies"])
+    # An untrained model does not say its stop token within 3 tokens: every reply is cut and invalid.
+    assert result["cut"] == 3
+    assert all(r["status"].startswith("invalid: ") and r["status"].endswith("; cut at max_new_tokens (no stop token)")
+               for r in result["replies"])
     for key in ("metrics", "reference_metrics"):
         m = result[key]
         assert m["n"] == 3 and m["tn"] + m["fp"] + m["fn"] + m["tp"] == 3
     # Whatever an untrained model says, the reference-style figures never count an invalid reply.
     assert result["reference_metrics"]["invalid"] == 0
     assert result["examples_per_s"] > 0
+
+
+def test_generate_replies_tell_a_stopped_reply_from_a_cut_one(tiny, tokenizer, records, monkeypatch):
+    encoder = Encoder(tokenizer)
+    stop = encoder.terminator
+    config = EvalConfig(mode="generate", max_length=MAX_LENGTH, batch_size=3, max_new_tokens=4, progress=False)
+    plain = generate_replies(tiny, tokenizer, records[:3], config)
+    assert all(r.cut for r in plain)  # the untrained model never says a stop token here
+
+    def stop_on_row_0(self, input_ids, attention_mask, generation_config, **kwargs):
+        """Row 0 says `{"` then the terminator (the batch pads it with the terminator after); the others go on."""
+        prompt = input_ids.shape[1]
+        say = tokenizer('{"', add_special_tokens=False)["input_ids"] + [stop]
+        out = torch.full((input_ids.shape[0], prompt + 4), 42, dtype=input_ids.dtype)
+        out[:, :prompt] = input_ids
+        out[0, prompt:] = torch.tensor((say + [stop] * 4)[:4])
+        return out
+
+    monkeypatch.setattr(type(tiny), "generate", stop_on_row_0)
+    replies = generate_replies(tiny, tokenizer, records[:3], config)
+    stopped = [r for r in replies if not r.cut]
+    assert len(stopped) == 1 and stopped[0].text == '{"'
+    assert sum(r.cut for r in replies) == 2
+
+
+# --- truncation counts (issue 16.3) ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["score", "generate"])
+def test_evaluate_counts_the_dialogues_cut_to_fit_max_length(tiny, tokenizer, records, mode):
+    # The prompt each record needs whole, against the room max_length leaves beside the answer.
+    encoder = Encoder(tokenizer, EncodeConfig(max_length=MAX_LENGTH))
+    whole = [len(encoder.prompt_ids(r)[0]) for r in records]
+    max_length = sorted(whole)[len(whole) // 2] + len(encoder.target_ids[True])  # the longer half must be cut
+    budget = max_length - len(encoder.target_ids[True])
+    config = EvalConfig(mode=mode, max_length=max_length, max_new_tokens=1, progress=False)
+    kept = [len(encoder.prompt_ids(r, budget)[0]) for r in records]
+    assert all(k <= budget for k in kept)
+
+    result = evaluate(tiny, tokenizer, records, config)
+    assert result["truncated"] == sum(n > budget for n in whole) == len(records) - len(records) // 2 - 1
+    assert result["tokens_removed"] == sum(w - k for w, k in zip(whole, kept)) >= result["truncated"]
+
+    roomy = evaluate(tiny, tokenizer, records, EvalConfig(mode=mode, max_length=max(whole) + 16, max_new_tokens=1,
+                                                          progress=False))
+    assert (roomy["truncated"], roomy["tokens_removed"]) == (0, 0)
 
 
 def test_evaluate_needs_records(tiny, tokenizer):

@@ -157,6 +157,21 @@ def test_empty_inputs_are_not_duplicates():
     assert change["splits"]["eval"]["dropped"] == 0
 
 
+def test_dedupe_removes_width_only_variants_as_the_audit_reports_them(planted):
+    # eval 2: train 20 rewritten with ASCII `.` for `。` and full-width speaker digits (issue 16, item 4)
+    source = planted["train"][20]["input"]
+    planted["eval"][2] = {**planted["train"][20], "input": source.replace("。", ".").replace("发言人1", "发言人１")}
+    out, change = drop_cross_split_duplicates(planted, keep="train")
+    assert change["splits"]["eval"]["dropped_lines"] == [1, 3, 6, 10]
+    reported = [f for f in audit(planted).select("leakage") if f.figures["pair"] == ["train", "eval"]][0]
+    assert reported.figures["eval"]["duplicated_lines"] == change["splits"]["eval"]["dropped_lines"]
+
+
+def test_neutralize_keeps_line_endings():
+    out, _ = neutralize_speakers([record("张伟: 喂\r\n李强: 谁\r王芳: 我\n张伟: 好", True, "张伟")])
+    assert out[0]["input"] == "发言人1: 喂\r\n发言人2: 谁\r发言人3: 我\n发言人1: 好"
+
+
 def test_drop_shared_lines(planted):
     out, change = drop_shared_lines(planted, keep="train")
     assert change["splits"]["eval"]["dropped_lines"] == [1, 6, 10, 31, 32, 33]
@@ -188,6 +203,19 @@ def test_cli_mitigate_writes_files_and_prints_changes(tmp_path, run_cli, planted
     rc, out, _ = run_cli("mitigate", "--drop-shared-lines", "--json", *paths, "--out-dir", out_dir)
     assert rc == 0
     assert json.loads(out)["changes"]["drop_shared_lines"]["splits"]["eval"]["dropped"] == 6
+
+
+def test_cli_mitigate_dedupe_removes_a_full_width_variant(tmp_path, run_cli, planted):
+    wide = planted["train"][20]["input"].replace("。", "．").replace(": ", "：")  # full-width stop and colon
+    planted["test"][5] = {**planted["train"][20], "input": wide}
+    paths = []
+    for name, records in planted.items():
+        paths.append(tmp_path / "in" / f"{name}.jsonl")
+        write_jsonl(records, paths[-1])
+    rc, out, err = run_cli("mitigate", "--dedupe", *paths, "--out-dir", tmp_path / "out")
+    assert rc == 0, err
+    assert "test: 30 -> 28 records (2 dropped)" in out
+    assert wide not in [r["input"] for r in load_jsonl(tmp_path / "out" / "test.jsonl")]
 
 
 def test_cli_mitigate_errors(tmp_path, run_cli, planted):

@@ -9,10 +9,12 @@
     report.worst_level, report.to_text(), report.to_dict()
 
 Each split is audited on its own (class balance, inconsistent records, length and turns per class,
-how speakers are written per class, instruction texts per class, the character n-grams most
-predictive of the label, a logistic-regression probe on surface features only, duplicates inside
-the split), then every pair of splits is checked for leakage (the same input, or the same
-meaningful dialogue line, in both). Every finding has a level: `info` (figures only), `warn` (worth
+how speakers are written and lines end per class, instruction texts per class, the character n-grams
+most predictive of the label, a logistic-regression probe on surface features only, duplicates
+inside the split), then every pair of splits is checked for leakage (the same input, or the same
+meaningful dialogue line, in both) and label conflicts (the same input with opposite labels). Inputs
+and lines are compared by key (fraudft.dialogue.normalize_input: NFKC, whitespace removed); reports
+show text as written, with visible escapes (fraudft.audit.features.show). Every finding has a level: `info` (figures only), `warn` (worth
 a look) or `fail` (a shortcut or leak a model will exploit, or that inflates its scores). All
 thresholds live in `AuditConfig`.
 

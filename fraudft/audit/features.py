@@ -3,6 +3,7 @@
     split = prepare_split("train", records, tokenizer=None)   # parsed turns, sizes, labels
     x, names = surface_features(split)                         # the probe's non-content features
     effect_sizes(fraud_values, not_fraud_values)               # Cohen's d, rank-biserial r, AUC
+    show("。\\r\\n") == '"。\\\\r\\\\n"'                          # how reports quote text (escape)
 
 A dialogue line is `speaker: text` (fraudft.dialogue.parse_dialogue); lines without a speaker tag
 count as turns but have no speaker.
@@ -11,15 +12,15 @@ count as turns but have no speaker.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 
 from fraudft.audit.report import LEVELS
-from fraudft.dialogue import parse_dialogue, speaker_format
+from fraudft.dialogue import LINE_ENDINGS, line_ending_style, normalize_input, parse_dialogue, speaker_format
 
 CLASS_NAMES = {True: "fraud", False: "not_fraud"}
 SPEAKER_FORMATS = ("numbered", "name", "role", "other")
@@ -34,6 +35,8 @@ class Split:
     records: list[dict]
     labels: np.ndarray  # bool
     turns: list[list[tuple[str | None, str]]]
+    keys: list[str]  # normalize_input of each input: the key of duplicate, leakage and label-conflict checks
+    line_endings: list[str | None]  # line_ending_style of each input (None: no line break)
     chars: np.ndarray
     n_turns: np.ndarray
     tokens: np.ndarray | None  # None without a tokenizer
@@ -44,7 +47,7 @@ class Split:
 
 
 def prepare_split(name: str, records: list[dict], tokenizer) -> Split:
-    """Parse each record's dialogue and count its characters, turns and (with a tokenizer) tokens."""
+    """Parse each record's dialogue, key it, and count its characters, turns and (with a tokenizer) tokens."""
     turns = [parse_dialogue(r["input"]) for r in records]
     tokens = None
     if tokenizer is not None:
@@ -55,6 +58,8 @@ def prepare_split(name: str, records: list[dict], tokenizer) -> Split:
         records=records,
         labels=np.array([r["label"] for r in records], dtype=bool),
         turns=turns,
+        keys=[normalize_input(r["input"]) for r in records],
+        line_endings=[line_ending_style(r["input"]) for r in records],
         chars=np.array([len(r["input"]) for r in records], dtype=float),
         n_turns=np.array([len(t) for t in turns], dtype=float),
         tokens=tokens,
@@ -95,11 +100,17 @@ def instruction_id(text: str) -> str:
 
 
 def surface_features(split: Split) -> tuple[np.ndarray, list[str]]:
-    """Non-content features of each record: sizes, speaker-tag formats, punctuation, digits, instruction."""
+    """Non-content features of each record: sizes, speaker-tag formats, line-ending style,
+    punctuation, digits, instruction.
+
+    Returns (x, names): x of shape (records, len(names)), float. `line_endings_<style>` is 1.0 when
+    the input's lines end that way (fraudft.dialogue.LINE_ENDINGS), 0.0 otherwise or without a break.
+    """
     instructions = Counter(r["instruction"] for r in split.records)
     top_instructions = [text for text, _ in instructions.most_common(10)]
     names = ["chars", "turns", "mean_line_chars", "speakers", "untagged_lines"]
     names += [f"tags_{fmt}" for fmt in SPEAKER_FORMATS]
+    names += [f"line_endings_{style}" for style in LINE_ENDINGS]
     names += [f"count {p}" for p in PUNCTUATION] + ["digits"]
     if split.tokens is not None:
         names.append("tokens")
@@ -115,6 +126,7 @@ def surface_features(split: Split) -> tuple[np.ndarray, list[str]]:
         row = [len(record["input"]), len(turns), float(np.mean(line_lengths)), len(tags),
                sum(tag is None for tag, _ in turns)]
         row += [formats[fmt] / len(tags) if tags else 0.0 for fmt in SPEAKER_FORMATS]
+        row += [float(split.line_endings[i] == style) for style in LINE_ENDINGS]
         row += [body.count(p) for p in PUNCTUATION]
         row.append(sum(c.isdigit() for c in body))
         if split.tokens is not None:
@@ -142,6 +154,26 @@ def pct(x: float | None) -> str:
     return "n/a" if x is None else f"{100 * x:.1f}%"
 
 
-def show(gram: str) -> str:
-    """A string quoted as JSON, so that whitespace and newlines stay visible."""
-    return json.dumps(gram, ensure_ascii=False)
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\"}
+_INVISIBLE = ("Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp", "Zs")  # control, format, unassigned, separators
+
+
+def escape(text: str) -> str:
+    """`text` with nothing invisible: \\n, \\r and \\t as those escapes, a backslash doubled, other
+    control, format, private-use and unassigned characters and separators (every space but " ", e.g.
+    the ideographic space) as \\xNN, \\uNNNN or \\UNNNNNNNN. The one way the audit writes text it shows."""
+    out = []
+    for c in text:
+        if c in _ESCAPES:
+            out.append(_ESCAPES[c])
+        elif c != " " and unicodedata.category(c) in _INVISIBLE:
+            code = ord(c)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+def show(text: str) -> str:
+    """`text` escaped (see escape) in double quotes, a quote inside as \\": how reports show a snippet."""
+    return '"' + escape(text).replace('"', '\\"') + '"'

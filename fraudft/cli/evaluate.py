@@ -1,10 +1,14 @@
 """`fraudft evaluate`: precision, recall and F1 of a model (and adapter) on labelled data.
 
     fraudft evaluate --model tiny --adapter runs/r8 --data data/test.jsonl --max-length 256
+
+The summary says how many dialogues were shortened to fit --max-length and the tokens removed;
+in generate mode, how replies read (status counts; --json lists each reply with its status).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 from fraudft.cli.options import (
@@ -41,7 +45,7 @@ def cmd_evaluate(args) -> int:
 
         model = PeftModel.from_pretrained(model, adapter)
     result = evaluate(model, tokenizer, records, config)
-    summary = {k: v for k, v in result.items() if k not in ("predictions", "probabilities", "replies")}
+    summary = {k: v for k, v in result.items() if k not in ("predictions", "probabilities")}
     if args.json:
         print_json(summary)
         return 0
@@ -49,12 +53,18 @@ def cmd_evaluate(args) -> int:
     print(f"{args.data}: {m['n']} records, mode {result['mode']}, {result['examples_per_s']:.1f} examples/s")
     print(f"  tn/fp/fn/tp {m['tn']}/{m['fp']}/{m['fn']}/{m['tp']}  precision {m['precision']:.4f}  "
           f"recall {m['recall']:.4f}  f1 {m['f1']:.4f}  accuracy {m['accuracy']:.4f}  invalid {m['invalid']}")
+    print(f"  truncated to --max-length {config.max_length}: {result['truncated']} of {m['n']} dialogues, "
+          f"{result['tokens_removed']} tokens removed")
     if m["undefined"]:
         print(f"  undefined (no denominator, shown as 0): {', '.join(m['undefined'])}")
     if "reference_metrics" in result:
         r = result["reference_metrics"]
         print(f"  as the reference counts it (invalid = not fraud): tn/fp/fn/tp {r['tn']}/{r['fp']}/{r['fn']}/{r['tp']}"
               f"  precision {r['precision']:.4f}  recall {r['recall']:.4f}")
+    if "replies" in result:
+        counts = Counter(reply["status"] for reply in result["replies"])
+        print(f"  replies ({result['cut']} cut at --max-new-tokens {config.max_new_tokens}; --json lists each): "
+              + ", ".join(f"{n} {status}" for status, n in counts.most_common()))
     return 0
 
 

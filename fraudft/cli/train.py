@@ -3,6 +3,10 @@
     fraudft train --model tiny --train data/train.jsonl --eval data/eval.jsonl --out runs/r8 --max-steps 240
     fraudft train ... --resume        # checkpoints every --eval-steps; run it again after a kill to continue
 
+--resume continues only the same run: another file, learning rate, step budget... than the
+checkpoint's stops with a one-line error naming them (fraudft.resume). The summary says how many
+dialogues of each split --max-length shortened, and by how many tokens.
+
 Training flags left out take the defaults that suit the model: for `--model tiny`, its working
 recipe (fraudft/configs/recipes/cpu-tiny.toml: the tiny model needs a high learning rate); for any
 other model, the reference's (TrainConfig). Flags given always win; the defaults used are printed.
@@ -86,7 +90,9 @@ def cmd_train(args) -> int:
         print(defaults_used, file=sys.stderr)
     tokenizer = tokenizer_for(args)
     model = load_model(args.model, seed=args.model_seed, trust_remote_code=args.trust_remote_code)
-    model, stats = train(model, tokenizer, train_records, eval_records, lora, config, output_dir=f"{args.out}/checkpoints")
+    identity = {"model": args.model, "model_seed": args.model_seed, "tokenizer": args.tokenizer}  # None: the model's default
+    model, stats = train(model, tokenizer, train_records, eval_records, lora, config,
+                         output_dir=f"{args.out}/checkpoints", identity=identity)
     if not is_main_process():  # rank 0 writes the adapter (the same on every rank) and the global record
         return 0
     model.save_pretrained(f"{args.out}/adapter")
@@ -103,7 +109,15 @@ def cmd_train(args) -> int:
         f"{stats.tokens_per_s:.0f} tokens/s, {stats.samples_per_s:.1f} samples/s, best eval loss "
         f"{stats.best_eval_loss}, peak memory {memory}; adapter in {args.out}/adapter"
     )
+    print(truncation_line(stats.truncation))
     return 0
+
+
+def truncation_line(truncation: dict) -> str:
+    """One line: what --max-length cut from each split (TrainStats.truncation)."""
+    parts = [f"{split} {t['dialogues_shortened']} of {t['records']} dialogues ({t['tokens_removed']} tokens removed)"
+             for split, t in truncation.items() if split != "max_length"]
+    return f"shortened to fit --max-length {truncation['max_length']}: {', '.join(parts)}"
 
 
 def register(commands) -> None:

@@ -8,8 +8,9 @@ score >= 0.5, so the decision metrics (ROC-AUC, the operating point) apply to ba
 
 - `always_fraud`: the constant "fraud" answer (what the positive-only collapse gives): score 1.0
   for every record, so it ranks nothing (ROC-AUC 0.5).
-- `surface_probe`: the audit's surface-feature classifier (sizes, speaker-tag formats, punctuation,
-  digits, instruction ids; no content words), a logistic regression fitted on the train split.
+- `surface_probe`: the audit's surface-feature classifier (fraudft.audit.features.surface_features:
+  sizes, speaker-tag formats, line-ending style, punctuation, digits, instruction ids; no content
+  words), a logistic regression fitted on the train split.
   Where it scores well, the data has a shortcut a model can take instead of reading the dialogue.
 """
 

@@ -35,6 +35,7 @@ def calibrate(model, batch_size: int, seq_len: int = 128, steps: int = 3, seed: 
                 _synchronize(device)
                 start = time.perf_counter()
             inputs = embeds.detach().requires_grad_()
+            # One unpadded batch: the default positions 0..seq_len-1 are right, no attention mask needed.
             hidden = decoder(inputs_embeds=inputs, use_cache=False).last_hidden_state
             hidden.float().pow(2).mean().backward()
         _synchronize(device)

@@ -64,13 +64,15 @@ def _test_evaluation(labels: list[int], result: dict, test: list[dict]) -> Evalu
     # Strict predictions: an invalid reply (generate mode) counts as the wrong answer.
     predictions = [int(not y) if p is None else int(p) for y, p in zip(labels, result["predictions"])]
     metrics = {**result["metrics"], "examples_per_s": len(test) / result["seconds"], "eval_seconds": result["seconds"]}
-    for key in ("truncated", "tokens_removed"):
+    # The dialogues cut to fit max_length and, in generate mode, the replies cut at max_new_tokens.
+    for key, name in (("truncated", "truncated"), ("tokens_removed", "tokens_removed"), ("cut", "cut_replies")):
         if key in result:
-            metrics[key] = result[key]
-    scores = result.get("probabilities")
+            metrics[name] = result[key]
+    scores, replies = result.get("probabilities"), result.get("replies")  # replies: [{"reply", "status"}]
     return Evaluation(name=TEST, labels=labels, predictions=predictions,
                       scores=[float(s) for s in scores] if scores is not None else None,
-                      replies=result.get("replies"), reply_status=result.get("reply_status"), metrics=metrics,
+                      replies=[r["reply"] for r in replies] if replies is not None else None,
+                      reply_status=[r["status"] for r in replies] if replies is not None else None, metrics=metrics,
                       mode=result.get("mode", "score"), threshold=result.get("threshold"), fingerprint=fingerprint(test))
 
 

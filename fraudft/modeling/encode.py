@@ -76,19 +76,28 @@ class Encoder:
 
     def prompt_ids(self, record: dict, budget: int | None = None) -> tuple[list[int], bool]:
         """Prompt token ids within `budget` tokens (the dialogue's end is cut), and whether it was cut."""
+        ids, removed = self.fit_prompt(record, budget)
+        return ids, removed > 0
+
+    def fit_prompt(self, record: dict, budget: int | None = None) -> tuple[list[int], int]:
+        """Prompt token ids within `budget` tokens (the dialogue's end is cut), and how many tokens
+        the cut removed (the whole prompt's length minus the kept one; 0 when it fits).
+
+        Raises UsageError when even the prompt without any dialogue exceeds `budget`."""
         ids = self._ids(self.prompt_text(record["instruction"], record["input"]))
-        if budget is None or len(ids) <= budget:
-            return ids, False
+        full = len(ids)
+        if budget is None or full <= budget:
+            return ids, 0
         dialogue = record["input"]
         pieces = self.tokenizer(dialogue, add_special_tokens=False, return_offsets_mapping=True)
         offsets = pieces["offset_mapping"]
-        keep = len(offsets) - (len(ids) - budget)
+        keep = len(offsets) - (full - budget)
         # Re-encoding the shortened prompt can merge tokens differently at the cut, so shrink
         # until the whole prompt fits.
         while keep > 0:
             ids = self._ids(self.prompt_text(record["instruction"], dialogue[: offsets[keep - 1][1]]))
             if len(ids) <= budget:
-                return ids, True
+                return ids, full - len(ids)
             keep -= len(ids) - budget
         ids = self._ids(self.prompt_text(record["instruction"], ""))
         if len(ids) > budget:
@@ -96,7 +105,7 @@ class Encoder:
                 f"max_length: {self.config.max_length} leaves {budget} tokens for a prompt that needs "
                 f"{len(ids)} without any dialogue, expected a larger max_length"
             )
-        return ids, True
+        return ids, full - len(ids)
 
     def encode(self, record: dict) -> dict:
         """One training example: prompt and answer, labels masked on the prompt."""

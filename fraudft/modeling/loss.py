@@ -23,6 +23,7 @@ import warnings
 
 import torch
 
+from fraudft.modeling.collate import position_ids_for
 from fraudft.modeling.encode import IGNORE_INDEX
 
 
@@ -46,15 +47,6 @@ def causal_lm_of(model):
 def accepts_logits_to_keep(model) -> bool:
     """Whether the model's forward can compute logits for the last positions only."""
     return "logits_to_keep" in inspect.signature(causal_lm_of(model).forward).parameters
-
-
-def position_ids_for(attention_mask: torch.Tensor) -> torch.Tensor:
-    """Positions counted from each row's first real token (0 on left pads).
-
-    HF causal LMs use arange(seq_len) when no position_ids are passed outside generate(), which
-    shifts every left-padded row by its pad count: harmless for RoPE, wrong for learned positions.
-    """
-    return (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
 
 
 def _warn(reason: str) -> None:

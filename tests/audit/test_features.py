@@ -14,6 +14,8 @@ from fraudft.audit.features import (
     surface_features,
 )
 from fraudft.dialogue import (
+    LINE_ENDINGS,
+    line_ending_style,
     meaningful_lines,
     normalize_input,
     parse_dialogue,
@@ -46,8 +48,26 @@ def test_speaker_format(tag, fmt):
 
 def test_meaningful_lines_strip_tags_and_whitespace():
     text = "发言人1: 这是一句足够长的话，有十二个字以上。\n张伟:  这是一句足够长的话，有十二个字以上。\n李强: 太短了"
-    assert meaningful_lines(text, 12) == {"这是一句足够长的话，有十二个字以上。"}
-    assert normalize_input(" a \n\n b\t c ") == "a b c"
+    assert meaningful_lines(text, 12) == {normalize_input("这是一句足够长的话，有十二个字以上。")}
+    assert normalize_input(" a \n\n b\t c ") == "abc"
+
+
+@pytest.mark.parametrize("variant", [
+    "你好,请问是张先生吗?我是客服.",  # ASCII punctuation
+    "你好，请问是张先生吗？我是客服。",  # full-width punctuation, ideographic full stop
+    "你好，请问是张先生吗？我是客服．",  # full-width full stop
+    " 你好, \r\n请问是张先生吗? 我是客服. ",  # whitespace, spaces after ASCII punctuation, a CRLF break
+])
+def test_keys_are_nfkc_and_blind_to_punctuation_width(variant):
+    assert normalize_input(variant) == "你好,请问是张先生吗?我是客服."
+    assert normalize_input("ＡＢＣ１２３ ㎏ ｶﾞ") == "ABC123kgガ" and normalize_input("“引号”‘单’、") == "\"引号\"'单',"
+    assert meaningful_lines(f"发言人１：{variant}", 12) == meaningful_lines(f"张伟: {variant.strip()}", 12)
+
+
+def test_line_endings_split_lines_and_have_a_style():
+    assert parse_dialogue("A: 1\r\nB: 2\rC: 3\n\nD: 4") == [("A", "1"), ("B", "2"), ("C", "3"), ("D", "4")]
+    assert [line_ending_style(t) for t in ("a\nb", "a\r\nb\r\n", "a\rb", "a\r\nb\nc", "ab")] == [
+        "lf", "crlf", "cr", "mixed", None]
 
 
 def test_prepare_split(make_record):
@@ -71,7 +91,7 @@ def test_surface_features_columns(make_record):
     records = [make_record("张伟: 转账！！\n李强: 123", True, "张伟"),
                make_record("发言人1: 你好。", False, instruction="另一个指令")]
     x, names = surface_features(prepare_split("x", records, tokenizer=None))
-    assert x.shape == (2, len(names)) and len(names) == 5 + len(SPEAKER_FORMATS) + len(PUNCTUATION) + 1 + 2
+    assert x.shape == (2, len(names)) and len(names) == 5 + len(SPEAKER_FORMATS) + len(LINE_ENDINGS) + len(PUNCTUATION) + 1 + 2
     row = dict(zip(names, x[0]))
     assert (row["chars"], row["turns"], row["speakers"], row["tags_name"]) == (16, 2, 2, 1.0)
     assert (row["count ！"], row["digits"]) == (2, 3)

@@ -28,11 +28,12 @@ def scratch_registry(monkeypatch):
 def test_every_registered_check_is_complete():
     specs = registered()
     assert [s.name for s in specs] == ["balance", "consistency", "length", "turns", "speaker_tags", "instruction",
-                                      "ngrams", "probe", "duplicates", "leakage"]
+                                      "ngrams", "probe", "duplicates", "leakage",
+                                      "label_conflicts"]
     for spec in specs:
         assert spec.title and callable(spec.function) and callable(spec.render) and spec.scope in SCOPES
     assert len({s.title for s in specs}) == len(specs)
-    assert [s.name for s in registered("splits")] == ["leakage"]
+    assert [s.name for s in registered("splits")] == ["leakage", "label_conflicts"]
 
 
 def test_a_two_split_audit_follows_the_registry(two_splits):

@@ -180,7 +180,7 @@ def test_train_hands_the_filled_defaults_to_train_config(capsys, monkeypatch, sy
         monkeypatch.setenv("RANK", rank)
     seen = []
 
-    def capture(model, tokenizer, train_records, eval_records, lora, config, output_dir):
+    def capture(model, tokenizer, train_records, eval_records, lora, config, output_dir, identity):
         seen.append(config)
         raise RuntimeError("stop before training")
 
@@ -200,3 +200,31 @@ def test_train_hands_the_filled_defaults_to_train_config(capsys, monkeypatch, sy
     [config] = seen
     assert (config.batch_size, config.learning_rate, config.early_stopping_patience) == (recipe["batch_size"], 0.01, None)
     assert config.max_length == recipe["max_length"] and config.gradient_checkpointing is False
+
+
+def test_train_reports_the_dialogues_max_length_shortened(capsys, synthetic_files, tmp_path):
+    """The record and the summary give, per split, the dialogues `fraudft encode` says it shortens
+    at the same --max-length, and the tokens they lose (encode's lengths without a limit minus with it)."""
+    limit = "160"  # shortens some of each split's synthetic dialogues, not all
+    expected = {}
+    for split, path in zip(("train", "eval"), synthetic_files):
+        rc, short, err = run(capsys, "encode", str(path), "--max-length", limit)
+        assert rc == 0
+        shortened = int(re.search(rf"encoded \d+ records, (\d+) truncated to {limit} tokens", err)[1])
+        rc, full, _ = run(capsys, "encode", str(path), "--max-length", "100000")
+        short, full = ([json.loads(line) for line in text.splitlines()] for text in (short, full))
+        assert sum(e["truncated"] for e in short) == shortened and 0 < shortened < len(short)
+        removed = sum(len(f["input_ids"]) - len(s["input_ids"]) for f, s in zip(full, short))
+        expected[split] = {"records": len(short), "dialogues_shortened": shortened, "tokens_removed": removed}
+
+    argv = [a if a != "128" else limit for a in TINY_TRAIN]
+    rc, out, err = run(capsys, "train", "--model", "tiny", "--train", str(synthetic_files[0]),
+                       "--eval", str(synthetic_files[1]), "--out", str(tmp_path / "run"), *argv)
+    assert rc == 0, err
+    record = json.loads((tmp_path / "run" / "run.json").read_text(encoding="utf-8"))
+    assert record["train_info"]["truncation"] == {"max_length": int(limit), **expected}
+    train, eval_ = expected["train"], expected["eval"]
+    assert out.splitlines()[-1] == (
+        f"shortened to fit --max-length {limit}: "
+        f"train {train['dialogues_shortened']} of {train['records']} dialogues ({train['tokens_removed']} tokens removed), "
+        f"eval {eval_['dialogues_shortened']} of {eval_['records']} dialogues ({eval_['tokens_removed']} tokens removed)")

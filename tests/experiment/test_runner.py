@@ -78,3 +78,29 @@ def test_a_failing_arm_is_recorded_as_failed(tmp_path, recipe, splits):
     record = run_arm(ARMS_BY_NAME["reference"], broken, splits, seed=0, results_root=tmp_path)
     assert record.status == "failed" and record.error and record.evaluations == []
     assert (tmp_path / record.commit / broken.key / "reference-seed0.json").is_file()
+
+
+@pytest.mark.parametrize("mode", ["score", "generate"])
+def test_a_model_arm_records_truncation_and_generate_mode_replies(tmp_path, recipe, splits, mode):
+    from fraudft.results.store import load_records
+
+    # A max_length that cuts some synthetic test dialogues but not all; untuned: no training to wait for.
+    evaluation = dataclasses.replace(recipe.eval, mode=mode, max_length=192, max_new_tokens=2)
+    record = run_arm(ARMS_BY_NAME["untuned"], dataclasses.replace(recipe, eval=evaluation), splits, seed=0,
+                     results_root=tmp_path)
+    assert record.ok, record.train_info
+    test, n = record.test, len(splits.test)
+    metrics = test.metrics
+    assert 0 < metrics["truncated"] < n and metrics["tokens_removed"] >= metrics["truncated"]
+    if mode == "score":
+        assert test.replies is None and "cut_replies" not in metrics and len(test.scores) == n
+    else:
+        assert test.scores is None and test.operating_point is None
+        assert len(test.replies) == len(test.reply_status) == n
+        # Two new tokens are never a whole answer: each reply is invalid, and every cut one says so.
+        assert all(status.startswith("invalid: ") for status in test.reply_status)
+        assert metrics["cut_replies"] == sum(status.endswith("cut at max_new_tokens (no stop token)")
+                                             for status in test.reply_status)
+        assert metrics["invalid"] == n
+    (loaded,) = load_records(tmp_path, record.commit)  # the store reads it back as a whole record
+    assert loaded.test == test

@@ -1,4 +1,5 @@
-"""fraudft.modeling.collate: right padding for training, left padding for scoring."""
+"""fraudft.modeling.collate: right padding for training, left padding for scoring, position ids
+counted from each row's first real token."""
 
 from __future__ import annotations
 
@@ -51,6 +52,16 @@ def test_left_padding_for_scoring(tokenizer):
         [IGNORE_INDEX] * 5 + [7, PAD],
         [IGNORE_INDEX] * 4 + [8, 9, PAD],
     ]
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_position_ids_count_from_each_rows_first_token(tokenizer, side):
+    short, long = example(2, [7, PAD]), example(4, [8, 9, PAD])
+    assert "position_ids" not in Collator(tokenizer, side=side)([short, long])  # opt-in: training adds its own
+    batch = Collator(tokenizer, side=side, position_ids=True)([short, long])
+    expected_short = [0, 0, 0, 0, 1, 2, 3] if side == "left" else [0, 1, 2, 3, 3, 3, 3]  # pads: masked anyway
+    assert batch["position_ids"].tolist() == [expected_short, list(range(7))]
+    assert batch["position_ids"].dtype == torch.long
 
 
 def test_default_side_is_right(tokenizer):

@@ -188,6 +188,9 @@ def test_load_records_error_for_a_missing_commit_lists_the_others(tmp_path):
     ('{"schema": 1, "train_info": {"status": "success"}, "metrics": {}}', "predictions: expected a non-empty list"),
     ('{"schema": 1, "train_info": {"status": "success"}, "metrics": {}, "predictions": [1, 0], "labels": [1]}',
      "labels: expected 2 values of 0/1"),
+    ('{"schema": 2, "train_info": {"status": "success"}, "evaluations": [{"name": "test", "labels": [1, 0], '
+     '"predictions": [1, 0], "replies": ["{}"], "reply_status": ["ok", "ok"]}]}',
+     "evaluations[test].replies: expected 2 strings"),
 ])
 def test_a_partial_or_corrupt_record_is_named_never_read(tmp_path, content, why):
     write_json_atomic(_minimal("cpu-tiny", "reference", 0), record_path(tmp_path, "c1", "cpu-tiny", "reference", 0))

@@ -17,5 +17,6 @@ from fraudft.audit.checks import (  # noqa: F401  (imported to register)
     probe,
     duplicates,
     leakage,
+    label_conflicts,
 )
 # isort: on

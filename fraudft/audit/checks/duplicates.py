@@ -1,4 +1,5 @@
-"""Duplicates inside a split: the same input (whitespace normalised) in several records.
+"""Duplicates inside a split: the same input key (fraudft.dialogue.normalize_input: NFKC, whitespace
+collapsed) in several records.
 
 Warn when the repeats reach `within_duplicate_warn_share` of the split, or when a group's labels conflict.
 """
@@ -11,7 +12,6 @@ from fraudft.audit.config import AuditConfig
 from fraudft.audit.features import Split, pct
 from fraudft.audit.registry import check
 from fraudft.audit.report import Finding
-from fraudft.dialogue import normalize_input
 
 
 def render_duplicates(figures: dict) -> list[str]:
@@ -26,8 +26,7 @@ def render_duplicates(figures: dict) -> list[str]:
 @check("duplicates", title="Duplicates inside a split", render=render_duplicates)
 def check_duplicates(split: Split, config: AuditConfig) -> Finding:
     groups: dict[str, list[int]] = defaultdict(list)
-    for i, record in enumerate(split.records):
-        key = normalize_input(record["input"])
+    for i, key in enumerate(split.keys):
         if key:
             groups[key].append(i)
     dup_groups = [g for g in groups.values() if len(g) > 1]

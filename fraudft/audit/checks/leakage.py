@@ -1,5 +1,9 @@
 """Leakage between splits: for every pair, the same input, or the same meaningful line, in both.
 
+Inputs and lines are compared by key (fraudft.dialogue.normalize_input: NFKC, whitespace removed),
+so a copy rewritten with ASCII punctuation for full-width is still a copy; examples show the line as
+written. Copies with opposite labels are the label_conflicts check's.
+
 A meaningful line has at least `line_min_chars` characters without its speaker tag and is not
 formulaic (a template or boilerplate line, see fraudft.leaks); formulaic shared lines are counted apart.
 Any duplicated input warns, `duplicate_fail_share` of a split fails; shared lines follow
@@ -9,10 +13,9 @@ Any duplicated input warns, `duplicate_fail_share` of a split fails; shared line
 from __future__ import annotations
 
 from fraudft.audit.config import AuditConfig
-from fraudft.audit.features import Split, level_of, pct, worst
+from fraudft.audit.features import Split, level_of, pct, show, worst
 from fraudft.audit.registry import check
 from fraudft.audit.report import Finding
-from fraudft.dialogue import normalize_input
 from fraudft.leaks import shared_line_leaks
 
 
@@ -28,7 +31,7 @@ def render_leakage(figures: dict) -> list[str]:
     out.append(f"distinct shared lines: {figures['shared_lines']} meaningful, {figures['formulaic_shared_lines']} formulaic;"
                f" distinct duplicated inputs: {figures['duplicate_inputs']}")
     if figures["examples"]:
-        out.append("e.g. " + " | ".join(figures["examples"][:3]))
+        out.append("e.g. " + " | ".join(show(line) for line in figures["examples"][:3]))
     return out
 
 
@@ -38,10 +41,10 @@ def check_leakage(prepared: dict[str, Split], config: AuditConfig) -> list[Findi
     names = list(splits)
     if len(names) < 2:
         return []
-    keys = {name: [normalize_input(r["input"]) for r in records] for name, records in splits.items()}
+    keys = {name: split.keys for name, split in prepared.items()}
     key_sets = {name: {k for k in ks if k} for name, ks in keys.items()}
     leaks = shared_line_leaks(splits, config.leaks)
-    lines, formulaic = leaks["lines"], leaks["formulaic"]
+    lines, formulaic, originals = leaks["lines"], leaks["formulaic"], leaks["originals"]
     per_split_lines = {name: set().union(*sets) if sets else set() for name, sets in lines.items()}
     findings = []
     for a_i, a in enumerate(names):
@@ -69,7 +72,7 @@ def check_leakage(prepared: dict[str, Split], config: AuditConfig) -> list[Findi
             figures["shared_lines"] = len(meaningful)
             figures["formulaic_shared_lines"] = len(common) - len(meaningful)
             figures["duplicate_inputs"] = len(key_sets[a] & key_sets[b])
-            figures["examples"] = [line[:60] for line in meaningful[: min(5, config.max_examples)]]
+            figures["examples"] = [originals[line][:60] for line in meaningful[: min(5, config.max_examples)]]
             dup_share = max(s[0] for s in shares)
             line_share = max(s[1] for s in shares)
             level = worst(

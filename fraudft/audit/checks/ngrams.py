@@ -2,9 +2,14 @@
 
 n-grams are ranked by the log-odds ratio with an informative Dirichlet prior (Monroe, Colaresi &
 Quinn 2008); warn when an n-gram absent from one class covers `exclusive_warn_share` of the other.
+n-grams are the text's substrings as written (char_ngrams: no whitespace folded, `\\r` kept), so a
+reported n-gram's record counts are the numbers of records that contain it; reports show them with
+escapes (fraudft.audit.features.show), e.g. "。\\r" for a full stop before a CRLF line ending.
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
@@ -28,13 +33,22 @@ def render_ngrams(figures: dict) -> list[str]:
     return out
 
 
+def char_ngrams(text: str, n_max: int) -> list[str]:
+    """Every substring of `text` of 1 to n_max characters, overlapping, in order of length then place.
+
+    Unlike scikit-learn's `analyzer="char"`, which folds each whitespace run to one space (so that it
+    reports "。 " for the "。\\r\\n" of CRLF records, found in none), the text is taken as written.
+    """
+    return [text[i:i + n] for n in range(1, n_max + 1) for i in range(len(text) - n + 1)]
+
+
 @check("ngrams", title="Character n-grams most predictive of the label", render=render_ngrams,
        needs_both_classes=True)
 def check_ngrams(split: Split, config: AuditConfig) -> Finding:
     from sklearn.feature_extraction.text import CountVectorizer
 
     texts = [r["input"] for r in split.records]
-    vectorizer = CountVectorizer(analyzer="char", ngram_range=(1, config.ngram_max_n), lowercase=False, dtype=np.int32)
+    vectorizer = CountVectorizer(analyzer=functools.partial(char_ngrams, n_max=config.ngram_max_n), dtype=np.int32)
     try:
         x = vectorizer.fit_transform(texts).tocsc()
     except ValueError:  # nothing but empty inputs
@@ -45,6 +59,8 @@ def check_ngrams(split: Split, config: AuditConfig) -> Finding:
     y_n = np.asarray(xn.sum(axis=0)).ravel().astype(float)
     keep = ((y_f + y_n) >= config.ngram_min_count) & np.array([bool(g.strip()) for g in vocab])
     idx = np.flatnonzero(keep)
+    if len(idx) < 2:  # the log-odds ratio compares an n-gram with the rest of the vocabulary
+        return Finding("ngrams", split.name, "info", f"{len(idx)} n-gram(s) seen often enough to compare", {})
     vocab, y_f, y_n = vocab[idx], y_f[idx], y_n[idx]
     df_f = np.asarray((xf[:, idx] > 0).sum(axis=0)).ravel()
     df_n = np.asarray((xn[:, idx] > 0).sum(axis=0)).ravel()
