@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from fraudft import stats
+from fraudft import metrics, stats
 
 N, SEEDS, RESAMPLES = 2000, 3, 10_000
 LIMIT_S = 1.0  # per call, median
@@ -43,7 +43,7 @@ def arms():
 @pytest.mark.parametrize("metric", ["mcc", "roc_auc"])
 def test_compare_speed(benchmark, arms, metric):
     labels, a, b = arms
-    if stats.metrics.get_metric(metric).needs == "predictions":
+    if metrics.get_metric(metric).needs == "predictions":
         a, b = a > 0.5, b > 0.5
     cpu = []  # CPU seconds of each call: on one thread, the time on one core, whatever else the machine runs
 
