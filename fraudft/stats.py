@@ -1,40 +1,55 @@
-"""The one bootstrap of fraudft: metric intervals and paired comparisons, seeds pooled per example.
+"""The one bootstrap of fraudft: metric intervals and paired comparisons of arms, seeds inside the interval.
 
-    from fraudft.stats import pooled_interval, pooled_compare
-    pooled_interval(labels, [seed0_preds, seed1_preds], "f1")
-        # {"metric": "f1", "value": .., "low": .., "high": .., "undefined": None, "seeds": 2, "n": 400}
-    pooled_compare(labels, preds_a, preds_b, "mcc")
-        # delta = mcc(a) - mcc(b); verdict "higher" | "lower" | "no difference shown"
+    from fraudft.stats import interval, compare, holm
+    interval(labels, [seed0, seed1, seed2], "mcc")   # 0/1 predictions, or P(fraud) scores for a score metric
+        # {"metric": "mcc", "value": .., "low": .., "high": .., "undefined": None, "seeds": 3, "n": 400,
+        #  "n_resamples": 10000, "borderline": False}
+    compare(labels, scores_a, scores_b, "roc_auc")
+        # delta = roc_auc(a) - roc_auc(b), its interval, p_value, verdict "higher" | "lower" |
+        # "no difference shown" (the sign of delta: metrics.get_metric(m).higher_is_better says which is good)
+    holm([compare(...), compare(...), ...])        # a family of claims: Holm-adjusted verdicts
 
-Predictions are 0/1 per test example, 2-D (seeds x examples) or 1-D (one seed). A resample draws
-test examples with replacement and scores every seed's predictions of the drawn examples together
-(a cluster bootstrap: the example is the unit, not the example-seed pair), with the same draw for
-both arms of a comparison. So k identical copies of one run give the interval of that run, not a
-narrower one, and a difference between two arms is judged against what the test set's size allows.
+Values are per test example, 2-D (seeds x examples) or 1-D (one seed); the metric's `needs` in
+fraudft.metrics decides whether they are 0/1 predictions or scores in [0, 1]. An arm's value is the
+mean over its seeds of each seed's metric.
 
-Hand-written rather than scipy.stats.bootstrap because one resample matrix is shared across seeds
-and arms with different seed counts, and a resample where the metric is undefined (no positive
-prediction drawn, say) is dropped rather than turned into a NaN interval. Confusion counts of all
-resamples come from one matrix product of the draw counts with the 0/1 columns.
+What is resampled, a two-level bootstrap (issue 18): each resample draws test examples with
+replacement within each class (stratified: the test set's class counts in every resample), the same
+draw for both arms of a comparison (paired), and for each arm draws k of its k seeds with replacement;
+the arm's value in the resample is the mean over the drawn seeds of each seed's metric on the drawn
+examples. So seed-to-seed disagreement widens the interval (pooling seeds per example, as this module
+did before, narrowed it), while k identical seeds give exactly the interval of one. A resample where
+either side's metric is undefined (no positive prediction drawn, say) is dropped. Intervals are 95%
+percentile intervals, read at the order statistics that make "the interval excludes 0" and "the
+two-sided p < 0.05" one and the same statement; p = 2 min(#{d* <= 0} + 1, #{d* >= 0} + 1) / (B + 1),
+capped at 1. With B = 10,000 draws a verdict still flips by Monte Carlo error when the one-sided p
+lies within 2 of its standard errors of 0.025: such a result says "borderline": True.
+
+Hand-written rather than scipy.stats.bootstrap: the resample is two-level and shared across arms with
+different seed counts, undefined resamples are dropped rather than turned into a NaN interval, and
+every metric of fraudft.metrics takes the draw counts of a thousand resamples at once (a matrix
+product for the confusion counts, cumulative sums down a ranking for the score metrics). Resamples
+are processed CHUNK at a time so memory stays small (n x CHUNK float32 counts: 8 MB at n = 2,000).
 """
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
+
 import numpy as np
+from threadpoolctl import threadpool_limits
 
-METRICS = ("precision", "recall", "f1", "mcc", "balanced_accuracy")
+from fraudft import metrics
+
+B_DEFAULT = 10_000
 CONFIDENCE = 0.95
-REASONS = {  # code -> why a metric is undefined
-    1: "no positive prediction", 2: "no positive label", 3: "no positive label or prediction",
-    4: "no negative label", 5: "test labels of one class"}
+ALPHA = 0.05  # two-sided; significant when p < ALPHA, i.e. when the 95% interval excludes 0
+_TAIL = Fraction(1, 40)  # (1 - CONFIDENCE) / 2, exact: the order statistics must agree with p < ALPHA
+CHUNK = 1000  # resamples drawn and scored at a time
 
 
-def _check_metric(metric: str) -> None:
-    if metric not in METRICS:
-        raise ValueError(f"metric: got {metric!r}, expected one of {', '.join(METRICS)}")
-
-
-def _as_labels(labels) -> np.ndarray:
+def _labels(labels) -> np.ndarray:
     y = np.asarray(labels)
     if y.ndim != 1 or y.size == 0:
         raise ValueError(f"labels: got shape {y.shape}, expected a non-empty 1-D sequence of 0/1")
@@ -43,133 +58,222 @@ def _as_labels(labels) -> np.ndarray:
     return y.astype(bool)
 
 
-def _as_predictions(predictions, n: int, name: str = "predictions") -> np.ndarray:
-    """Predictions as a (seeds x examples) bool array."""
-    p = np.asarray(predictions)
-    if p.ndim == 1:
-        p = p[None, :]
-    if p.ndim != 2 or p.shape[1] != n or p.shape[0] == 0:
-        raise ValueError(f"{name}: got shape {np.asarray(predictions).shape}, expected ({n},) or (seeds, {n})")
-    if not np.isin(p, (0, 1)).all():
-        raise ValueError(f"{name}: expected only 0/1 (or False/True) values")
-    return p.astype(bool)
+def _values(values, n: int, metric: metrics.Metric, name: str) -> np.ndarray:
+    """values as (seeds x examples): bool predictions or float scores, as the metric needs."""
+    v = np.asarray(values)
+    if v.ndim == 1:
+        v = v[None, :]
+    if v.ndim != 2 or v.shape[1] != n or v.shape[0] == 0:
+        raise ValueError(f"{name}: got shape {np.asarray(values).shape}, expected ({n},) or (seeds, {n})")
+    if metric.needs == "predictions":
+        if not np.isin(v, (0, 1)).all():
+            raise ValueError(f"{name}: {metric.name} needs 0/1 predictions (or False/True), got other values")
+        return v.astype(bool)
+    if v.dtype.kind not in "biuf":
+        raise ValueError(f"{name}: {metric.name} needs P(fraud) scores in [0, 1], got dtype {v.dtype}")
+    v = v.astype(float)
+    if not np.isfinite(v).all() or v.min() < 0 or v.max() > 1:
+        raise ValueError(f"{name}: {metric.name} needs P(fraud) scores in [0, 1], got values in "
+                         f"[{np.nanmin(v):g}, {np.nanmax(v):g}]" + ("" if np.isfinite(v).all() else " and non-finite ones"))
+    return v
 
 
-def _counts(weights: np.ndarray, y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Pooled (tp, fp, fn, tn) over seeds for each row of example weights (resample draw counts).
-
-    weights: (resamples x n) counts; y: (n,); p: (seeds x n). Each count is a (resamples,) array."""
-    columns = np.concatenate([y[None, :], p, p & y[None, :]]).T.astype(float)  # n x (1 + 2 seeds)
-    sums = weights @ columns
-    k = p.shape[0]
-    positives, predicted, tp = sums[:, 0] * k, sums[:, 1:k + 1].sum(1), sums[:, k + 1:].sum(1)
-    total = weights.sum(1) * k
-    fp, fn = predicted - tp, positives - tp
-    return tp, fp, fn, total - tp - fp - fn
+def _inputs(metric: str, labels, values, name: str = "values"):
+    m = metrics.get_metric(metric)
+    y = _labels(labels)
+    return m, y, _values(values, y.size, m, name)
 
 
-def _from_counts(metric: str, tp, fp, fn, tn) -> tuple[np.ndarray, np.ndarray]:
-    """(values, reason codes) of a metric over arrays of counts; code 0 = defined, else REASONS[code]."""
-    tp, fp, fn, tn = (np.asarray(x, float) for x in (tp, fp, fn, tn))
-    pos, neg, pred_pos, pred_neg = tp + fn, fp + tn, tp + fp, fn + tn
-    code = np.zeros(tp.shape, int)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if metric == "precision":
-            code[pred_pos == 0] = 1
-            value = tp / pred_pos
-        elif metric == "recall":
-            code[pos == 0] = 2
-            value = tp / pos
-        elif metric == "f1":
-            code[(pos == 0) & (pred_pos == 0)] = 3
-            value = 2 * tp / (2 * tp + fp + fn)
-        elif metric == "balanced_accuracy":
-            code[neg == 0] = 4
-            code[pos == 0] = 2
-            value = (tp / pos + tn / neg) / 2
-        else:  # mcc; a constant predictor (one predicted class) scores 0: the baseline to beat
-            value = (tp * tn - fp * fn) / np.sqrt(pos * neg * pred_pos * pred_neg)
-            value = np.where((pred_pos == 0) | (pred_neg == 0), 0.0, value)
-            code[(pos == 0) | (neg == 0)] = 5
-    return np.where(code == 0, value, np.nan), code
+def _point(m: metrics.Metric, y: np.ndarray, v: np.ndarray) -> tuple[float | None, str | None]:
+    """(mean over seeds of each seed's metric, None) or (None, why it is undefined)."""
+    ones = np.ones((1, y.size))
+    per_seed = []
+    for i, seed_values in enumerate(v):
+        value, code = m.fn(y, seed_values, ones)
+        if code[0]:
+            return None, metrics.REASONS[int(code[0])] + (f" (seed {i})" if len(v) > 1 else "")
+        per_seed.append(float(value[0]))
+    return float(np.mean(per_seed)), None
 
 
-def _point(metric: str, y: np.ndarray, p: np.ndarray) -> tuple[float | None, str | None]:
-    counts = _counts(np.ones((1, y.size)), y, p)
-    values, codes = _from_counts(metric, *counts)
-    return (None, REASONS[int(codes[0])]) if codes[0] else (float(values[0]), None)
+def metric_value(metric: str, labels, values) -> float | None:
+    """The metric of one seed's values, or the mean over seeds of each seed's (2-D); None where undefined."""
+    m, y, v = _inputs(metric, labels, values)
+    return _point(m, y, v)[0]
 
 
-def metric_value(metric: str, labels, predictions) -> float | None:
-    """The metric of one prediction vector (or seeds pooled, if 2-D); None where it is undefined."""
-    _check_metric(metric)
-    y = _as_labels(labels)
-    return _point(metric, y, _as_predictions(predictions, y.size))[0]
-
-
-def undefined_reason(metric: str, labels, predictions) -> str | None:
+def undefined_reason(metric: str, labels, values) -> str | None:
     """Why the metric is undefined here (e.g. "no positive prediction"), or None when it is defined."""
-    _check_metric(metric)
-    y = _as_labels(labels)
-    return _point(metric, y, _as_predictions(predictions, y.size))[1]
+    m, y, v = _inputs(metric, labels, values)
+    return _point(m, y, v)[1]
 
 
-def _draws(n: int, n_resamples: int, seed: int) -> np.ndarray:
-    """(n_resamples x n) counts of how often each example is drawn in each resample."""
+def _resamples(y: np.ndarray, n_resamples: int, seed: int, seeds_per_arm: tuple[int, ...]):
+    """Chunks (w, [S per arm]) of the two-level bootstrap, for examples sorted by label (negatives first).
+
+    w: (rows, n) float32 draw counts, Fortran-ordered (a row gather of w.T is contiguous), each class
+    drawn within itself; S: (rows, k) multinomial counts of each of an arm's k seeds. The example draws
+    come from a stream of their own, so they do not depend on how many seeds the arms have.
+
+    Callers hold BLAS to one thread meanwhile: the metrics' matrix products are thin (n x 4), one
+    thread does them as fast as two, and on a shared 2-core machine two were 3-8x slower."""
     if n_resamples < 1:
         raise ValueError(f"n_resamples: got {n_resamples}, expected >= 1")
-    index = np.random.default_rng(seed).integers(0, n, size=(n_resamples, n))
-    flat = (index + n * np.arange(n_resamples)[:, None]).ravel()
-    return np.bincount(flat, minlength=n_resamples * n).reshape(n_resamples, n).astype(float)
+    streams = np.random.SeedSequence(seed).spawn(1 + len(seeds_per_arm))
+    examples, arms = np.random.default_rng(streams[0]), [np.random.default_rng(s) for s in streams[1:]]
+    sizes = (int((~y).sum()), int(y.sum()))
+    for start in range(0, n_resamples, CHUNK):
+        rows = min(CHUNK, n_resamples - start)
+        counts = np.empty((y.size, rows), np.float32)  # exact: a count is at most the class size
+        offset = 0
+        for size in sizes:
+            if size:
+                drawn = examples.integers(0, size, (rows, size))
+                drawn *= rows
+                drawn += np.arange(rows)[:, None]  # flat index example * rows + resample
+                counts[offset:offset + size] = np.bincount(drawn.ravel(), minlength=size * rows).reshape(size, rows)
+            offset += size
+        draws = [np.ones((rows, 1)) if k == 1 else rng.multinomial(k, np.full(k, 1 / k), size=rows)
+                 for rng, k in zip(arms, seeds_per_arm)]
+        yield counts.T, draws
 
 
-def _percentiles(values: np.ndarray) -> tuple[float | None, float | None]:
-    values = values[~np.isnan(values)]
-    if values.size == 0:
+def _arm(m: metrics.Metric, y: np.ndarray, v: np.ndarray, w: np.ndarray, draws: np.ndarray) -> np.ndarray:
+    """(rows,) the arm's value in each resample: the draw-weighted mean of its seeds' metrics (NaN if a
+    drawn seed's metric is undefined there)."""
+    per_seed = np.stack([m.fn(y, seed_values, w)[0] for seed_values in v])  # (k, rows)
+    if len(v) == 1:
+        return per_seed[0]
+    draws = draws.T
+    # as the first drawn seed's value plus the others' differences from it, so that identical seeds give
+    # exactly one seed's value (a rounding difference would break exact ties between arms)
+    first = per_seed[np.argmax(draws > 0, axis=0), np.arange(per_seed.shape[1])]
+    return first + np.where(draws > 0, draws * (per_seed - first), 0.0).sum(0) / len(v)
+
+
+def _sorted_by_label(y: np.ndarray, *values: np.ndarray):
+    order = np.argsort(y, kind="stable")
+    return (y[order], *(v[:, order] for v in values))
+
+
+def _order_statistic(size: int) -> int:
+    """Index (0-based, ascending) of the lower bound among `size` sorted resamples; -1: too few for one.
+
+    low > 0 exactly when (#{d* <= 0} + 1) / (size + 1) < 0.025, the one-sided half of p < ALPHA."""
+    return math.ceil(_TAIL * (size + 1)) - 2
+
+
+def _bounds(values: np.ndarray) -> tuple[float | None, float | None]:
+    j = _order_statistic(values.size)
+    if j < 0:
         return None, None
-    tail = (1 - CONFIDENCE) / 2 * 100
-    low, high = np.percentile(values, [tail, 100 - tail])
-    return float(low), float(high)
+    ordered = np.sort(values)
+    return float(ordered[j]), float(ordered[values.size - 1 - j])
+
+
+def _borderline(p_one_sided: float, resamples: int, alpha: float = ALPHA) -> bool:
+    """Whether the verdict could flip by Monte Carlo error: the one-sided p within 2 of its standard
+    errors, sqrt(t (1 - t) / B), of its threshold t = alpha / 2 (for Holm: alpha over the multiplier)."""
+    threshold = alpha / 2
+    return bool(abs(p_one_sided - threshold) < 2 * math.sqrt(threshold * (1 - threshold) / resamples))
+
+
+def interval(labels, values, metric: str, n_resamples: int = B_DEFAULT, seed: int = 0) -> dict:
+    """95% two-level bootstrap interval of an arm's metric (mean over its seeds, the rows of values).
+
+    Returns {"metric", "value", "low", "high", "undefined", "seeds", "n", "n_resamples", "borderline"};
+    value, low and high are None when the metric is undefined on the test set itself (`undefined`
+    says why); low and high are None too when fewer than 39 resamples are defined. borderline is
+    always False (it concerns verdicts: see compare)."""
+    m, y, v = _inputs(metric, labels, values)
+    value, reason = _point(m, y, v)
+    out = {"metric": metric, "value": value, "low": None, "high": None, "undefined": reason,
+           "seeds": v.shape[0], "n": int(y.size), "n_resamples": int(n_resamples), "borderline": False}
+    if reason is None:
+        y, v = _sorted_by_label(y, v)
+        with threadpool_limits(1, user_api="blas"):  # see _resamples
+            chunks = [_arm(m, y, v, w, draws[0]) for w, draws in _resamples(y, n_resamples, seed, (v.shape[0],))]
+        values_ = np.concatenate(chunks)
+        out["low"], out["high"] = _bounds(values_[~np.isnan(values_)])
+    return out
+
+
+def compare(labels, values_a, values_b, metric: str, n_resamples: int = B_DEFAULT, seed: int = 0) -> dict:
+    """Paired two-level bootstrap of metric(a) - metric(b) on one test set (each side the mean over its seeds).
+
+    Returns {"metric", "delta", "low", "high", "p_value", "significant", "verdict", "borderline",
+    "undefined", "n", "seeds_a", "seeds_b", "n_resamples"}. significant: p_value < 0.05, the same as
+    the 95% interval excluding 0; verdict: "higher" (a above b), "lower" or "no difference shown";
+    borderline: the verdict could flip with other bootstrap draws. Where the metric is undefined for
+    a side on the test set, delta, low, high and p_value are None and `undefined` says why ("a: ...")."""
+    m = metrics.get_metric(metric)
+    y = _labels(labels)
+    a, b = _values(values_a, y.size, m, "values_a"), _values(values_b, y.size, m, "values_b")
+    (value_a, reason_a), (value_b, reason_b) = _point(m, y, a), _point(m, y, b)
+    reason = f"a: {reason_a}" if reason_a else (f"b: {reason_b}" if reason_b else None)
+    out = {"metric": metric, "delta": None, "low": None, "high": None, "p_value": None, "significant": False,
+           "verdict": "no difference shown", "borderline": False, "undefined": reason, "n": int(y.size),
+           "seeds_a": a.shape[0], "seeds_b": b.shape[0], "n_resamples": int(n_resamples)}
+    if reason is not None:
+        return out
+    y, a, b = _sorted_by_label(y, a, b)
+    with threadpool_limits(1, user_api="blas"):  # see _resamples
+        deltas = np.concatenate([_arm(m, y, a, w, draws[0]) - _arm(m, y, b, w, draws[1])
+                                 for w, draws in _resamples(y, n_resamples, seed, (a.shape[0], b.shape[0]))])
+    deltas = deltas[~np.isnan(deltas)]
+    out["delta"] = value_a - value_b
+    if deltas.size == 0:  # every resample undefined on a side: no interval, no verdict
+        return out
+    out.update(_judge(deltas))
+    return out
+
+
+def _judge(deltas: np.ndarray) -> dict:
+    """low, high, p_value, significant, verdict and borderline of the defined resampled differences."""
+    low, high = _bounds(deltas)
+    p_low = (np.count_nonzero(deltas <= 0) + 1) / (deltas.size + 1)  # small when a is above b
+    p_high = (np.count_nonzero(deltas >= 0) + 1) / (deltas.size + 1)
+    p_value = min(1.0, 2 * min(p_low, p_high))
+    significant = p_value < ALPHA
+    return {"low": low, "high": high, "p_value": float(p_value), "significant": significant,
+            "verdict": ("higher" if p_low < p_high else "lower") if significant else "no difference shown",
+            "borderline": _borderline(min(p_low, p_high), deltas.size)}
+
+
+def holm(results: list[dict], alpha: float = ALPHA) -> list[dict]:
+    """Holm's step-down adjustment of a family of compare() results, at family-wise level alpha.
+
+    Returns copies, in the same order, with "p_adjusted" and the adjusted "significant", "verdict"
+    and "borderline" (judged against the adjusted threshold); results without a p_value (undefined)
+    pass through unchanged."""
+    tested = sorted((i for i, r in enumerate(results) if r.get("p_value") is not None),
+                    key=lambda i: results[i]["p_value"])
+    out = [dict(r) for r in results]
+    running = 0.0
+    for rank, i in enumerate(tested):
+        r = out[i]
+        running = max(running, min(1.0, (len(tested) - rank) * r["p_value"]))  # step-down: never decreases
+        significant = running < alpha
+        direction = r["verdict"]
+        if direction == "no difference shown":  # only reachable with alpha above the unadjusted level
+            direction = "higher" if r["delta"] > 0 else "lower" if r["delta"] < 0 else direction
+        multiplier = running / r["p_value"] if r["p_value"] > 0 else len(tested) - rank
+        r.update(p_adjusted=running, significant=significant,
+                 verdict=direction if significant else "no difference shown",
+                 borderline=_borderline(r["p_value"] / 2, r["n_resamples"], alpha / multiplier))
+    return out
+
+
+# ---- backward-compatible names: to be removed once fraudft/results and bench are ported to the API above ----
+
+METRICS = metrics.metric_names("predictions")  # the metrics of 0/1 predictions (callers iterate over it)
 
 
 def pooled_interval(labels, predictions, metric: str, n_resamples: int = 1000, seed: int = 0) -> dict:
-    """95% percentile-bootstrap interval of a metric, the seeds (rows of predictions) pooled per example.
-
-    Returns {"metric", "value", "low", "high", "undefined", "seeds", "n"}; value, low and high are
-    None when the metric is undefined on the test set itself (`undefined` says why)."""
-    _check_metric(metric)
-    y = _as_labels(labels)
-    p = _as_predictions(predictions, y.size)
-    value, reason = _point(metric, y, p)
-    out = {"metric": metric, "value": value, "low": None, "high": None, "undefined": reason,
-           "seeds": p.shape[0], "n": int(y.size)}
-    if reason is None:
-        values, _ = _from_counts(metric, *_counts(_draws(y.size, n_resamples, seed), y, p))
-        out["low"], out["high"] = _percentiles(values)
-    return out
+    """interval() with the old default of 1,000 resamples. Deprecated: call interval()."""
+    return interval(labels, predictions, metric, n_resamples=n_resamples, seed=seed)
 
 
 def pooled_compare(labels, predictions_a, predictions_b, metric: str, n_resamples: int = 1000, seed: int = 0) -> dict:
-    """Paired bootstrap of metric(a) - metric(b) on one test set, each side's seeds pooled per example.
-
-    Both sides are scored on the same drawn examples. significant: the 95% interval excludes 0;
-    verdict: "higher" (a above b), "lower" (a below b) or "no difference shown". Where the metric
-    is undefined for a side on the test set, delta/low/high are None and `undefined` says why."""
-    _check_metric(metric)
-    y = _as_labels(labels)
-    a = _as_predictions(predictions_a, y.size, "predictions_a")
-    b = _as_predictions(predictions_b, y.size, "predictions_b")
-    (value_a, reason_a), (value_b, reason_b) = _point(metric, y, a), _point(metric, y, b)
-    reason = f"a: {reason_a}" if reason_a else (f"b: {reason_b}" if reason_b else None)
-    out = {"metric": metric, "delta": None, "low": None, "high": None, "significant": False,
-           "verdict": "no difference shown", "undefined": reason, "n": int(y.size),
-           "seeds_a": a.shape[0], "seeds_b": b.shape[0]}
-    if reason is not None:
-        return out
-    weights = _draws(y.size, n_resamples, seed)
-    deltas = _from_counts(metric, *_counts(weights, y, a))[0] - _from_counts(metric, *_counts(weights, y, b))[0]
-    low, high = _percentiles(deltas)
-    out.update(delta=value_a - value_b, low=low, high=high)
-    if low is not None and (low > 0 or high < 0):
-        out.update(significant=True, verdict="higher" if low > 0 else "lower")
-    return out
+    """compare() with the old default of 1,000 resamples. Deprecated: call compare()."""
+    return compare(labels, predictions_a, predictions_b, metric, n_resamples=n_resamples, seed=seed)
