@@ -262,18 +262,3 @@ def holm(results: list[dict], alpha: float = ALPHA) -> list[dict]:
                  verdict=direction if significant else "no difference shown",
                  borderline=_borderline(r["p_value"] / 2, r["n_resamples"], alpha / multiplier))
     return out
-
-
-# ---- backward-compatible names: to be removed once fraudft/results and bench are ported to the API above ----
-
-METRICS = metrics.metric_names("predictions")  # the metrics of 0/1 predictions (callers iterate over it)
-
-
-def pooled_interval(labels, predictions, metric: str, n_resamples: int = 1000, seed: int = 0) -> dict:
-    """interval() with the old default of 1,000 resamples. Deprecated: call interval()."""
-    return interval(labels, predictions, metric, n_resamples=n_resamples, seed=seed)
-
-
-def pooled_compare(labels, predictions_a, predictions_b, metric: str, n_resamples: int = 1000, seed: int = 0) -> dict:
-    """compare() with the old default of 1,000 resamples. Deprecated: call compare()."""
-    return compare(labels, predictions_a, predictions_b, metric, n_resamples=n_resamples, seed=seed)

@@ -272,12 +272,3 @@ def test_bad_input_is_named():
         stats.interval(LABELS, A, "f1", n_resamples=0)
 
 
-def test_old_names_still_answer():
-    """pooled_interval / pooled_compare / METRICS: thin wrappers until fraudft/results and bench are ported."""
-    assert stats.METRICS == ("precision", "recall", "f1", "mcc", "balanced_accuracy")
-    old = stats.pooled_interval(LABELS, [A, B_ARM], "f1")
-    assert old == stats.interval(LABELS, [A, B_ARM], "f1", n_resamples=1000)
-    assert {"metric", "value", "low", "high", "undefined", "seeds", "n"} <= set(old)
-    compared = stats.pooled_compare(LABELS, A, B_ARM, "mcc")
-    assert compared == stats.compare(LABELS, A, B_ARM, "mcc", n_resamples=1000)
-    assert {"metric", "delta", "low", "high", "significant", "verdict", "undefined", "n", "seeds_a", "seeds_b"} <= set(compared)

@@ -83,8 +83,8 @@ def test_undefined_metrics_show_a_dash_and_why(capsys, fake, tmp_path):
     assert cells[8].startswith("0.000") and cells[10].startswith("0.000")  # recall 0 and MCC 0 are defined
     assert "0.000 [0.000, 0.000]" not in cells[7]
     summary = fake.row(out.split("### Per arm")[1], "cpu-tiny", "reference").split(" | ")
-    assert summary[4] == "— (no positive prediction)"
-    assert summary[8] == f"— ({table.NO_SCORES})"  # roc_auc needs scores: said, never 0
+    assert summary[4] == "— (no positive prediction (seed 0))"  # the first seed where it is undefined
+    assert summary[9] == f"— ({table.NO_SCORES})"  # roc_auc needs scores: said, never 0
     assert fake.row(out, "cpu-tiny", "reference").split(" | ")[12] == f"— ({table.NO_SCORES})"
 
 
