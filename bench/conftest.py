@@ -20,7 +20,7 @@ import pytest
 
 from bench.grid import RecordWait
 from fraudft.errors import UsageError
-from fraudft.experiment.expectations import Verdict
+from fraudft.experiment.expectations import Verdict, holm_claims
 from fraudft.experiment.grid import worker_env
 from fraudft.experiment.recipes import load_recipe
 
@@ -180,9 +180,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     terminalreporter.write_line(table_report(records, records[0].commit or "nogit"))
     if session["reused"]:
         terminalreporter.write_line(f"{len(session['reused'])} record(s) of this commit reused (pass --rerun to run them again)")
-    if session["verdicts"]:
-        terminalreporter.write_line("\nexpectations (the gate: all of them together with every arm test):")
-    for key, arm, verdict in session["verdicts"]:
-        terminalreporter.write_line(f"- {key} {Verdict(**verdict).summary()}")
+    verdicts = holm_claims([Verdict(**verdict) for _, _, verdict in session["verdicts"]])
+    if verdicts:
+        terminalreporter.write_line("\nexpectations (the gate: all of them together with every arm test; "
+                                    "each claim Holm-adjusted across these):")
+    for (key, _, _), verdict in zip(session["verdicts"], verdicts):
+        terminalreporter.write_line(f"- {key} {verdict.summary()}")
     for path in sorted({str(Path(r.path).parent) for r in records}):
         terminalreporter.write_line(f"records written under {path}/")

@@ -262,3 +262,16 @@ def holm(results: list[dict], alpha: float = ALPHA) -> list[dict]:
                  verdict=direction if significant else "no difference shown",
                  borderline=_borderline(r["p_value"] / 2, r["n_resamples"], alpha / multiplier))
     return out
+
+
+def point_values(labels, predictions, scores=None) -> dict[str, dict]:
+    """{metric: {"value", "undefined"}} of every registered metric for one run (no interval):
+    predictions (n,) 0/1, scores (n,) P(fraud) or None (then each score metric says "no scores")."""
+    out = {}
+    for name, metric in metrics.METRICS.items():
+        values = predictions if metric.needs == "predictions" else scores
+        if values is None:
+            out[name] = {"value": None, "undefined": "no scores (generate mode)"}
+        else:
+            out[name] = {"value": metric_value(name, labels, values), "undefined": undefined_reason(name, labels, values)}
+    return out

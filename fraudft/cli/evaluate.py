@@ -33,6 +33,7 @@ def adapter_folder(given: str) -> Path:
 def cmd_evaluate(args) -> int:
     from fraudft.evaluate import EvalConfig, evaluate
     from fraudft.modeling.models import load_model
+    from fraudft.stats import point_values
 
     records = load_jsonl(args.data)
     config = config_from_flags(EvalConfig, mode=args.mode, batch_size=args.batch_size, threshold=args.threshold,
@@ -45,6 +46,10 @@ def cmd_evaluate(args) -> int:
 
         model = PeftModel.from_pretrained(model, adapter)
     result = evaluate(model, tokenizer, records, config)
+    labels = [int(r["label"]) for r in records]
+    strict = [int(not y) if p is None else int(p) for y, p in zip(labels, result["predictions"])]  # invalid: wrong
+    # Every metric of the registry (fraudft.metrics), the score metrics from P(fraud) in score mode.
+    result["all_metrics"] = point_values(labels, strict, result.get("probabilities"))
     summary = {k: v for k, v in result.items() if k not in ("predictions", "probabilities")}
     if args.json:
         print_json(summary)
@@ -57,6 +62,9 @@ def cmd_evaluate(args) -> int:
           f"{result['tokens_removed']} tokens removed")
     if m["undefined"]:
         print(f"  undefined (no denominator, shown as 0): {', '.join(m['undefined'])}")
+    shown = [f"{name} {v['value']:.4f}" if v["value"] is not None else f"{name} — ({v['undefined']})"
+             for name, v in result["all_metrics"].items() if name not in ("precision", "recall", "f1")]
+    print("  " + "  ".join(shown))
     if "reference_metrics" in result:
         r = result["reference_metrics"]
         print(f"  as the reference counts it (invalid = not fraud): tn/fp/fn/tp {r['tn']}/{r['fp']}/{r['fn']}/{r['tp']}"

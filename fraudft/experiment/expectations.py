@@ -20,6 +20,10 @@ Any metric of the registry (fraudft.metrics) can be an expectation's metric; one
 cannot be judged on records without them (generate mode, schema-1 records), and
 check_metrics_available() says so before a grid runs. The bench asserts what judge() returns;
 `fraudft grid` prints every verdict and exits 1 when one fails.
+
+Two readings of the same verdicts: the gate (green or red) is the conjunction of them all, each
+judged at 0.05 on its own; printed one by one as claims, they are a family, and holm_claims() adds
+each one's Holm-adjusted p-value, so "shown" in a claim is multiplicity-controlled.
 """
 
 from __future__ import annotations
@@ -86,6 +90,8 @@ class Verdict:
     high: float | None = None
     borderline: bool = False
     comparisons: dict = field(default_factory=dict)
+    p_value: float | None = None  # of the conjunction: the largest of its comparisons' p (1 if a sign is wrong)
+    p_adjusted: float | None = None  # Holm-adjusted across the expectations judged together (holm_claims)
 
     @property
     def passed(self) -> bool:
@@ -100,7 +106,10 @@ class Verdict:
         if self.delta is not None:
             head += (f": weakest vs {self.other} {self.delta:+.3f} [{self.low:+.3f}, {self.high:+.3f}]"
                      + (" (borderline: Monte Carlo error could flip it)" if self.borderline else ""))
-        return f"{head} -> {self.status.upper()}" + (f" ({self.why})" if self.why else "")
+        claim = ""
+        if self.p_adjusted is not None:
+            claim = f"; as a claim, Holm-adjusted p {self.p_adjusted:.3g}: {'shown' if self.p_adjusted < 0.05 else 'not shown'}"
+        return f"{head} -> {self.status.upper()}" + (f" ({self.why})" if self.why else "") + claim
 
 
 @dataclass(frozen=True)
@@ -176,9 +185,11 @@ def _comparison(direction: int):
         w = results[weakest]
         failed = [name for name, r in results.items() if r["verdict"] != wanted]
         why = (f"not shown {wanted} than {', '.join(failed)}" if failed else "")
+        # The conjunction's p (intersection-union): the largest p of its parts, 1 for a part of the wrong sign.
+        p_value = max((r["p_value"] if sign * r["delta"] > 0 else 1.0) for r in results.values())
         return _verdict(expectation, arm, "fail" if failed else "pass", why, other=weakest, delta=w["delta"],
                         low=w["low"], high=w["high"], borderline=any(r.get("borderline") for r in results.values()),
-                        comparisons=results)
+                        comparisons=results, p_value=p_value)
 
     return judge
 
@@ -214,8 +225,21 @@ def judge_all(records: list[RunRecord], arms=None, n_resamples: int | None = Non
         if r.ok:
             runs_by_arm.setdefault(r.arm, []).append(r)
     present = {r.arm for r in records}
-    return [judge(arm, e, runs_by_arm, n_resamples) for arm in (arms or ARMS) if arm.name in present
-            for e in arm.expects]
+    return holm_claims([judge(arm, e, runs_by_arm, n_resamples) for arm in (arms or ARMS) if arm.name in present
+                        for e in arm.expects])
+
+
+def holm_claims(verdicts: list[Verdict], alpha: float = 0.05) -> list[Verdict]:
+    """The verdicts with `p_adjusted`: Holm's step-down adjustment of their p-values across the family
+    (the comparisons judged together, e.g. one grid's). The gate stays each verdict's own status;
+    a claim printed per expectation ("X beats every baseline") is "shown" only when its adjusted p
+    is below alpha. Verdicts without a p-value (collapse, not judged) are left as they are."""
+    tested = sorted((v for v in verdicts if v.p_value is not None), key=lambda v: v.p_value)
+    running = 0.0
+    for rank, verdict in enumerate(tested):
+        running = max(running, min(1.0, (len(tested) - rank) * verdict.p_value))
+        verdict.p_adjusted = running
+    return verdicts
 
 
 def check_metrics_available(arms, recipe) -> None:

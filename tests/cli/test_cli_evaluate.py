@@ -37,6 +37,12 @@ def test_the_summary_counts_the_dialogues_cut_to_fit(run_cli, data):
     summary = json.loads(out)
     assert summary["truncated"] == longer and summary["tokens_removed"] >= longer
     assert "replies" not in summary  # score mode has none
+    from fraudft.metrics import METRICS
+
+    assert list(summary["all_metrics"]) == list(METRICS)  # every registered metric, the decision ones too
+    assert all(v["value"] is not None or v["undefined"] for v in summary["all_metrics"].values())
+    assert summary["all_metrics"]["f1"]["value"] == pytest.approx(summary["metrics"]["f1"]) or \
+        summary["all_metrics"]["f1"]["undefined"]
 
     rc, out, err = run_cli("evaluate", "--model", "tiny", "--data", path, "--max-length", MAX_LENGTH)
     assert rc == 0, err
@@ -57,6 +63,7 @@ def test_generate_mode_shows_each_reply_and_its_status(run_cli, data):
     assert all(r["status"].startswith("invalid: ") for r in replies)
     assert summary["metrics"]["invalid"] == 4 and summary["truncated"] == longer
     assert summary["cut"] == sum(r["status"].endswith(CUT) for r in replies)
+    assert summary["all_metrics"]["roc_auc"] == {"value": None, "undefined": "no scores (generate mode)"}
 
     rc, out, err = run_cli(*argv)
     assert rc == 0, err

@@ -95,3 +95,17 @@ def test_judge_all_covers_the_arms_present_in_arms_toml_order():
     verdicts = judge_all(records, n_resamples=2000)
     assert [(v.arm, v.kind) for v in verdicts] == [("reference", "beats")]
     assert verdicts[0].passed and verdicts[0].compared_with == list(ARMS_BY_NAME["reference"].expects[0].other)
+
+
+def test_claims_are_holm_adjusted_across_the_family_the_gate_is_not():
+    e = Expectation("beats", ("weak",))
+    clear = judge(arm("x", e), e, {"x": [run("x", 0.9)], "weak": [run("weak", 0.55)]}, n_resamples=2000)
+    near = judge(arm("y", e), e, {"y": [run("y", 0.62, seed=3)], "weak": [run("weak", 0.55)]}, n_resamples=2000)
+    from fraudft.experiment.expectations import holm_claims
+
+    (a, b) = holm_claims([clear, near])
+    ordered = sorted([a, b], key=lambda v: v.p_value)
+    assert ordered[0].p_adjusted == pytest.approx(min(1, 2 * ordered[0].p_value))
+    assert ordered[1].p_adjusted == pytest.approx(max(ordered[0].p_adjusted, ordered[1].p_value))
+    assert a.status == clear.status  # the gate's reading of each verdict is unchanged
+    assert "as a claim, Holm-adjusted p" in a.summary()
