@@ -8,6 +8,8 @@
         # delta = roc_auc(a) - roc_auc(b), its interval, p_value, verdict "higher" | "lower" |
         # "no difference shown" (the sign of delta: metrics.get_metric(m).higher_is_better says which is good)
     holm([compare(...), compare(...), ...])        # a family of claims: Holm-adjusted verdicts
+    slope(labels, {x: values, ...}, "mcc")         # several arms on shared resamples: the slope on x,
+    p_best(labels, {name: values, ...}, "mcc")     # each arm's P(best); replicates() gives the draws
 
 Values are per test example, 2-D (seeds x examples) or 1-D (one seed); the metric's `needs` in
 fraudft.metrics decides whether they are 0/1 predictions or scores in [0, 1]. An arm's value is the
@@ -15,11 +17,11 @@ mean over its seeds of each seed's metric.
 
 What is resampled, a two-level bootstrap (issue 18): each resample draws test examples with
 replacement within each class (stratified: the test set's class counts in every resample), the same
-draw for both arms of a comparison (paired), and for each arm draws k of its k seeds with replacement;
-the arm's value in the resample is the mean over the drawn seeds of each seed's metric on the drawn
-examples. So seed-to-seed disagreement widens the interval (pooling seeds per example, as this module
+draw for every arm compared (paired: both sides of compare, all arms of slope and p_best), and for
+each arm draws k of its k seeds with replacement; the arm's value in the resample is the mean over
+the drawn seeds of each seed's metric on the drawn examples. So seed-to-seed disagreement widens the interval (pooling seeds per example, as this module
 did before, narrowed it), while k identical seeds give exactly the interval of one. A resample where
-either side's metric is undefined (no positive prediction drawn, say) is dropped. Intervals are 95%
+any arm's metric is undefined (no positive prediction drawn, say) is dropped. Intervals are 95%
 percentile intervals, read at the order statistics that make "the interval excludes 0" and "the
 two-sided p < 0.05" one and the same statement; p = 2 min(#{d* <= 0} + 1, #{d* >= 0} + 1) / (B + 1),
 capped at 1. With B = 10,000 draws a verdict still flips by Monte Carlo error when the one-sided p
@@ -151,6 +153,15 @@ def _arm(m: metrics.Metric, y: np.ndarray, v: np.ndarray, w: np.ndarray, draws: 
     return first + np.where(draws > 0, draws * (per_seed - first), 0.0).sum(0) / len(v)
 
 
+def _replicate_rows(m: metrics.Metric, y: np.ndarray, arms, n_resamples: int, seed: int) -> np.ndarray:
+    """(n_resamples, arms) each arm's value in each resample, NaN where undefined: the same example draws
+    for every arm (paired), each arm's seeds drawn from a stream of its own. y and every arm's values
+    (seeds x n) sorted by label (_sorted_by_label)."""
+    with threadpool_limits(1, user_api="blas"):  # see _resamples
+        return np.concatenate([np.column_stack([_arm(m, y, v, w, d) for v, d in zip(arms, draws)])
+                               for w, draws in _resamples(y, n_resamples, seed, tuple(v.shape[0] for v in arms))])
+
+
 def _sorted_by_label(y: np.ndarray, *values: np.ndarray):
     order = np.argsort(y, kind="stable")
     return (y[order], *(v[:, order] for v in values))
@@ -217,9 +228,8 @@ def compare(labels, values_a, values_b, metric: str, n_resamples: int = B_DEFAUL
     if reason is not None:
         return out
     y, a, b = _sorted_by_label(y, a, b)
-    with threadpool_limits(1, user_api="blas"):  # see _resamples
-        deltas = np.concatenate([_arm(m, y, a, w, draws[0]) - _arm(m, y, b, w, draws[1])
-                                 for w, draws in _resamples(y, n_resamples, seed, (a.shape[0], b.shape[0]))])
+    rows = _replicate_rows(m, y, (a, b), n_resamples, seed)
+    deltas = rows[:, 0] - rows[:, 1]
     deltas = deltas[~np.isnan(deltas)]
     out["delta"] = value_a - value_b
     if deltas.size == 0:  # every resample undefined on a side: no interval, no verdict
@@ -262,6 +272,76 @@ def holm(results: list[dict], alpha: float = ALPHA) -> list[dict]:
                  verdict=direction if significant else "no difference shown",
                  borderline=_borderline(r["p_value"] / 2, r["n_resamples"], alpha / multiplier))
     return out
+
+
+def _several(labels, arms: dict, metric: str, n_resamples: int, seed: int):
+    """(metric, {name: point value or None}, why undefined or None, draws (kept resamples x arms))."""
+    if len(arms) == 0:
+        raise ValueError("arms: got none, expected {name: values} of at least one arm")
+    m, y = metrics.get_metric(metric), _labels(labels)
+    values = [_values(v, y.size, m, f"arms[{name!r}]") for name, v in arms.items()]
+    points, reason = {}, None
+    for name, v in zip(arms, values):
+        points[name], why = _point(m, y, v)
+        reason = reason or (f"{name}: {why}" if why else None)
+    if reason is not None:
+        return m, points, reason, np.empty((0, len(arms)))
+    y, *values = _sorted_by_label(y, *values)
+    rows = _replicate_rows(m, y, values, n_resamples, seed)
+    return m, points, None, rows[~np.isnan(rows).any(axis=1)]
+
+
+def replicates(labels, arms: dict, metric: str, n_resamples: int = B_DEFAULT, seed: int = 0) -> tuple[dict, np.ndarray]:
+    """Several arms bootstrapped on the same resamples: the example draws shared by every arm (paired,
+    stratified), each arm's seeds drawn on their own, as compare() does for two.
+
+    arms: {name: values (n,) or (seeds, n)}. Returns (points, draws): points {name: the arm's value on
+    the test set (mean over its seeds), None where undefined}; draws (kept resamples, arms), columns in
+    the order of arms, each row an arm's value per resample, the resamples where any arm's metric is
+    undefined dropped (none kept when an arm is undefined on the test set itself)."""
+    _, points, _, draws = _several(labels, arms, metric, n_resamples, seed)
+    return points, draws
+
+
+def slope(labels, arms: dict, metric: str, n_resamples: int = B_DEFAULT, seed: int = 0) -> dict:
+    """Paired bootstrap of the least-squares slope of the metric on x, the keys of arms ({x: values};
+    the sweep passes log2(alpha/r), so the slope is per doubling): one claim about all the arms at once,
+    where neighbour-by-neighbour comparisons each see one step's worth of the effect.
+
+    Returns {"metric", "slope", "low", "high", "p_value", "significant", "verdict", "borderline",
+    "undefined", "arms", "n", "n_resamples"}: the slope of the arms' values, its 95% interval and p over
+    replicates()'s resamples, exactly as compare() judges a difference; verdict "increasing" |
+    "decreasing" | "no trend shown", of the metric's value (for a lower-is-better metric, increasing is
+    worse). Where an arm is undefined on the test set, slope..p_value are None and `undefined` says why."""
+    x = np.array([float(k) for k in arms])
+    if x.size < 2 or np.ptp(x) == 0:
+        raise ValueError(f"arms: got x = {list(arms)}, expected at least 2 distinct x")
+    m, points, reason, draws = _several(labels, arms, metric, n_resamples, seed)
+    weights = (x - x.mean()) / ((x - x.mean()) ** 2).sum()  # slope = weights . values
+    out = {"metric": metric, "slope": None, "low": None, "high": None, "p_value": None, "significant": False,
+           "verdict": "no trend shown", "borderline": False, "undefined": reason, "arms": len(arms),
+           "n": int(np.asarray(labels).size), "n_resamples": int(n_resamples)}
+    if reason is not None:
+        return out
+    values = np.array(list(points.values()))
+    out["slope"] = float((values - values[0]) @ weights)  # differences first: equal arms give exactly 0
+    if draws.shape[0]:
+        out.update(_judge((draws - draws[:, :1]) @ weights))
+        out["significant"] = bool(out["significant"])
+        out["verdict"] = {"higher": "increasing", "lower": "decreasing"}.get(out["verdict"], "no trend shown")
+    return out
+
+
+def p_best(labels, arms: dict, metric: str, n_resamples: int = B_DEFAULT, seed: int = 0) -> dict:
+    """{name: the probability that the arm is the best across replicates()'s resamples}: highest, or
+    lowest for a metric where lower is better; an exact tie shares the resample evenly, so the
+    probabilities sum to 1. None for every arm when no resample is defined for all of them."""
+    m, _, _, draws = _several(labels, arms, metric, n_resamples, seed)
+    if draws.shape[0] == 0:
+        return dict.fromkeys(arms)
+    best = draws == (draws.max(axis=1) if m.higher_is_better else draws.min(axis=1))[:, None]
+    shares = (best / best.sum(axis=1, keepdims=True)).mean(axis=0)
+    return {name: float(share) for name, share in zip(arms, shares)}
 
 
 def point_values(labels, predictions, scores=None) -> dict[str, dict]:

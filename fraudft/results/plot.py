@@ -19,7 +19,7 @@ import numpy as np
 
 from fraudft.results.record import RunRecord
 from fraudft.results.store import group_runs
-from fraudft.results.sweep import SWEEP_METRIC, find_sweeps, sweep_points
+from fraudft.results.sweep import SWEEP_METRIC, sweep_summaries
 from fraudft.results.table import summarize_arm
 
 
@@ -211,29 +211,43 @@ def plot_records(records: list[RunRecord], commit: str, out: Path, n_resamples: 
 
 
 def plot_alpha_sweeps(records: list[RunRecord], commit: str, path: Path, n_resamples: int | None = None) -> Path | None:
-    """The metric with its 95% interval against alpha/r (log scale), one line per sweep; None if no sweep."""
+    """The metric with its 95% interval against alpha/r (log scale), one line per sweep, with the
+    sweep's fitted slope per doubling (dashed; its interval and verdict in the legend, Holm-adjusted
+    across sweeps) and each ratio's P(best) in its annotation; None if no sweep."""
     from matplotlib.figure import (
         Figure,  # no pyplot: no GUI backend, no global figure state
     )
 
-    sweeps = find_sweeps(records)
-    if not sweeps:
+    summaries = sweep_summaries(records, n_resamples=n_resamples)
+    if not summaries:
         return None
-    fig = Figure(figsize=(6.5, 4))
+    fig = Figure(figsize=(7.5, 4.6))
     ax = fig.subplots()
-    for sweep in sweeps:
-        points = [p for p in sweep_points(sweep, n_resamples=n_resamples) if p["value"] is not None]
+    for summary in summaries:
+        points, trend = [p for p in summary["points"] if p["value"] is not None], summary["trend"]
         x = [p["alpha_r"] for p in points]
         y = [p["value"] for p in points]
-        errors = [[v - p["low"] for v, p in zip(y, points)], [p["high"] - v for v, p in zip(y, points)]]
-        ax.errorbar(x, y, yerr=errors, marker="o", capsize=4, label=sweep[0][2][0].recipe)
+        errors = [[v - (v if p["low"] is None else p["low"]) for v, p in zip(y, points)],
+                  [(v if p["high"] is None else p["high"]) - v for v, p in zip(y, points)]]
+        name = f"{summary['recipe']}: {summary['sweep'][0][1]} .. {summary['sweep'][-1][1]}"
+        bars = ax.errorbar(x, y, yerr=errors, marker="o", capsize=4, label=name)
         for p in points:
-            ax.annotate(p["arm"], (p["alpha_r"], p["value"]), textcoords="offset points", xytext=(4, 4), fontsize=7)
+            best = "" if p["p_best"] is None else f"\nP(best) {p['p_best']:.2f}"
+            ax.annotate(p["arm"] + best, (p["alpha_r"], p["value"]), textcoords="offset points", xytext=(4, 4), fontsize=7)
+        if trend["slope"] is not None and points:
+            # the least-squares line through the ratios' values: it passes through their means
+            log_x = np.log2(x)
+            at = np.array([min(log_x), max(log_x)])
+            fitted = np.mean(y) + trend["slope"] * (at - np.mean(log_x))
+            interval = "" if trend["low"] is None else f" [{trend['low']:+.3f}, {trend['high']:+.3f}]"
+            ax.plot(2.0 ** at, fitted, "--", color=bars[0].get_color(), lw=1,
+                    label=f"fit: {trend['slope']:+.3f} per doubling{interval}, {trend['verdict']}"
+                          + (" (Holm across sweeps)" if len(summaries) > 1 else ""))
     ax.set_xscale("log", base=2)
     ax.set_xlabel("alpha / r (LoRA scale)")
     ax.set_ylabel(f"{SWEEP_METRIC} on the test set (95% interval)")
     ax.set_title(f"alpha/r sweep, {commit}")
-    ax.legend()
+    ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     return path
