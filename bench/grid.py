@@ -36,8 +36,15 @@ from fraudft.experiment.grid import (
 from fraudft.results.record import RunRecord
 from fraudft.results.store import git_state, record_path, write_json_atomic
 
-__all__ = ["RecordWait", "add_comparison", "comparison_records", "reusable_record", "run_arm_process",
+__all__ = ["RecordWait", "add_comparison", "arm_selected", "comparison_records", "reusable_record", "run_arm_process",
            "skip_marker", "successful_runs"]
+
+
+def arm_selected(chosen: str | None, recipe_name: str, arm) -> bool:
+    """Whether this session runs the arm: named in --arms, or (no --arms) in the recipe's default grid."""
+    if chosen:
+        return arm.name in chosen.split(",")
+    return arm.runs_in(recipe_name)
 
 
 def skip_marker(record: Path) -> Path:

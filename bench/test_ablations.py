@@ -22,6 +22,7 @@ import pytest
 
 from bench.grid import (
     add_comparison,
+    arm_selected,
     comparison_records,
     reusable_record,
     run_arm_process,
@@ -34,16 +35,17 @@ RECIPE_PARAMS = [pytest.param("cpu-tiny", id="cpu-tiny"), pytest.param("gpu", id
 ARM_PARAMS = [pytest.param(arm, id=arm.name) for arm in ARMS]
 
 
-def _selected(request, arm) -> None:
-    chosen = request.config.getoption("--arms")
-    if chosen and arm.name not in chosen.split(","):
-        pytest.skip(f"--arms {chosen} leaves out {arm.name}")
+def _selected(request, recipe_name, arm) -> None:
+    if not arm_selected(request.config.getoption("--arms"), recipe_name, arm):
+        pytest.skip(f"{arm.name}: not in this run (--arms {request.config.getoption('--arms')}; "
+                    f"the {recipe_name} grid runs it only when --arms names it)" if arm.recipes else
+                    f"--arms {request.config.getoption('--arms')} leaves out {arm.name}")
 
 
 @pytest.mark.parametrize("arm", ARM_PARAMS)
 @pytest.mark.parametrize("recipe_name", RECIPE_PARAMS)
 def test_arm(request, recipe_name, arm, seed, benchmark, recipe_for, results_root, session_records, arm_env):
-    _selected(request, arm)
+    _selected(request, recipe_name, arm)
     recipe = recipe_for(recipe_name)
     record = None if request.config.getoption("--rerun") else reusable_record(results_root, recipe, arm, seed)
     if record is not None:
@@ -72,7 +74,7 @@ EXPECTATIONS = [pytest.param(arm, e, id=f"{arm.name}-{e}") for arm in ARMS for e
 def test_expectation(request, recipe_name, arm, expectation, recipe_for, results_root, session_records, record_wait):
     """What fraudft.experiment.expectations judges of the arm's expectation on the stored records of
     this commit (beats: significantly better than every named arm; collapse: "fraud" to everything)."""
-    _selected(request, arm)
+    _selected(request, recipe_name, arm)
     recipe = recipe_for(recipe_name)
     seeds = request.config.getoption("--seeds")
     record_wait.until_written(results_root, recipe_name, recipe, (arm.name, *expectation.other), seeds)

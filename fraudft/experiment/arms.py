@@ -32,6 +32,9 @@ class Arm:
     expects: tuple[Expectation, ...] = field(default=())
     reference_result: str = ""  # what the series reported for this setting (REFERENCE §6)
     method: str = "lora"  # lora, none (the model as it is), or a baseline of fraudft.experiment.baselines
+    extra_tests: tuple[str, ...] = ()  # more evaluations of the same adapter: the test split after each transform
+    learning_rate_scale: float = 1.0  # the recipe's learning rate times this (the iso-effective-lr sweep)
+    recipes: tuple[str, ...] = ()  # the recipes whose default grid runs it (empty: every recipe)
 
     def __post_init__(self):
         if self.method not in METHODS:
@@ -46,6 +49,27 @@ class Arm:
                 raise ValueError(f"{self.name}: {where}: {names[1:]}: a shortcut source regenerates the split, so it must come first")
         if self.lora is None and (self.expects or self.train_data):
             raise ValueError(f"{self.name}: an untuned arm or baseline trains nothing, so it can expect nothing")
+        for name in self.extra_tests:
+            if name not in SPLIT_TRANSFORMS:
+                raise ValueError(f"{self.name}: extra_tests: got {name!r}, expected one of {', '.join(SPLIT_TRANSFORMS)}")
+        scale = self.learning_rate_scale
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:
+            raise ValueError(f"{self.name}: learning_rate_scale: got {scale!r}, expected a number > 0")
+        if scale != 1 and self.lora is None:
+            raise ValueError(f"{self.name}: learning_rate_scale: an arm that trains nothing has no learning rate")
+
+    def evaluation_on(self, test_data: tuple[str, ...]) -> str | None:
+        """The name of this arm's evaluation on the test split after `test_data` (its own test
+        evaluation `test`, or an extra one `test:NAME`), or None when it has none."""
+        if tuple(test_data) == self.test_data:
+            return "test"
+        if len(test_data) == 1 and test_data[0] in self.extra_tests:
+            return f"test:{test_data[0]}"
+        return None
+
+    def runs_in(self, recipe_name: str) -> bool:
+        """Whether the recipe's default grid runs this arm (`--arms NAME` runs it anywhere)."""
+        return not self.recipes or recipe_name in self.recipes
 
     def comparisons(self) -> list[Expectation]:
         """The expectations that compare this arm with another one."""
@@ -58,7 +82,8 @@ def arm_from_config(entry: dict, defaults: dict) -> Arm:
     name = entry.pop("name", None)
     if not isinstance(name, str) or not name:
         raise ValueError(f"name: got {name!r}, expected the arm's name")
-    known = {"description", "train", "lora", "train_data", "test_data", "expect", "reference_result"}
+    known = {"description", "train", "lora", "train_data", "test_data", "expect", "reference_result", "extra_tests",
+             "learning_rate_scale", "recipes"}
     unknown = set(entry) - known
     if unknown:
         raise ValueError(f"{name}: unknown field(s) {', '.join(sorted(unknown))}, expected some of {', '.join(sorted(known))}")
@@ -81,6 +106,8 @@ def arm_from_config(entry: dict, defaults: dict) -> Arm:
         name=name, description=entry.get("description", ""), lora=lora,
         train_data=tuple(entry.get("train_data", ())), test_data=tuple(entry.get("test_data", ())),
         expects=tuple(expects), reference_result=entry.get("reference_result", ""), method=train,
+        extra_tests=tuple(entry.get("extra_tests", ())), learning_rate_scale=entry.get("learning_rate_scale", 1.0),
+        recipes=tuple(entry.get("recipes", ())),
     )
 
 
@@ -104,8 +131,9 @@ def arms_from_config(config: dict) -> tuple[Arm, ...]:
                 other = by_name.get(name)
                 if other is None:
                     raise UsageError(f"arms.toml: {arm.name}: expect: no arm named {name!r}")
-                if other.test_data != arm.test_data:
-                    raise UsageError(f"arms.toml: {arm.name}: compared with {other.name}, which is tested on other data")
+                if other.evaluation_on(arm.test_data) is None:
+                    raise UsageError(f"arms.toml: {arm.name}: compared with {other.name}, which is not tested on "
+                                     f"the same data (add {list(arm.test_data)} to its extra_tests)")
     return tuple(arms)
 
 

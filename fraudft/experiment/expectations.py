@@ -15,6 +15,12 @@ An expectation is a kind registered with `@expectation_kind(NAME, compares=...)`
   of them do (an intersection-union test: no multiplicity correction is needed for the conjunction).
   The verdict reports the least favourable comparison (the smallest margin) with its interval.
 - `worse_than`: the arm's metric is significantly worse than that of every arm in `other`.
+- `not_worse_than`: non-inferiority: the arm's metric is no worse than that of every arm in
+  `other` by more than `margin` (the 95% interval of the difference lies above -margin).
+
+An arm is compared with the other arms on its own test data: the other arm's own test evaluation
+when it is tested on the same data, else its extra evaluation of that data (arms.toml
+`extra_tests`: the same adapter scored on, e.g., the speaker-neutralised test split).
 
 Any metric of the registry (fraudft.metrics) can be an expectation's metric; one that needs scores
 cannot be judged on records without them (generate mode, schema-1 records), and
@@ -43,6 +49,7 @@ class Expectation:
     kind: str
     other: tuple[str, ...] = ()
     metric: str = "mcc"
+    margin: float = 0.0  # not_worse_than: how much worse (in the metric's units) still counts as not worse
 
     def __post_init__(self):
         if isinstance(self.other, str):
@@ -57,6 +64,10 @@ class Expectation:
             raise ValueError(f"expect: {self.kind} compares with no other arm, got other={self.other!r}")
         if self.metric not in METRICS:
             raise ValueError(f"expect: metric: got {self.metric!r}, expected one of {', '.join(METRICS)}")
+        if isinstance(self.margin, bool) or not isinstance(self.margin, (int, float)) or self.margin < 0:
+            raise ValueError(f"expect: margin: got {self.margin!r}, expected a number >= 0")
+        if self.margin and self.kind != "not_worse_than":
+            raise ValueError(f"expect: margin: only not_worse_than takes a margin, not {self.kind}")
 
     @property
     def compares(self) -> bool:
@@ -66,7 +77,7 @@ class Expectation:
         if not self.compares:
             return self.kind
         other = self.other[0] if len(self.other) == 1 else "every one of " + "|".join(self.other)
-        return f"{self.kind}:{other}:{self.metric}"
+        return f"{self.kind}:{other}:{self.metric}" + (f":margin {self.margin:g}" if self.margin else "")
 
 
 @dataclass
@@ -116,14 +127,15 @@ class Verdict:
 class ExpectationKind:
     name: str
     compares: bool
-    judge: Callable[[Expectation, str, list[RunRecord], dict[str, list[RunRecord]], int], Verdict]
+    judge: Callable[[Expectation, str, list[RunRecord], dict[str, list[RunRecord]], int, tuple], Verdict]
 
 
 KINDS: dict[str, ExpectationKind] = {}
 
 
 def expectation_kind(name: str, compares: bool):
-    """Register `judge(expectation, arm name, our runs, {other arm: runs}, n_resamples) -> Verdict` under name."""
+    """Register `judge(expectation, arm name, our runs, {other arm: runs}, n_resamples, test data) -> Verdict`
+    under name; test data: the transforms of the arm's test split (its runs' `test` evaluation)."""
 
     def register(fn):
         if name in KINDS:
@@ -140,41 +152,46 @@ def _verdict(expectation: Expectation, arm: str, status: str, why: str = "", **f
 
 
 @expectation_kind("collapse", compares=False)
-def _collapse(expectation, arm, ours, others, n_resamples) -> Verdict:
+def _collapse(expectation, arm, ours, others, n_resamples, test_data) -> Verdict:
     bad = [r.seed for r in ours if not (all(r.test.predictions) and any(r.test.labels))]
     if bad:
         return _verdict(expectation, arm, "fail", f"seed(s) {bad} do not say 'fraud' to every test record")
     return _verdict(expectation, arm, "pass")
 
 
-def _metric_values(runs: list[RunRecord], metric: str) -> tuple[list[int], list[list] | None, str]:
-    """(test labels, one value list per run, "") or (labels, None, why the metric cannot be computed)."""
+def _metric_values(runs: list[RunRecord], metric: str, test_data: tuple) -> tuple[list[int] | None, list[list] | None, str]:
+    """(labels, one value list per run, "") of the runs' evaluation on test_data, or (labels, None, why
+    the metric cannot be computed)."""
     needs = get_metric(metric).needs
-    values = [r.test.values_for(needs) for r in runs]
+    evaluations = [r.evaluation_on(test_data) for r in runs]
+    if any(e is None for e in evaluations):
+        return None, None, f"no evaluation on the test data {list(test_data) or 'as it is'}"
+    values = [e.values_for(needs) for e in evaluations]
     if any(v is None for v in values):
-        return runs[0].test.labels, None, f"{metric} needs {needs}, which these records do not hold"
-    return runs[0].test.labels, values, ""
+        return evaluations[0].labels, None, f"{metric} needs {needs}, which these records do not hold"
+    return evaluations[0].labels, values, ""
 
 
-def _comparison(direction: int):
-    """The judge of beats (direction +1: better) or worse_than (-1: worse) against every other arm."""
+def _comparison(direction: int, non_inferior: bool = False):
+    """The judge of beats (direction +1: better) or worse_than (-1: worse) against every other arm;
+    non_inferior: not_worse_than (the interval of the difference above -margin, in the better direction)."""
 
-    def judge(expectation, arm, ours, others, n_resamples) -> Verdict:
+    def judge(expectation, arm, ours, others, n_resamples, test_data) -> Verdict:
         from fraudft import stats
 
         metric = get_metric(expectation.metric)
         sign = direction * (1 if metric.higher_is_better else -1)  # the sign the delta must have
         wanted = "higher" if sign > 0 else "lower"
-        labels, our_values, why = _metric_values(ours, metric.name)
+        labels, our_values, why = _metric_values(ours, metric.name, test_data)
         if our_values is None:
             return _verdict(expectation, arm, "fail", why)
         results = {}
         for name, runs in others.items():
-            if runs[0].test.labels != labels:
-                return _verdict(expectation, arm, "fail", f"{name} was tested on other examples")
-            _, their_values, why = _metric_values(runs, metric.name)
+            their_labels, their_values, why = _metric_values(runs, metric.name, test_data)
             if their_values is None:
                 return _verdict(expectation, arm, "fail", f"{name}: {why}")
+            if their_labels != labels:
+                return _verdict(expectation, arm, "fail", f"{name} was tested on other examples")
             results[name] = stats.compare(labels, our_values, their_values, metric.name, n_resamples=n_resamples)
         undefined = {name: r["undefined"] for name, r in results.items() if r["delta"] is None}
         if undefined:
@@ -183,6 +200,12 @@ def _comparison(direction: int):
                             comparisons=results)
         weakest = min(results, key=lambda name: sign * results[name]["delta"])
         w = results[weakest]
+        if non_inferior:  # the bound on the worse side must stay within the margin
+            bound = (lambda r: r["low"]) if sign > 0 else (lambda r: -r["high"])
+            failed = [name for name, r in results.items() if r["low"] is None or bound(r) <= -expectation.margin]
+            why = (f"may be worse than {', '.join(failed)} by more than {expectation.margin:g}" if failed else "")
+            return _verdict(expectation, arm, "fail" if failed else "pass", why, other=weakest, delta=w["delta"],
+                            low=w["low"], high=w["high"], comparisons=results)
         failed = [name for name, r in results.items() if r["verdict"] != wanted]
         why = (f"not shown {wanted} than {', '.join(failed)}" if failed else "")
         # The conjunction's p (intersection-union): the largest p of its parts, 1 for a part of the wrong sign.
@@ -196,6 +219,7 @@ def _comparison(direction: int):
 
 expectation_kind("beats", compares=True)(_comparison(+1))
 expectation_kind("worse_than", compares=True)(_comparison(-1))
+expectation_kind("not_worse_than", compares=True)(_comparison(+1, non_inferior=True))
 
 
 def judge(arm, expectation: Expectation, runs_by_arm: dict[str, list[RunRecord]],
@@ -212,7 +236,7 @@ def judge(arm, expectation: Expectation, runs_by_arm: dict[str, list[RunRecord]]
     if any(r.test is None for r in ours):
         return _verdict(expectation, arm.name, "not judged", f"no {TEST!r} evaluation")
     others = {name: runs_by_arm[name] for name in expectation.other}
-    return KINDS[expectation.kind].judge(expectation, arm.name, ours, others, n_resamples)
+    return KINDS[expectation.kind].judge(expectation, arm.name, ours, others, n_resamples, tuple(arm.test_data))
 
 
 def judge_all(records: list[RunRecord], arms=None, n_resamples: int | None = None) -> list[Verdict]:

@@ -245,9 +245,9 @@ def _ray(recipe: Recipe, tasks: list[tuple[str, int]], root: Path, address: str 
 def run_grid(config: GridConfig) -> list[dict]:
     """Run (or reuse) every (arm, seed) of the config; one outcome per task, in arm and seed order."""
     recipe = load_recipe(config.recipe, **config.overrides).with_steps(config.steps)
-    check_metrics_available([ARMS_BY_NAME[a] for a in config.arms or ARMS_BY_NAME], recipe)
+    check_metrics_available([ARMS_BY_NAME[a] for a in config.arms or ARMS_BY_NAME], recipe)  # before anything runs
     root = Path(config.results_dir).resolve()
-    arms = config.arms or tuple(ARMS_BY_NAME)
+    arms = config.arms or tuple(name for name, arm in ARMS_BY_NAME.items() if arm.runs_in(recipe.name))
     reused, tasks = {}, []
     for arm in arms:
         for seed in range(config.seeds):

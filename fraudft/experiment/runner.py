@@ -59,17 +59,22 @@ def _load(recipe: Recipe):
     return load_tokenizer(recipe.tokenizer), load_model(recipe.model, device=recipe.device, dtype=dtype, seed=recipe.model_seed)
 
 
-def _test_evaluation(labels: list[int], result: dict, test: list[dict]) -> Evaluation:
-    """The `test` evaluation from fraudft.evaluate's result (or a baseline's, shaped alike)."""
+def train_config(arm: Arm, recipe: Recipe, seed: int):
+    """The recipe's TrainConfig for this arm and seed: its learning rate times the arm's learning_rate_scale."""
+    return dataclasses.replace(recipe.train, seed=seed, learning_rate=recipe.train.learning_rate * arm.learning_rate_scale)
+
+
+def _evaluation(name: str, labels: list[int], result: dict, test: list[dict]) -> Evaluation:
+    """An evaluation named `name` from fraudft.evaluate's result (or a baseline's, shaped alike)."""
     # Strict predictions: an invalid reply (generate mode) counts as the wrong answer.
     predictions = [int(not y) if p is None else int(p) for y, p in zip(labels, result["predictions"])]
     metrics = {**result["metrics"], "examples_per_s": len(test) / result["seconds"], "eval_seconds": result["seconds"]}
     # The dialogues cut to fit max_length and, in generate mode, the replies cut at max_new_tokens.
-    for key, name in (("truncated", "truncated"), ("tokens_removed", "tokens_removed"), ("cut", "cut_replies")):
+    for key, field in (("truncated", "truncated"), ("tokens_removed", "tokens_removed"), ("cut", "cut_replies")):
         if key in result:
-            metrics[name] = result[key]
+            metrics[field] = result[key]
     scores, replies = result.get("probabilities"), result.get("replies")  # replies: [{"reply", "status"}]
-    return Evaluation(name=TEST, labels=labels, predictions=predictions,
+    return Evaluation(name=name, labels=labels, predictions=predictions,
                       scores=[float(s) for s in scores] if scores is not None else None,
                       replies=[r["reply"] for r in replies] if replies is not None else None,
                       reply_status=[r["status"] for r in replies] if replies is not None else None, metrics=metrics,
@@ -88,12 +93,14 @@ def _baseline_result(arm: Arm, training: list[dict], records: list[dict]) -> dic
             "seconds": time.perf_counter() - start}
 
 
-def _evaluate_arm(arm: Arm, recipe: Recipe, splits: Splits, training: list[dict], test: list[dict],
-                  eval_split: list[dict], seed: int) -> tuple[dict, dict, list[float] | None]:
-    """(train_info, the test result, P(fraud) of the eval split or None) of one arm."""
+def _evaluate_arm(arm: Arm, recipe: Recipe, splits: Splits, training: list[dict],
+                  tests: dict[str, tuple[list[dict], list[dict]]], seed: int) -> tuple[dict, dict[str, tuple[dict, list | None]]]:
+    """(train_info, {evaluation name: (its test result, P(fraud) of its eval split or None)}) of one arm;
+    tests: {evaluation name: (test records, eval records transformed alike)}."""
     if arm.method in BASELINES:
-        result = _baseline_result(arm, training, test)
-        return {"status": "success", "steps": 0}, result, _baseline_result(arm, training, eval_split)["probabilities"]
+        return {"status": "success", "steps": 0}, {
+            name: (_baseline_result(arm, training, test), _baseline_result(arm, training, dev)["probabilities"])
+            for name, (test, dev) in tests.items()}
     from fraudft.evaluate import evaluate
     from fraudft.experiment.calibration import calibrate
     from fraudft.train import train
@@ -102,40 +109,49 @@ def _evaluate_arm(arm: Arm, recipe: Recipe, splits: Splits, training: list[dict]
     train_info = {"status": "success", "steps": 0}
     if arm.lora is not None:
         calibration = calibrate(model, batch_size=recipe.train.batch_size)
-        config = dataclasses.replace(recipe.train, seed=seed)
+        config = train_config(arm, recipe, seed)
         with tempfile.TemporaryDirectory(prefix="fraudft-") as out:
             model, stats = train(model, tokenizer, training, splits.eval, arm.lora, config, out)
         train_info.update(stats.to_dict())
-        train_info.update(lora_scale=arm.lora.scale, calibration_tokens_per_s=calibration,
+        train_info.update(lora_scale=arm.lora.scale, learning_rate=config.learning_rate,
+                          calibration_tokens_per_s=calibration,
                           relative_throughput=stats.tokens_per_s / calibration)
-    result = evaluate(model, tokenizer, test, recipe.eval)
-    eval_scores = None
-    if recipe.eval.mode == "score":  # the operating point is chosen on the eval split's scores
-        eval_scores = evaluate(model, tokenizer, eval_split, recipe.eval)["probabilities"]
-    return train_info, result, eval_scores
+    results = {}
+    for name, (test, dev) in tests.items():
+        dev_scores = None
+        if recipe.eval.mode == "score":  # the operating point is chosen on the eval split's scores
+            dev_scores = evaluate(model, tokenizer, dev, recipe.eval)["probabilities"]
+        results[name] = (evaluate(model, tokenizer, test, recipe.eval), dev_scores)
+    return train_info, results
 
 
 def run_arm(arm: Arm, recipe: Recipe, splits: Splits, seed: int, results_root: Path | None = None) -> RunRecord:
     """Train (unless the arm trains nothing) and evaluate one arm; write and return its record, failed or not.
 
-    The test evaluation keeps the labels, predictions, P(fraud) scores (score mode and baselines)
-    and the operating point: the threshold the recipe's rule chooses on the eval split (transformed
-    like the arm's test split), applied to the test split. Raises ArmSkipped when the arm's data
+    Each evaluation (`test`, then `test:NAME` for each of the arm's extra_tests: the test split after
+    that transform, scored by the same adapter) keeps the labels, predictions, P(fraud) scores (score
+    mode and baselines) and the operating point: the threshold the recipe's rule chooses on the eval
+    split (transformed like that test data), applied to it. Raises ArmSkipped when the arm's data
     cannot be made from these splits."""
     from fraudft.operating import operating_point
 
     training = split_for(splits, "train", arm.train_data)
-    test = split_for(splits, "test", arm.test_data)
-    eval_split = split_for(splits, "eval", arm.test_data)
+    tests = {TEST: (split_for(splits, "test", arm.test_data), split_for(splits, "eval", arm.test_data))}
+    for name in arm.extra_tests:
+        tests[f"{TEST}:{name}"] = (split_for(splits, "test", (name,)), split_for(splits, "eval", (name,)))
     record = new_record(arm, recipe, seed, splits)
     try:
-        labels = [int(r["label"]) for r in test]
-        train_info, result, eval_scores = _evaluate_arm(arm, recipe, splits, training, test, eval_split, seed)
-        evaluation = _test_evaluation(labels, result, test)
-        if eval_scores is not None and evaluation.scores is not None:
-            evaluation.operating_point = operating_point(recipe.decision, [int(r["label"]) for r in eval_split],
-                                                         eval_scores, labels, evaluation.scores)
-        record.train_info, record.evaluations = train_info, [evaluation]
+        train_info, results = _evaluate_arm(arm, recipe, splits, training, tests, seed)
+        record.evaluations = []
+        for name, (result, dev_scores) in results.items():
+            test, dev = tests[name]
+            labels = [int(r["label"]) for r in test]
+            evaluation = _evaluation(name, labels, result, test)
+            if dev_scores is not None and evaluation.scores is not None:
+                evaluation.operating_point = operating_point(recipe.decision, [int(r["label"]) for r in dev],
+                                                             dev_scores, labels, evaluation.scores)
+            record.evaluations.append(evaluation)
+        record.train_info = train_info
     except Exception as err:  # a failed arm is recorded as failed; the suite goes on
         record.train_info = {"status": "failed", "error": f"{type(err).__name__}: {err}",
                              "traceback": traceback.format_exc(limit=8)}

@@ -231,6 +231,13 @@ class RunRecord:
     def evaluation(self, name: str) -> Evaluation | None:
         return next((e for e in self.evaluations if e.name == name), None)
 
+    def evaluation_on(self, test_data: tuple[str, ...]) -> Evaluation | None:
+        """The evaluation on the test split after the transforms `test_data`: the run's own `test`
+        when its arm is tested on that data, else its extra evaluation `test:NAME` (None if absent)."""
+        if tuple(self.arm_config.get("test_data") or ()) == tuple(test_data):
+            return self.test
+        return self.evaluation(f"{TEST}:{test_data[0]}") if len(test_data) == 1 else None
+
     @property
     def test_fingerprint(self) -> str | None:
         test = self.test

@@ -4,7 +4,10 @@
     fraudft results plot [REV] --out plots/   # alpha_r.png
 
 Arms are grouped by everything of their arm config except alpha (rank, dropout, rsLoRA, target
-modules, training and test data); a group with three or more alphas is a sweep. A sweep makes one
+modules, training and test data); a group with three or more alphas at the recipe's learning rate is
+the alpha/r sweep, and one with three or more alphas whose learning-rate scale keeps alpha/r x lr
+constant (arms.toml's iso_* arms and the reference) is the iso-effective-lr sweep: the default AdamW
+update grows with scale x lr, so only there does a trend say alpha/r matters beyond their product. A sweep makes one
 claim (issue 18): the slope of the metric on log2(alpha/r), per doubling, by least squares over all
 its ratios, bootstrapped on resamples shared by every ratio (fraudft.stats.slope: test examples
 resampled within each label, the same draws for every ratio, seeds resampled per ratio), with its
@@ -32,26 +35,52 @@ MIN_POINTS = 3
 _TREND_AS_DIRECTION = {"increasing": "higher", "decreasing": "lower"}  # for stats.holm, and back
 
 
+def _lr_scale(record: RunRecord) -> float:
+    return float(record.arm_config.get("learning_rate_scale", 1.0) or 1.0)
+
+
+def _ratio(record: RunRecord) -> float:
+    lora = record.lora
+    return lora["alpha"] / (lora["r"] ** 0.5 if lora.get("rslora") else lora["r"])
+
+
 def _group_key(record: RunRecord) -> str | None:
+    """Everything of the arm config but alpha and the learning-rate scale (and names, expectations)."""
     arm, lora = record.arm_config, record.lora
     if not lora:
         return None
-    rest = {k: v for k, v in arm.items() if k not in ("name", "description", "lora", "reference_result", "expects")}
+    skip = ("name", "description", "lora", "reference_result", "expects", "learning_rate_scale", "recipes")
+    rest = {k: v for k, v in arm.items() if k not in skip}
     return json.dumps([record.recipe, {k: v for k, v in lora.items() if k != "alpha"}, rest], sort_keys=True, default=str)
 
 
 def find_sweeps(records: list[RunRecord]) -> list[list[tuple[float, str, list[RunRecord]]]]:
-    """Each sweep as [(alpha/r, arm, successful runs)], sorted by alpha/r."""
-    groups: dict[str, dict[float, tuple[str, list[RunRecord]]]] = {}
+    """Each sweep as [(alpha/r, arm, successful runs)], sorted by alpha/r: the plain sweep (the
+    recipe's learning rate, alpha only changing) and the iso-effective-lr sweep (alpha/r x the
+    learning-rate scale constant: arms.toml's iso_* arms with the reference)."""
+    plain: dict[str, dict[float, tuple[str, list[RunRecord]]]] = {}
+    iso: dict[tuple[str, float], dict[float, tuple[str, list[RunRecord]]]] = {}
     for (_, arm), runs in group_runs(records).items():
         ok = [r for r in runs if r.ok]
         if not ok or _group_key(ok[0]) is None:
             continue
-        lora = ok[0].lora
-        ratio = lora["alpha"] / (lora["r"] ** 0.5 if lora.get("rslora") else lora["r"])
-        groups.setdefault(_group_key(ok[0]), {})[ratio] = (arm, ok)
+        key, ratio, scale = _group_key(ok[0]), _ratio(ok[0]), _lr_scale(ok[0])
+        if scale == 1:
+            plain.setdefault(key, {})[ratio] = (arm, ok)
+        iso.setdefault((key, round(ratio * scale, 9)), {})[ratio] = (arm, ok)
+    groups = list(plain.values()) + [g for g in iso.values() if any(_lr_scale(runs[0]) != 1 for _, runs in g.values())]
     return [sorted((ratio, arm, runs) for ratio, (arm, runs) in group.items())
-            for group in groups.values() if len(group) >= MIN_POINTS]
+            for group in groups if len(group) >= MIN_POINTS]
+
+
+def sweep_kind(sweep) -> str:
+    """"alpha/r sweep", or "iso-effective-lr alpha/r sweep (alpha/r x lr scale = 2)" for one whose
+    learning rate moves against alpha/r."""
+    scales = {_lr_scale(runs[0]) for _, _, runs in sweep}
+    if scales == {1.0}:
+        return "alpha/r sweep"
+    ratio, _, runs = sweep[0]
+    return f"iso-effective-lr alpha/r sweep (alpha/r x lr scale = {ratio * _lr_scale(runs[0]):g})"
 
 
 def sweep_points(sweep, metric: str = SWEEP_METRIC, n_resamples: int | None = None) -> list[dict]:
@@ -150,7 +179,7 @@ def sweep_report(records: list[RunRecord], metric: str = SWEEP_METRIC, n_resampl
                 else f"no difference shown ({versus['undefined'] or 'too few defined resamples'})")
             best = "—" if p["p_best"] is None else f"{p['p_best']:.2f}"
             rows.append([f"{p['alpha_r']:g}", p["arm"], p["seeds"], interval, best, verdict])
-        parts += [f"### {summary['recipe']}: alpha/r sweep, {metric} (95% interval)", "",
+        parts += [f"### {summary['recipe']}: {sweep_kind(summary['sweep'])}, {metric} (95% interval)", "",
                   trend_line(summary["trend"], len(summaries)), "",
                   markdown(["alpha/r", "arm", "seeds", metric, "P(best)",
                             "vs the previous ratio (paired, Holm-adjusted; secondary)"], rows), ""]

@@ -43,8 +43,24 @@ def test_arm_fields_layer_over_the_defaults():
 def test_comparisons_name_existing_arms_tested_on_the_same_data():
     for arm in ARMS:
         for expectation in arm.comparisons():
-            assert expectation.kind in ("beats", "worse_than")
-            assert all(ARMS_BY_NAME[other].test_data == arm.test_data for other in expectation.other)
+            assert expectation.kind in ("beats", "worse_than", "not_worse_than")
+            assert all(ARMS_BY_NAME[other].evaluation_on(arm.test_data) for other in expectation.other)
+
+
+def test_the_shortcut_pair_is_judged_against_the_reference_on_neutralised_data():
+    """issue 18: not against shortcut_raw, a one-class arm ("beating" it only says MCC > 0)."""
+    (e,) = ARMS_BY_NAME["shortcut_mitigated"].expects
+    assert (e.kind, e.other, e.margin) == ("not_worse_than", ("reference",), 0.1)
+    assert ARMS_BY_NAME["reference"].evaluation_on(("neutralize_speakers",)) == "test:neutralize_speakers"
+    assert not ARMS_BY_NAME["shortcut_raw"].expects
+
+
+def test_the_iso_effective_lr_arms_keep_alpha_over_r_times_lr():
+    iso = [a for a in ARMS if a.name.startswith("iso_")]
+    assert len(iso) == 4
+    for arm in iso + [ARMS_BY_NAME["reference"]]:
+        assert arm.lora.scale * arm.learning_rate_scale == pytest.approx(2.0), arm.name
+    assert all(not a.runs_in("cpu-tiny") and a.runs_in("gpu") for a in iso)
 
 
 @pytest.mark.parametrize("bad", [

@@ -109,3 +109,29 @@ def test_claims_are_holm_adjusted_across_the_family_the_gate_is_not():
     assert ordered[1].p_adjusted == pytest.approx(max(ordered[0].p_adjusted, ordered[1].p_value))
     assert a.status == clear.status  # the gate's reading of each verdict is unchanged
     assert "as a claim, Holm-adjusted p" in a.summary()
+
+
+def test_not_worse_than_is_non_inferiority_within_the_margin():
+    e = Expectation("not_worse_than", ("ref",), "mcc", margin=0.1)
+    same = {"x": [run("x", 0.8, seed=1)], "ref": [run("ref", 0.8)]}
+    assert judge(arm("x", e), e, same, n_resamples=2000).passed  # equal arms: within any fair margin
+    much_worse = {"x": [run("x", 0.6)], "ref": [run("ref", 0.85)]}
+    verdict = judge(arm("x", e), e, much_worse, n_resamples=2000)
+    assert verdict.status == "fail" and "by more than 0.1" in verdict.why
+    with pytest.raises(ValueError, match="only not_worse_than takes a margin"):
+        Expectation("beats", ("ref",), margin=0.1)
+
+
+def test_the_other_arm_is_compared_on_our_test_data_through_its_extra_evaluation():
+    e = Expectation("beats", ("ref",))
+    ours = run("x", 0.9)
+    ours.run_info = {"config": {"arm": {"test_data": ["neutralize_speakers"]}}}
+    ref = run("ref", 0.6)
+    ref.evaluations = [Evaluation("test", LABELS, [1] * N),  # its own test data: not ours
+                       Evaluation("test:neutralize_speakers", LABELS, ref.test.predictions, scores=ref.test.scores)]
+    tested = Arm("x", "x", LoraSettings(), test_data=("neutralize_speakers",), expects=(e,))
+    verdict = judge(tested, e, {"x": [ours], "ref": [ref]}, n_resamples=2000)
+    assert verdict.passed and verdict.delta > 0.3  # against the 0.6-accurate extra evaluation, not the all-fraud one
+    ref.evaluations = ref.evaluations[:1]
+    verdict = judge(tested, e, {"x": [ours], "ref": [ref]}, n_resamples=2000)
+    assert verdict.status == "fail" and "no evaluation on the test data" in verdict.why

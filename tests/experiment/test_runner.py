@@ -56,6 +56,11 @@ def test_an_arm_gives_the_same_record_alone_or_after_other_work(recipe, splits):
     assert alone.test.predictions == after.test.predictions and alone.test.scores == after.test.scores
     assert alone.train_info["log_history"][0]["loss"] == after.train_info["log_history"][0]["loss"]
     assert alone.train_info["relative_throughput"] > 0
+    assert [e.name for e in alone.evaluations] == ["test", "test:neutralize_speakers"]  # arms.toml extra_tests
+    extra = alone.evaluation("test:neutralize_speakers")
+    assert extra.labels == alone.test.labels and len(extra.scores) == len(splits.test)
+    assert extra.scores != alone.test.scores  # the same adapter on other (neutralised) text
+    assert alone.train_info["learning_rate"] == recipe.train.learning_rate
     point = alone.test.operating_point  # chosen on the eval split by the recipe's rule
     assert point["rule"] == str(recipe.decision) and (point["threshold"] is None) == (point["test"] is None)
 
@@ -104,3 +109,10 @@ def test_a_model_arm_records_truncation_and_generate_mode_replies(tmp_path, reci
         assert metrics["invalid"] == n
     (loaded,) = load_records(tmp_path, record.commit)  # the store reads it back as a whole record
     assert loaded.test == test
+
+
+def test_an_iso_arm_trains_at_its_scaled_learning_rate(recipe):
+    from fraudft.experiment.runner import train_config
+
+    assert train_config(ARMS_BY_NAME["iso_alpha_r8"], recipe, 3).learning_rate == recipe.train.learning_rate / 4
+    assert train_config(ARMS_BY_NAME["reference"], recipe, 3) == dataclasses.replace(recipe.train, seed=3)
