@@ -44,14 +44,14 @@ def cmd_results_compare(args) -> int:
     from fraudft.results.compare import compare_report
     from fraudft.results.store import load_records, resolve_results_commit
 
-    for name in ("tolerance_f1", "tolerance_throughput", "tolerance_memory"):
+    for name in ("margin_mcc", "tolerance_throughput", "tolerance_memory"):
         if not getattr(args, name) >= 0:
             raise UsageError(f"--{name.replace('_', '-')}: got {getattr(args, name)}, expected a number >= 0")
     root = Path(args.results_dir)
     commit_a, commit_b = resolve_results_commit(root, args.rev_a), resolve_results_commit(root, args.rev_b)
     text, regressed = compare_report(
         load_records(root, commit_a, args.backend), load_records(root, commit_b, args.backend), commit_a, commit_b,
-        tolerance_f1=args.tolerance_f1, tolerance_throughput=args.tolerance_throughput,
+        margin_mcc=args.margin_mcc, tolerance_throughput=args.tolerance_throughput,
         tolerance_memory=args.tolerance_memory, allow_model_change=args.allow_model_change)
     print(text)
     return 1 if regressed and args.fail_on_regression else 0
@@ -86,11 +86,16 @@ def register(commands) -> argparse.ArgumentParser:
     p.add_argument("rev_a", metavar="REV_A", help="the baseline: a commit folder or git revision")
     p.add_argument("rev_b", metavar="REV_B", help="the commit to judge")
     _add_common(p)
-    p.add_argument("--tolerance-f1", type=float, default=0.02, help="F1 drop (absolute) flagged as a regression")
-    p.add_argument("--tolerance-throughput", type=float, default=0.10, help="relative tokens/s drop flagged")
-    p.add_argument("--tolerance-memory", type=float, default=0.10, help="relative peak memory growth flagged")
+    p.add_argument("--margin-mcc", type=float, default=0.05,
+                   help="non-inferiority margin (MCC units): a regression when head - base < -margin is shown "
+                        "(paired bootstrap, Holm across the arms); default 0.05")
+    p.add_argument("--tolerance-throughput", type=float, default=0.10,
+                   help="relative tokens/s drop: a regression on a GPU, a note on a CPU (see `results ab`)")
+    p.add_argument("--tolerance-memory", type=float, default=0.10,
+                   help="relative peak memory growth: a regression on a GPU (CUDA allocated), a note on a CPU")
     p.add_argument("--fail-on-regression", action="store_true",
-                   help="exit with status 1 when something regressed (an arm missing, fewer successful runs, ...)")
+                   help="exit with status 1 on a confirmed regression (an arm missing, fewer successful runs, "
+                        "MCC beyond the margin, on a GPU speed or memory beyond tolerance)")
     p.add_argument("--allow-model-change", action="store_true",
                    help="compare arms whose model differs between the two commits (refused otherwise)")
     p.set_defaults(func=cmd_results_compare)
