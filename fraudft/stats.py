@@ -10,6 +10,8 @@
     holm([compare(...), compare(...), ...])        # a family of claims: Holm-adjusted verdicts
     slope(labels, {x: values, ...}, "mcc")         # several arms on shared resamples: the slope on x,
     p_best(labels, {name: values, ...}, "mcc")     # each arm's P(best); replicates() gives the draws
+    compare(labels, head, base, "mcc", margin=0.05)["p_worse"]
+        # non-inferiority: the p of "a is worse than b by more than the margin" (see compare)
 
 Values are per test example, 2-D (seeds x examples) or 1-D (one seed); the metric's `needs` in
 fraudft.metrics decides whether they are 0/1 predictions or scores in [0, 1]. An arm's value is the
@@ -209,14 +211,24 @@ def interval(labels, values, metric: str, n_resamples: int = B_DEFAULT, seed: in
     return out
 
 
-def compare(labels, values_a, values_b, metric: str, n_resamples: int = B_DEFAULT, seed: int = 0) -> dict:
+def compare(labels, values_a, values_b, metric: str, n_resamples: int = B_DEFAULT, seed: int = 0,
+            margin: float | None = None) -> dict:
     """Paired two-level bootstrap of metric(a) - metric(b) on one test set (each side the mean over its seeds).
 
     Returns {"metric", "delta", "low", "high", "p_value", "significant", "verdict", "borderline",
     "undefined", "n", "seeds_a", "seeds_b", "n_resamples"}. significant: p_value < 0.05, the same as
     the 95% interval excluding 0; verdict: "higher" (a above b), "lower" or "no difference shown";
     borderline: the verdict could flip with other bootstrap draws. Where the metric is undefined for
-    a side on the test set, delta, low, high and p_value are None and `undefined` says why ("a: ...")."""
+    a side on the test set, delta, low, high and p_value are None and `undefined` says why ("a: ...").
+
+    With a margin (>= 0, in the metric's units) the result also has "margin" and "p_worse", the
+    bootstrap test of H0 "a is no worse than b by more than the margin" against H1 "a is worse by
+    more than the margin" (delta < -margin, or > +margin where lower is better):
+    p_worse = min(1, 2 (#{d* on the H0 side of the margin} + 1) / (B + 1)), twice the one-sided p,
+    so that, as for p_value, p_worse < 0.05 exactly when the 95% interval lies wholly beyond the
+    margin (one-sided level 0.025), and holm() adjusts it like a p_value. None where undefined."""
+    if margin is not None and not margin >= 0:
+        raise ValueError(f"margin: got {margin}, expected a number >= 0 in the metric's units")
     m = metrics.get_metric(metric)
     y = _labels(labels)
     a, b = _values(values_a, y.size, m, "values_a"), _values(values_b, y.size, m, "values_b")
@@ -225,6 +237,8 @@ def compare(labels, values_a, values_b, metric: str, n_resamples: int = B_DEFAUL
     out = {"metric": metric, "delta": None, "low": None, "high": None, "p_value": None, "significant": False,
            "verdict": "no difference shown", "borderline": False, "undefined": reason, "n": int(y.size),
            "seeds_a": a.shape[0], "seeds_b": b.shape[0], "n_resamples": int(n_resamples)}
+    if margin is not None:
+        out.update(margin=float(margin), p_worse=None)
     if reason is not None:
         return out
     y, a, b = _sorted_by_label(y, a, b)
@@ -235,6 +249,9 @@ def compare(labels, values_a, values_b, metric: str, n_resamples: int = B_DEFAUL
     if deltas.size == 0:  # every resample undefined on a side: no interval, no verdict
         return out
     out.update(_judge(deltas))
+    if margin is not None:
+        within = deltas >= -margin if m.higher_is_better else deltas <= margin  # H0's side, ties included
+        out["p_worse"] = float(min(1.0, 2 * (np.count_nonzero(within) + 1) / (deltas.size + 1)))
     return out
 
 

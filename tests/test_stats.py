@@ -228,6 +228,31 @@ def test_holm_on_compare_results():
     assert out[1]["verdict"] == "no difference shown" and out[1]["p_adjusted"] == 1.0
 
 
+def test_non_inferiority_p_agrees_with_the_interval_and_the_margin():
+    """p_worse < 0.05 exactly when the 95% interval lies wholly below -margin (MCC), or above +margin
+    where lower is better (brier); identical arms are never worse; no margin, no new keys."""
+    rng = np.random.default_rng(5)
+    seen = set()
+    for flips in range(0, 60, 6):
+        worse = A.copy()
+        index = rng.choice(np.flatnonzero(A == LABELS), flips, replace=False)  # right answers made wrong
+        worse[index] = 1 - worse[index]
+        for margin in (0.0, 0.05, 0.1):
+            result = stats.compare(LABELS, worse, A, "mcc", n_resamples=1001, seed=flips, margin=margin)
+            assert result["margin"] == margin and 0 < result["p_worse"] <= 1
+            assert (result["p_worse"] < 0.05) == (result["high"] < -margin), (flips, margin, result)
+            seen.add(result["p_worse"] < 0.05)
+    assert seen == {True, False}
+    same = stats.compare(LABELS, A, A, "mcc", n_resamples=B, margin=0.05)
+    assert same["p_worse"] == 1.0 and "p_worse" not in stats.compare(LABELS, A, A, "mcc", n_resamples=B)
+    noisy = np.clip(SCORES + 0.3 * (1 - 2 * LABELS), 0, 1)  # pushed towards the wrong class: brier up
+    brier = stats.compare(LABELS, noisy, SCORES, "brier", n_resamples=B, margin=0.01)
+    assert brier["delta"] > 0.01 and brier["p_worse"] < 0.05
+    assert stats.compare(LABELS, SCORES, noisy, "brier", n_resamples=B, margin=0.01)["p_worse"] == 1.0
+    with pytest.raises(ValueError, match="margin"):
+        stats.compare(LABELS, A, A, "mcc", margin=-0.1)
+
+
 def _arm(rng, y, logit, seeds, seed_sd):
     """An arm's seeds: a seed-level shift of each example's logit of being right, then independent flips."""
     right = rng.random((seeds, y.size)) < 1 / (1 + np.exp(-(logit + rng.normal(0, seed_sd, (seeds, 1)))))

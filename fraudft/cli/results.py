@@ -1,8 +1,11 @@
-"""`fraudft results table|compare|plot`: read the records the benchmark stores per commit.
+"""`fraudft results table|compare|plot|ab`: read the records the benchmark stores per commit.
 
     fraudft results table [REV]                      markdown table of a commit's runs (default HEAD)
-    fraudft results compare REV_A REV_B              per-arm deltas, regressions flagged
-                    [--fail-on-regression] [--allow-model-change]
+    fraudft results compare REV_A REV_B              per-arm deltas, confirmed regressions flagged
+                    [--margin-mcc 0.05] [--fail-on-regression] [--allow-model-change]
+    fraudft results ab REV_A REV_B --arm NAME        tokens/s and peak memory of both commits' code,
+                    [--repeats 5] [--recipe cpu-tiny] [--steps N]   run alternately, paired log ratios
+                    [--tolerance 0.10] [--fail-on-regression]
     fraudft results plot [REV] --out plots/          precision_recall.png, pr_curves.png, reliability.png,
                                                      loss_curves.png, alpha_r.png
 """
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
 from fraudft.errors import UsageError
@@ -44,15 +48,36 @@ def cmd_results_compare(args) -> int:
     from fraudft.results.compare import compare_report
     from fraudft.results.store import load_records, resolve_results_commit
 
-    for name in ("tolerance_f1", "tolerance_throughput", "tolerance_memory"):
+    for name in ("margin_mcc", "tolerance_throughput", "tolerance_memory"):
         if not getattr(args, name) >= 0:
             raise UsageError(f"--{name.replace('_', '-')}: got {getattr(args, name)}, expected a number >= 0")
     root = Path(args.results_dir)
     commit_a, commit_b = resolve_results_commit(root, args.rev_a), resolve_results_commit(root, args.rev_b)
     text, regressed = compare_report(
         load_records(root, commit_a, args.backend), load_records(root, commit_b, args.backend), commit_a, commit_b,
-        tolerance_f1=args.tolerance_f1, tolerance_throughput=args.tolerance_throughput,
+        margin_mcc=args.margin_mcc, tolerance_throughput=args.tolerance_throughput,
         tolerance_memory=args.tolerance_memory, allow_model_change=args.allow_model_change)
+    print(text)
+    return 1 if regressed and args.fail_on_regression else 0
+
+
+def cmd_results_ab(args) -> int:
+    from fraudft.experiment.ab import run_ab
+    from fraudft.results.ab import ab_report
+
+    for name in ("tolerance", "tolerance_memory"):
+        if not 0 <= getattr(args, name) < 1:
+            raise UsageError(f"--{name.replace('_', '-')}: got {getattr(args, name)}, expected a fraction in [0, 1)")
+
+    def progress(m) -> None:
+        speed = f"{m.tokens_per_s:,.0f} tokens/s" if m.tokens_per_s else "no tokens/s recorded"
+        print(f"{m.side}{m.index + 1} {m.commit}: {speed if m.ok else 'failed: ' + m.error} ({m.seconds:.1f} s)",
+              file=sys.stderr, flush=True)
+
+    commit_a, commit_b, runs_a, runs_b = run_ab(args.rev_a, args.rev_b, args.arm, repeats=args.repeats,
+                                                recipe=args.recipe, steps=args.steps, progress=progress)
+    text, regressed = ab_report(runs_a, runs_b, commit_a, commit_b, args.arm, args.recipe, args.steps,
+                                tolerance=args.tolerance, tolerance_memory=args.tolerance_memory)
     print(text)
     return 1 if regressed and args.fail_on_regression else 0
 
@@ -75,7 +100,7 @@ def _add_common(p) -> None:
 
 
 def register(commands) -> argparse.ArgumentParser:
-    """Add the `results` command group (table, compare, plot) to the top-level subparsers."""
+    """Add the `results` command group (table, compare, plot, ab) to the top-level subparsers."""
     parser = commands.add_parser("results", help="tables, comparisons and plots of benchmark records")
     sub = parser.add_subparsers(dest="results_command", required=True)
     p = sub.add_parser("table", help="markdown table of a commit's runs, with a per-arm summary over seeds")
@@ -86,11 +111,16 @@ def register(commands) -> argparse.ArgumentParser:
     p.add_argument("rev_a", metavar="REV_A", help="the baseline: a commit folder or git revision")
     p.add_argument("rev_b", metavar="REV_B", help="the commit to judge")
     _add_common(p)
-    p.add_argument("--tolerance-f1", type=float, default=0.02, help="F1 drop (absolute) flagged as a regression")
-    p.add_argument("--tolerance-throughput", type=float, default=0.10, help="relative tokens/s drop flagged")
-    p.add_argument("--tolerance-memory", type=float, default=0.10, help="relative peak memory growth flagged")
+    p.add_argument("--margin-mcc", type=float, default=0.05,
+                   help="non-inferiority margin (MCC units): a regression when head - base < -margin is shown "
+                        "(paired bootstrap, Holm across the arms); default 0.05")
+    p.add_argument("--tolerance-throughput", type=float, default=0.10,
+                   help="relative tokens/s drop: a regression on a GPU, a note on a CPU (see `results ab`)")
+    p.add_argument("--tolerance-memory", type=float, default=0.10,
+                   help="relative peak memory growth: a regression on a GPU (CUDA allocated), a note on a CPU")
     p.add_argument("--fail-on-regression", action="store_true",
-                   help="exit with status 1 when something regressed (an arm missing, fewer successful runs, ...)")
+                   help="exit with status 1 on a confirmed regression (an arm missing, fewer successful runs, "
+                        "MCC beyond the margin, on a GPU speed or memory beyond tolerance)")
     p.add_argument("--allow-model-change", action="store_true",
                    help="compare arms whose model differs between the two commits (refused otherwise)")
     p.set_defaults(func=cmd_results_compare)
@@ -99,4 +129,22 @@ def register(commands) -> argparse.ArgumentParser:
     _add_common(p)
     p.add_argument("--out", required=True, help="folder to write the PNG files into")
     p.set_defaults(func=cmd_results_plot)
+    p = sub.add_parser("ab", help="tokens/s and peak memory of two commits' code on one arm, run alternately "
+                                  "(A, B, A, B, ...): paired log ratios with a t-interval")
+    p.add_argument("rev_a", metavar="REV_A", help="the baseline: a git revision (run from a temporary checkout)")
+    p.add_argument("rev_b", metavar="REV_B", help="the commit to judge")
+    p.add_argument("--arm", required=True, help="the arm to run (one that trains, for tokens/s)")
+    p.add_argument("--repeats", type=int, default=5, help="runs of each commit (pairs), at least 2 (default 5)")
+    p.add_argument("--recipe", default="cpu-tiny", help="a recipe both commits know (default cpu-tiny)")
+    p.add_argument("--steps", type=int, default=None, help="override the recipe's training step budget")
+    p.add_argument("--tolerance", type=float, default=0.10,
+                   help="a regression when B is shown slower by more than this: the 95%% interval's upper "
+                        "tokens/s ratio below 1 - tolerance (default 0.10)")
+    p.add_argument("--tolerance-memory", type=float, default=0.10,
+                   help="a regression when B's peak memory is shown higher by more than this: the lower "
+                        "ratio above 1 + tolerance (default 0.10)")
+    p.add_argument("--fail-on-regression", action="store_true",
+                   help="exit with status 1 on a confirmed regression (slower or bigger beyond tolerance, "
+                        "more failed runs)")
+    p.set_defaults(func=cmd_results_ab)
     return parser

@@ -1,16 +1,25 @@
-"""Compare two commits' records arm by arm: metric deltas with paired intervals, regressions flagged.
+"""Compare two commits' records arm by arm: metric deltas with paired intervals, confirmed regressions flagged.
 
-    fraudft results compare BASE HEAD [--fail-on-regression] [--allow-model-change]
+    fraudft results compare BASE HEAD [--margin-mcc 0.05] [--fail-on-regression] [--allow-model-change]
     from fraudft.results.compare import compare_report
     text, regressed = compare_report(load_records(root, base), load_records(root, head), base, head)
 
-An arm is a (recipe folder, arm) pair. Regressions: an arm of the base missing in the head, fewer
-successful runs (2/3 -> 0/3 included), more failed runs, an F1 drop beyond the tolerance (shown
-significant by the paired interval where both commits store the same test labels), tokens/s
-drop or peak memory growth beyond their tolerances. Every registered metric (fraudft.metrics) gets
-a head - base delta from fraudft.stats.compare, paired per example (seeds resampled), Holm-adjusted
-across the arms of the report for each metric; a delta reads "no difference shown" unless the
-adjusted test rejects. Comparing an arm whose model changed is refused unless allowed.
+An arm is a (recipe folder, arm) pair. A regression is only what is confirmed:
+- an arm of the base missing in the head, fewer successful runs (2/3 -> 0/3 included), more failed runs;
+- quality: MCC worse by more than the non-inferiority margin (`margin_mcc`, MCC units): the paired
+  two-level bootstrap of fraudft.stats.compare tests H0 "head - base >= -margin" against
+  "head - base < -margin" (p_worse: one-sided level 0.025, i.e. the 95% interval wholly below
+  -margin), Holm-adjusted across the arms of the report; a regression when the adjusted p < 0.05.
+  MCC shown lower but not beyond the margin is a note, and so is an untestable drop (no common test
+  labels);
+- speed and memory: tokens/s drop or peak memory growth beyond their tolerances, only where both
+  commits' runs of the arm were measured on a GPU (record device "cuda"; memory: CUDA peak allocated
+  bytes). On a CPU one run per commit on a shared machine cannot show a 10% change (run-to-run sd of
+  log tokens/s about 0.2 on the dev VM): a note; `fraudft results ab` measures it interleaved.
+Every registered metric (fraudft.metrics) gets a head - base delta from fraudft.stats.compare,
+paired per example (seeds resampled), Holm-adjusted across the arms for each metric; a delta reads
+"no difference shown" unless the adjusted test rejects. F1 and the others are information.
+Comparing an arm whose model changed is refused unless allowed.
 """
 
 from __future__ import annotations
@@ -24,6 +33,8 @@ from fraudft.results.store import group_runs, model_of
 from fraudft.results.table import markdown, metric_inputs, short_error, summarize_arm
 
 SHOWN = ("f1", "mcc", "roc_auc")  # the means shown per arm in the main table (every metric has its delta below)
+QUALITY = "mcc"  # the metric regressions are judged on: 0 for any constant answer, whatever the class balance
+CPU_NOTE = "informational on CPU, measure interleaved with `fraudft results ab`"
 
 
 def check_models(records_a: list[RunRecord], records_b: list[RunRecord], commit_a: str, commit_b: str,
@@ -83,11 +94,21 @@ def _failure(s: dict) -> str:
     return f"failed ({len(s['failed'])}/{s['runs']} seeds): {short_error(s['failed'][0], 60)}"
 
 
-def compare_arm(a: dict | None, b: dict | None, tolerance_f1: float = 0.02, tolerance_throughput: float = 0.10,
+def measured_on_gpu(records: list[RunRecord]) -> bool:
+    """Whether every one of these runs trained on a GPU (record device "cuda", meta device not a CPU)."""
+    return bool(records) and all(r.device == "cuda" and not str(r.device_name or "gpu").lower().startswith("cpu")
+                                 for r in records)
+
+
+def compare_arm(a: dict | None, b: dict | None, margin_mcc: float = 0.05, tolerance_throughput: float = 0.10,
                 tolerance_memory: float = 0.10, n_resamples: int | None = None) -> dict:
-    """One (recipe, arm) between summaries a (base) and b (head): deltas with intervals, regressions, notes."""
+    """One (recipe, arm) between summaries a (base) and b (head) (fraudft.results.table.summarize_arm):
+    {"backend", "arm", "change", "regressions", "notes", "untested", "deltas": {metric: stats.compare result}}.
+
+    The MCC delta carries "p_worse" against margin_mcc; MCC regressions are judged after the Holm
+    adjustment (compare_records). Tolerances are relative (0.10: 10%)."""
     row = {"backend": (a or b)["backend"], "arm": (a or b)["arm"], "regressions": [], "notes": [],
-           "change": "same", "deltas": {}}
+           "change": "same", "deltas": {}, "untested": None}
     if a is None or b is None:
         row["change"] = "added" if a is None else "missing"
         if b is None:
@@ -106,6 +127,7 @@ def compare_arm(a: dict | None, b: dict | None, tolerance_f1: float = 0.02, tole
     labels, why = _paired(a, b)
     if why:
         row["notes"].append(why)
+    row["untested"] = why or (None if labels is not None else "no common test labels")
     if labels is not None and a["records"] and b["records"]:
         for m in METRICS:
             _, values_a, why_a = metric_inputs(a["records"], m)
@@ -113,41 +135,60 @@ def compare_arm(a: dict | None, b: dict | None, tolerance_f1: float = 0.02, tole
             if values_a is None or values_b is None:
                 row["deltas"][m] = {"undefined": why_a or why_b, "delta": None, "verdict": "no difference shown"}
             else:
-                row["deltas"][m] = stats.compare(labels, values_b, values_a, m, n_resamples=n_resamples or stats.B_DEFAULT)
+                row["deltas"][m] = stats.compare(labels, values_b, values_a, m, n_resamples=n_resamples or stats.B_DEFAULT,
+                                                 margin=margin_mcc if m == QUALITY else None)
+    gpu = measured_on_gpu(a["records"]) and measured_on_gpu(b["records"])
     rel = _relative(a["tokens_per_s"], b["tokens_per_s"])
     if rel is not None and rel < -tolerance_throughput:
-        row["regressions"].append(f"tokens/s {rel:+.1%} (tolerance {tolerance_throughput:.0%})")
+        if gpu:
+            row["regressions"].append(f"tokens/s {rel:+.1%} (tolerance {tolerance_throughput:.0%})")
+        else:
+            row["notes"].append(f"tokens/s {rel:+.1%}: {CPU_NOTE}")
     if a["memory_kind"] and a["memory_kind"] == b["memory_kind"]:
         rel = _relative(a["peak_bytes"], b["peak_bytes"])
         if rel is not None and rel > tolerance_memory:
-            row["regressions"].append(f"peak memory {rel:+.1%} (tolerance {tolerance_memory:.0%})")
+            if gpu and a["memory_kind"] == "allocated":
+                row["regressions"].append(f"peak memory {rel:+.1%} (tolerance {tolerance_memory:.0%})")
+            else:
+                row["notes"].append(f"peak memory {rel:+.1%}: " + (CPU_NOTE if not gpu else "not CUDA allocated bytes, informational"))
     elif a["memory_kind"] and b["memory_kind"]:
         row["notes"].append(f"memory measured differently ({a['memory_kind']} vs {b['memory_kind']})")
     row["change"] = "regressed" if row["regressions"] else "ok"
     return row
 
 
-def _f1_regressions(rows: list[tuple[dict | None, dict | None, dict]], tolerance_f1: float) -> None:
-    """An F1 drop beyond the tolerance is a regression where the (Holm-adjusted) paired test shows it
-    lower, or where it cannot be tested (no common test labels); judged after the adjustment."""
-    for a, b, row in rows:
-        if a is None or b is None:
-            continue
-        f1_a, f1_b = (s["metrics"].get("f1", {}).get("mean") for s in (a, b))
-        if f1_a is None or f1_b is None or f1_b - f1_a >= -tolerance_f1:
-            continue
-        verdict = row["deltas"].get("f1", {}).get("verdict") if row["deltas"].get("f1", {}).get("delta") is not None else None
-        if verdict in (None, "lower"):  # untested (no common labels) or shown lower: a regression
-            row["regressions"].append(f"F1 {f1_b - f1_a:+.3f} (tolerance {tolerance_f1})")
+def _quality_regressions(rows: list[tuple[dict | None, dict | None, dict]], margin: float) -> None:
+    """MCC worse by more than the margin where the non-inferiority test, Holm-adjusted across the arms,
+    confirms it: a regression. Shown lower (the metric's own adjusted verdict) within the margin, or a
+    drop beyond it that cannot be tested: a note. Sets deltas["mcc"]["p_worse_adjusted"]."""
+    family = [row for _, _, row in rows if row["deltas"].get(QUALITY, {}).get("p_worse") is not None]
+    tests = [{"p_value": row["deltas"][QUALITY]["p_worse"], "delta": row["deltas"][QUALITY]["delta"],
+              "verdict": "lower", "n_resamples": row["deltas"][QUALITY]["n_resamples"]} for row in family]
+    for row, adjusted in zip(family, stats.holm(tests)):
+        result = row["deltas"][QUALITY]
+        result["p_worse_adjusted"] = adjusted["p_adjusted"]
+        borderline = " (borderline)" if adjusted["borderline"] else ""
+        interval = f"{result['delta']:+.3f} [{result['low']:+.3f}, {result['high']:+.3f}]"
+        if adjusted["significant"]:
+            row["regressions"].append(f"MCC {interval} below −{margin:g} (Holm-adjusted p {adjusted['p_adjusted']:.2g})"
+                                      + borderline)
             row["change"] = "regressed"
-        else:
-            row["notes"].append(f"F1 {f1_b - f1_a:+.3f} beyond tolerance, but {verdict}")
+        elif result["verdict"] == "lower":
+            row["notes"].append(f"MCC lower, within the margin {margin:g}: {interval}" + borderline)
+    for a, b, row in rows:
+        if a is None or b is None or row["deltas"].get(QUALITY, {}).get("delta") is not None:
+            continue
+        mcc_a, mcc_b = (s["metrics"].get(QUALITY, {}).get("mean") for s in (a, b))
+        if mcc_a is not None and mcc_b is not None and mcc_b - mcc_a < -margin:
+            why = row["untested"] or row["deltas"].get(QUALITY, {}).get("undefined") or "no common test labels"
+            row["notes"].append(f"MCC {mcc_b - mcc_a:+.3f} beyond the margin {margin:g}, not tested ({why})")
 
 
 def compare_records(records_a: list[RunRecord], records_b: list[RunRecord], n_resamples: int | None = None,
-                    **tolerances) -> list[tuple[dict | None, dict | None, dict]]:
+                    margin_mcc: float = 0.05, **tolerances) -> list[tuple[dict | None, dict | None, dict]]:
     """(summary a, summary b, compare_arm row) for each (recipe, arm) in either commit; each metric's
-    deltas Holm-adjusted across the arms (its family), the verdicts the adjusted ones."""
+    deltas Holm-adjusted across the arms (its family), the verdicts the adjusted ones; MCC judged
+    against margin_mcc (see _quality_regressions). tolerances: tolerance_throughput, tolerance_memory."""
     groups_a, groups_b = group_runs(records_a), group_runs(records_b)
     rank = arm_order()
     keys = sorted(set(groups_a) | set(groups_b), key=lambda k: (k[0], rank.get(k[1], len(rank)), k[1]))
@@ -155,12 +196,12 @@ def compare_records(records_a: list[RunRecord], records_b: list[RunRecord], n_re
     for key in keys:
         a = summarize_arm(groups_a[key], n_resamples) if key in groups_a else None
         b = summarize_arm(groups_b[key], n_resamples) if key in groups_b else None
-        rows.append((a, b, compare_arm(a, b, n_resamples=n_resamples, **tolerances)))
+        rows.append((a, b, compare_arm(a, b, margin_mcc=margin_mcc, n_resamples=n_resamples, **tolerances)))
     for m in METRICS:
         family = [row for _, _, row in rows if row["deltas"].get(m, {}).get("delta") is not None]
         for row, adjusted in zip(family, stats.holm([row["deltas"][m] for row in family])):
             row["deltas"][m] = adjusted
-    _f1_regressions(rows, tolerances.get("tolerance_f1", 0.02))
+    _quality_regressions(rows, margin_mcc)
     return rows
 
 
@@ -179,12 +220,17 @@ def _arrow(a: dict | None, b: dict | None, metric: str) -> str:
 
 
 def _delta_cell(result: dict | None) -> str:
+    """`+0.012 [-0.020, +0.045] no difference shown`; for MCC, the margin test's adjusted p after a `;`."""
     if not result:
         return "—"
     if result.get("undefined"):
         return f"— ({result['undefined'].replace('a: ', 'head: ').replace('b: ', 'base: ')})"
+    if result.get("low") is None:
+        return f"{result['delta']:+.3f} (too few defined resamples for an interval)"
     borderline = " (borderline)" if result.get("borderline") else ""
-    return f"{result['delta']:+.3f} [{result['low']:+.3f}, {result['high']:+.3f}] {result['verdict']}{borderline}"
+    margin = (f"; Δ < −{result['margin']:g}: adjusted p {result['p_worse_adjusted']:.2g}"
+              if result.get("p_worse_adjusted") is not None else "")
+    return f"{result['delta']:+.3f} [{result['low']:+.3f}, {result['high']:+.3f}] {result['verdict']}{borderline}{margin}"
 
 
 def _arrow_relative(a: float | None, b: float | None, scale: float = 1.0, digits: int = 0, unit: str = "") -> str:
@@ -212,14 +258,14 @@ def _verdict(row: dict) -> str:
 
 
 def compare_report(records_a: list[RunRecord], records_b: list[RunRecord], commit_a: str, commit_b: str,
-                   tolerance_f1: float = 0.02, tolerance_throughput: float = 0.10, tolerance_memory: float = 0.10,
+                   margin_mcc: float = 0.05, tolerance_throughput: float = 0.10, tolerance_memory: float = 0.10,
                    n_resamples: int | None = None, allow_model_change: bool = False) -> tuple[str, int]:
     """Markdown of per-arm changes from commit_a (base) to commit_b (head) and, per arm and registered
     metric, the paired delta; returns it and the number of regressed arms.
 
     Raises UsageError when an arm's model differs between the commits, unless allow_model_change."""
     models = check_models(records_a, records_b, commit_a, commit_b, allow_model_change)
-    rows = compare_records(records_a, records_b, tolerance_f1=tolerance_f1, tolerance_throughput=tolerance_throughput,
+    rows = compare_records(records_a, records_b, margin_mcc=margin_mcc, tolerance_throughput=tolerance_throughput,
                            tolerance_memory=tolerance_memory, n_resamples=n_resamples)
     lines, deltas = [], []
     for a, b, row in rows:
@@ -236,10 +282,16 @@ def compare_report(records_a: list[RunRecord], records_b: list[RunRecord], commi
     regressed = [row for _, _, row in rows if row["regressions"]]
     out = [f"## fraudft results compare {commit_a} → {commit_b}",
            "",
-           f"Means over successful seeds. Regression: an arm missing or with fewer successful runs in {commit_b}, "
-           f"a run that now fails, F1 drop > {tolerance_f1} (and shown lower where the interval is known), "
-           f"tokens/s drop > {tolerance_throughput:.0%}, peak memory growth > {tolerance_memory:.0%}."
-           + (f" Run from uncommitted changes: {', '.join(dirty)}." if dirty else ""),
+           f"Means over successful seeds. A regression (what `--fail-on-regression` fails on) is only a confirmed one:",
+           f"- an arm missing or with fewer successful runs in {commit_b}, or a run that now fails;",
+           f"- MCC worse by more than the non-inferiority margin {margin_mcc:g}: the paired bootstrap rejects "
+           f"Δ MCC ≥ −{margin_mcc:g} at one-sided level 0.025 (the 95% interval wholly below −{margin_mcc:g}), "
+           f"Holm-adjusted across the arms; MCC shown lower but within the margin is a note;",
+           f"- where both commits ran the arm on a GPU: tokens/s drop > {tolerance_throughput:.0%}, CUDA peak "
+           f"allocated memory growth > {tolerance_memory:.0%}. On a CPU these are notes, informational (one run "
+           f"per commit on a shared machine is too noisy): measure them interleaved with "
+           f"`fraudft results ab {commit_a} {commit_b} --arm NAME`.",
+           "", "F1 and the other metrics are information." + (f" Run from uncommitted changes: {', '.join(dirty)}." if dirty else ""),
            "",
            markdown(["backend", "arm", "seeds ok", *SHOWN, "tokens/s", "peak mem", "verdict"], lines),
            ""]
