@@ -118,18 +118,16 @@ def _worktrees() -> str:
     return subprocess.run(["git", "-C", str(project_dir()), "worktree", "list"], capture_output=True, text=True).stdout
 
 
-def test_an_arm_a_commit_does_not_know_is_a_usage_error(capsys):
+def test_ab_between_head_and_head_for_real(capsys):
+    """The same code twice on a cheap arm (always_fraud trains nothing: run-arm's process, the checkouts and
+    the records are what is exercised): no regression, nothing shown, the worktrees gone. First an arm
+    the commit does not know: a usage error, its worktrees gone too (one test: under pytest-xdist two
+    tests would see each other's worktrees)."""
     from fraudft import cli
 
     rc = cli.main(["results", "ab", "HEAD", "HEAD", "--arm", "no_such_arm", "--repeats", "2", "--recipe", "smoke"])
     err = capsys.readouterr().err
     assert rc == 2 and "no_such_arm" in err.splitlines()[-1] and "fraudft-ab-" not in _worktrees()
-
-
-def test_ab_between_head_and_head_for_real(capsys):
-    """The same code twice on a cheap arm (always_fraud trains nothing: run-arm's process, the checkouts and
-    the records are what is exercised): no regression, nothing shown, the worktrees gone."""
-    from fraudft import cli
 
     rc = cli.main(["results", "ab", "HEAD", "HEAD", "--arm", "always_fraud", "--repeats", "2", "--recipe", "smoke",
                    "--fail-on-regression"])
