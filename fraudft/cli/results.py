@@ -93,6 +93,26 @@ def cmd_results_plot(args) -> int:
     return 0
 
 
+def cmd_results_power(args) -> int:
+    from fraudft.experiment.power import gate_power
+    from fraudft.results.store import load_records, resolve_results_commit
+
+    if args.n_test < 10 or args.simulations < 1:
+        raise UsageError(f"--n-test, --simulations: got {args.n_test}, {args.simulations}, expected >= 10 and >= 1")
+    commit = resolve_results_commit(Path(args.results_dir), args.rev)
+    records = load_records(Path(args.results_dir), commit, args.backend)
+    recipes = sorted({r.recipe for r in records})
+    if len(recipes) > 1:
+        raise UsageError(f"--backend: {commit} holds records of {', '.join(recipes)}; name one")
+    for n in args.n_test_list or [args.n_test]:
+        result = gate_power(records, n, simulations=args.simulations, n_resamples=args.resamples, seed=args.seed)
+        print(f"n_test {n}: green in {result['green']} of {result['simulations']} simulated test sets "
+              f"(P(green) ~ {result['p_green']:.3f}), if {commit}'s recorded outcomes are the truth")
+        for name, count in result["failures"].items():
+            print(f"  {count:>4} x failed: {name}")
+    return 0
+
+
 def _add_common(p) -> None:
     p.add_argument("--results-dir", default=DEFAULT_RESULTS_DIR,
                    help="where records are, one folder per commit (default: $FRAUDFT_RESULTS or results)")
@@ -124,6 +144,16 @@ def register(commands) -> argparse.ArgumentParser:
     p.add_argument("--allow-model-change", action="store_true",
                    help="compare arms whose model differs between the two commits (refused otherwise)")
     p.set_defaults(func=cmd_results_compare)
+    p = sub.add_parser("power", help="how often the gate would be green at another test-set size (simulation)")
+    p.add_argument("rev", nargs="?", default="HEAD", help="a commit folder under the results dir or a git revision")
+    _add_common(p)
+    p.add_argument("--n-test", type=int, default=2000, help="test examples per simulated test set")
+    p.add_argument("--n-test-list", type=lambda s: [int(x) for x in s.split(",")], default=None,
+                   help="several sizes, e.g. 400,1000,2000")
+    p.add_argument("--simulations", type=int, default=60)
+    p.add_argument("--resamples", type=int, default=1000, help="bootstrap draws inside each simulated judgement")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_results_power)
     p = sub.add_parser("plot", help="precision/recall bars, PR curves, reliability diagram, loss curves and the alpha/r sweep")
     p.add_argument("rev", nargs="?", default="HEAD", help="a commit folder under the results dir or a git revision")
     _add_common(p)

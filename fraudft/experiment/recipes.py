@@ -36,6 +36,7 @@ class Recipe:
     train: TrainConfig
     eval: EvalConfig
     synthetic: tuple[int, int, int] = (1500, 200, 400)  # train, eval, test sizes when there is no data_dir
+    synthetic_seeds: tuple[int, int, int] = (1, 2, 3)  # and the generator's seeds for them
     data_dir: Path | None = None
     model_seed: int = 0
     budgets: dict = field(default_factory=dict)
@@ -76,7 +77,7 @@ class Recipe:
         return {"name": self.name, "key": self.key, "device": self.device, "dtype": self.dtype, "model": self.model,
                 "tokenizer": self.tokenizer,
                 "train": dataclasses.asdict(self.train), "eval": dataclasses.asdict(self.eval),
-                "synth_sizes": list(self.synthetic), "data_dir": str(self.data_dir) if self.data_dir else None,
+                "synth_sizes": list(self.synthetic), "synth_seeds": list(self.synthetic_seeds), "data_dir": str(self.data_dir) if self.data_dir else None,
                 "threshold_rule": str(self.decision)}
 
 
@@ -111,12 +112,13 @@ def load_recipe(name: str, **overrides) -> Recipe:
         train = dict(config["train"])
         if train.get("early_stopping_patience") == 0:  # TOML has no null: 0 turns early stopping off
             train["early_stopping_patience"] = None
-        synthetic = config["data"].get("synthetic", {})
+        synthetic, seeds = config["data"].get("synthetic", {}), config["data"].get("synthetic_seeds", {})
         recipe = Recipe(
             name=name, model=config["model"], tokenizer=config.get("tokenizer", config["model"]),
             model_seed=config.get("model_seed", 0), device=config.get("device", "cpu"), dtype=config.get("dtype", "auto"),
             train=TrainConfig(**train), eval=EvalConfig(**config["eval"]),
             synthetic=tuple(synthetic[k] for k in ("train", "eval", "test")) if synthetic else Recipe.synthetic,
+            synthetic_seeds=tuple(seeds[k] for k in ("train", "eval", "test")) if seeds else Recipe.synthetic_seeds,
             budgets=dict(config["budgets"]),
             decision=ThresholdRule.parse(config["decision"].get("threshold_rule", "max_f1")),
         )

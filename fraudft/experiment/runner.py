@@ -35,7 +35,7 @@ DTYPES = {"bf16": "bfloat16", "fp32": "float32"}
 
 def splits_of(recipe: Recipe) -> Splits:
     """The recipe's train/eval/test splits: its data folder, else synthetic data of its sizes."""
-    return load_splits(recipe.data_dir, recipe.synthetic)
+    return load_splits(recipe.data_dir, recipe.synthetic, recipe.synthetic_seeds)
 
 
 def new_record(arm: Arm, recipe: Recipe, seed: int, splits: Splits | None = None) -> RunRecord:
