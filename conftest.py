@@ -15,7 +15,9 @@ def pytest_addoption(parser):
                     help="model of the gpu recipe: a local path or hub id (env FRAUDFT_MODEL)")
     group.addoption("--data-dir", default=os.environ.get("FRAUDFT_DATA_DIR"),
                     help="folder with train.jsonl, eval.jsonl, test.jsonl for every recipe (synthetic when absent)")
-    group.addoption("--seeds", type=int, default=1, help="seeds per arm (bootstrap intervals pool them)")
+    group.addoption("--seeds", type=int, default=None,
+                    help="seeds per arm (default: 3 with -m gpu, where claims are about configurations; 1 on the "
+                         "CPU grid, whose verdicts are then conditional on seed 0); the bootstrap resamples them")
     group.addoption("--results-dir", default=os.environ.get("FRAUDFT_RESULTS", "results"),
                     help="where results records are written, one folder per commit")
     group.addoption("--arms", default=None, help="comma-separated arm names to run (default: all)")

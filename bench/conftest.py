@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.grid import RecordWait
+from bench.grid import RecordWait, seed_count
 from fraudft.errors import UsageError
 from fraudft.experiment.expectations import Verdict, holm_claims
 from fraudft.experiment.grid import worker_env
@@ -112,7 +112,7 @@ def shared_tmp(tmp_path_factory) -> Path:
 
 def pytest_generate_tests(metafunc):
     if "seed" in metafunc.fixturenames:
-        metafunc.parametrize("seed", range(metafunc.config.getoption("--seeds")), ids=lambda s: f"seed{s}")
+        metafunc.parametrize("seed", range(seed_count(metafunc.config)), ids=lambda s: f"seed{s}")
 
 
 def pytest_benchmark_update_machine_info(config, machine_info):

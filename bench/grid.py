@@ -36,8 +36,20 @@ from fraudft.experiment.grid import (
 from fraudft.results.record import RunRecord
 from fraudft.results.store import git_state, record_path, write_json_atomic
 
-__all__ = ["RecordWait", "add_comparison", "arm_selected", "comparison_records", "reusable_record", "run_arm_process",
+__all__ = ["RecordWait", "add_comparison", "arm_selected", "comparison_records", "seed_count", "reusable_record", "run_arm_process",
            "skip_marker", "successful_runs"]
+
+
+def seed_count(config) -> int:
+    """--seeds, else 3 for the real-model grid (-m gpu: claims about a configuration need k >= 3 seeds,
+    issue 18) and 1 for the CPU grid (its 10-minute budget; a verdict there is conditional on seed 0)."""
+    given = config.getoption("--seeds")
+    if given is not None:
+        if given < 1:
+            raise pytest.UsageError(f"--seeds: got {given}, expected a positive number")
+        return given
+    markexpr = config.getoption("markexpr") or ""
+    return 3 if "gpu" in markexpr and "not gpu" not in markexpr else 1  # as the root conftest's _selects
 
 
 def arm_selected(chosen: str | None, recipe_name: str, arm) -> bool:

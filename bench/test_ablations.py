@@ -23,6 +23,7 @@ import pytest
 from bench.grid import (
     add_comparison,
     arm_selected,
+    seed_count,
     comparison_records,
     reusable_record,
     run_arm_process,
@@ -76,7 +77,7 @@ def test_expectation(request, recipe_name, arm, expectation, recipe_for, results
     this commit (beats: significantly better than every named arm; collapse: "fraud" to everything)."""
     _selected(request, recipe_name, arm)
     recipe = recipe_for(recipe_name)
-    seeds = request.config.getoption("--seeds")
+    seeds = seed_count(request.config)
     record_wait.until_written(results_root, recipe_name, recipe, (arm.name, *expectation.other), seeds)
     runs = comparison_records(results_root, recipe, arm, expectation, seeds)
     verdict = judge(arm, expectation, runs)

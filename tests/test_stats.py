@@ -438,3 +438,20 @@ def test_the_slope_finds_trends_that_neighbour_verdicts_miss():
           f"no trend: slope {slope_false}/1000, neighbours {neighbour_false}/60")
     assert slope_found / 60 >= 0.6 and slope_found >= 1.5 * neighbour_found
     assert slope_false / 1000 <= 0.06
+
+
+def test_holm_keeps_the_family_wise_rate_under_five_percent():
+    """Issue 18: when every arm is truly equal, a family of per-claim verdicts (here 6 comparisons,
+    like a sweep's steps) says at least one spurious "higher/lower" in <= 5% of families after Holm;
+    unadjusted, far more often."""
+    rng = np.random.default_rng(7)
+    n, families, claims, adjusted, raw = 300, 120, 6, 0, 0
+    for family in range(families):
+        y = rng.random(n) < 0.5
+        logit = np.where(y, 1.39, 0.75) + rng.normal(0, 2.0, n)
+        arms = [_arm(rng, y, logit, 1, 0.0)[0] for _ in range(claims + 1)]
+        results = [stats.compare(y, arms[i + 1], arms[0], "mcc", n_resamples=1000, seed=family) for i in range(claims)]
+        raw += any(r["significant"] for r in results)
+        adjusted += any(r["significant"] for r in stats.holm(results))
+    assert adjusted / families <= 0.05
+    assert raw / families > adjusted / families

@@ -102,6 +102,7 @@ class Verdict:
     borderline: bool = False
     comparisons: dict = field(default_factory=dict)
     p_value: float | None = None  # of the conjunction: the largest of its comparisons' p (1 if a sign is wrong)
+    seeds: int = 0  # the arm's runs judged: with one, the verdict is about that seed's run, not the configuration
     p_adjusted: float | None = None  # Holm-adjusted across the expectations judged together (holm_claims)
 
     @property
@@ -120,7 +121,8 @@ class Verdict:
         claim = ""
         if self.p_adjusted is not None:
             claim = f"; as a claim, Holm-adjusted p {self.p_adjusted:.3g}: {'shown' if self.p_adjusted < 0.05 else 'not shown'}"
-        return f"{head} -> {self.status.upper()}" + (f" ({self.why})" if self.why else "") + claim
+        seeds = " (one seed: conditional on seed 0)" if self.seeds == 1 else ""
+        return f"{head} -> {self.status.upper()}{seeds}" + (f" ({self.why})" if self.why else "") + claim
 
 
 @dataclass(frozen=True)
@@ -236,7 +238,9 @@ def judge(arm, expectation: Expectation, runs_by_arm: dict[str, list[RunRecord]]
     if any(r.test is None for r in ours):
         return _verdict(expectation, arm.name, "not judged", f"no {TEST!r} evaluation")
     others = {name: runs_by_arm[name] for name in expectation.other}
-    return KINDS[expectation.kind].judge(expectation, arm.name, ours, others, n_resamples, tuple(arm.test_data))
+    verdict = KINDS[expectation.kind].judge(expectation, arm.name, ours, others, n_resamples, tuple(arm.test_data))
+    verdict.seeds = len(ours)
+    return verdict
 
 
 def judge_all(records: list[RunRecord], arms=None, n_resamples: int | None = None) -> list[Verdict]:
