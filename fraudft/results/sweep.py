@@ -49,7 +49,9 @@ def _group_key(record: RunRecord) -> str | None:
     arm, lora = record.arm_config, record.lora
     if not lora:
         return None
-    skip = ("name", "description", "lora", "reference_result", "expects", "learning_rate_scale", "recipes")
+    # Not what is trained: names, expectations, which recipes run it, its extra evaluations.
+    skip = ("name", "description", "lora", "reference_result", "expects", "learning_rate_scale", "recipes",
+            "extra_tests")
     rest = {k: v for k, v in arm.items() if k not in skip}
     return json.dumps([record.recipe, {k: v for k, v in lora.items() if k != "alpha"}, rest], sort_keys=True, default=str)
 

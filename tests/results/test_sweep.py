@@ -6,7 +6,7 @@ import pytest
 
 from fraudft.results.plot import plot_alpha_sweeps
 from fraudft.results.record import Evaluation, RunRecord
-from fraudft.results.sweep import find_sweeps, holm_trends, sweep_points, sweep_report, sweep_summaries
+from fraudft.results.sweep import find_sweeps, holm_trends, sweep_kind, sweep_points, sweep_report, sweep_summaries
 
 LABELS = [1, 0] * 50
 
@@ -99,3 +99,26 @@ def test_an_undefined_trend_says_why():
     assert summary["trend"]["undefined"].startswith("alpha/r 1: ")
     report = sweep_report(records, "roc_auc", n_resamples=200)
     assert "slope of roc_auc per doubling of alpha/r: — (alpha/r 1: " in report
+
+
+def _with_arm(record: RunRecord, **fields) -> RunRecord:
+    record.run_info["config"]["arm"].update(fields)
+    return record
+
+
+def test_an_extra_evaluation_does_not_take_an_arm_out_of_its_sweep():
+    """The reference has extra_tests (its neutralised-data evaluation): it is still the alpha/r 2 point."""
+    records = [_record("a1", 8, _noisy(3)), _with_arm(_record("reference", 16, _noisy(4)), extra_tests=["neutralize_speakers"]),
+               _record("a4", 32, LABELS)]
+    (sweep,) = find_sweeps(records)
+    assert [arm for _, arm, _ in sweep] == ["a1", "reference", "a4"]
+
+
+def test_the_iso_effective_lr_sweep_is_its_own_with_the_reference():
+    records = [_record("a1", 8, _noisy(3)), _record("reference", 16, _noisy(4)), _record("a4", 32, LABELS),
+               _with_arm(_record("iso1", 8, _noisy(3)), learning_rate_scale=2.0),
+               _with_arm(_record("iso4", 32, LABELS), learning_rate_scale=0.5)]
+    plain, iso = find_sweeps(records)
+    assert [arm for _, arm, _ in plain] == ["a1", "reference", "a4"] and sweep_kind(plain) == "alpha/r sweep"
+    assert [arm for _, arm, _ in iso] == ["iso1", "reference", "iso4"]
+    assert sweep_kind(iso) == "iso-effective-lr alpha/r sweep (alpha/r x lr scale = 2)"
