@@ -1,4 +1,7 @@
-"""Load, validate, summarise and split JSONL data in the reference format (REFERENCE §1).
+"""Validate, summarise and split records in the reference format (REFERENCE §1); read JSONL.
+
+Other formats (JSON and alpaca arrays, CSV, Parquet) are read by fraudft.readers into the same
+records, through validate_record here.
 
     fraudft data validate train.jsonl eval.jsonl
     fraudft data stats eval.jsonl --json
@@ -24,7 +27,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from fraudft.errors import DataError, DataWarning, UsageError
+from fraudft.errors import DataError, DataWarning  # noqa: F401  DataWarning: re-exported (load_jsonl warns it)
 
 REFERENCE_INSTRUCTION = (
     "\n下面是一段对话文本, 请分析对话内容是否有诈骗风险，以json格式输出你的判断结果(is_fraud: true/false)。\n"
