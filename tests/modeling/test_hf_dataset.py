@@ -74,6 +74,23 @@ def test_a_bad_parquet_cell_is_named_by_its_row(tmp_path, records):
         load_records(path, cache_dir=tmp_path / "cache")
 
 
+def test_a_parquet_text_label_is_refused_not_coerced(tmp_path, records):
+    path = tmp_path / "data.parquet"
+    pd.DataFrame([{**r, "label": str(r["label"]).upper()} for r in records]).to_parquet(path)
+    with pytest.raises(DataError, match=rf"^{re.escape(str(path))}: row 1: label: got str \"TRUE\", expected a boolean column"):
+        load_records(path, cache_dir=tmp_path / "cache")
+
+
+def test_an_alpaca_array_loads_through_the_same_readers(tmp_path, write_jsonl_lines, records):
+    import json
+
+    items = [{"instruction": r["instruction"], "input": r["input"], "output": json.dumps({"is_fraud": r["label"]}),
+              } for r in records]
+    (tmp_path / "data.json").write_text(json.dumps(items, ensure_ascii=False), encoding="utf-8")
+    from_alpaca = load_records(tmp_path / "data.json")
+    assert from_alpaca.to_list() == [{**r, "fraud_speaker": ""} for r in reference_columns(records)]
+
+
 def test_equal_records_share_a_fingerprint_whatever_their_format(tmp_path, write_jsonl_lines, records):
     pd.DataFrame(records).to_parquet(tmp_path / "data.parquet")
     from_parquet = load_records(tmp_path / "data.parquet", cache_dir=tmp_path / "cache")
