@@ -141,8 +141,13 @@ def _check_header(columns: list[str], column_map: dict, path: Path, needed: tupl
 
 @reader("jsonl", suffixes=(".jsonl",), places="line", labels="a JSON bool (true or false)")
 def _read_jsonl(path: Path, column_map: dict) -> RawRecords:
-    for line, record in iter_jsonl(path):
-        yield line, _rename(record, column_map, path, line)
+    try:
+        for line, record in iter_jsonl(path):
+            yield line, _rename(record, column_map, path, line)
+    except DataError as err:
+        if err.field == "json" and err.line == 1 and _first_char(path) == "[":
+            raise UsageError(f"{path}: a JSON array, not JSONL: use --format alpaca or json") from err
+        raise
 
 
 def _json_array(path: Path) -> list:

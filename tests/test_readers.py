@@ -155,6 +155,12 @@ def test_an_ambiguous_json_array_asks_for_format(tmp_path, first):
         load_records(path)
 
 
+def test_an_array_read_as_jsonl_asks_for_the_array_formats(tmp_path, records):
+    path = write_json(tmp_path, records, "data.jsonl")
+    with pytest.raises(UsageError, match=rf"^{re.escape(str(path))}: a JSON array, not JSONL: use --format alpaca or json"):
+        load_records(path, format="jsonl")
+
+
 def test_an_unknown_suffix_asks_for_format_and_format_reads_it(tmp_path, records):
     path = tmp_path / "data.txt"
     pd.DataFrame(records).to_csv(path, index=False)
