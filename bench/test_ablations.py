@@ -1,7 +1,7 @@
 """The ablation grid: every arm of fraudft/configs/arms.toml trains, evaluates, records and asserts.
 
     pytest bench                                   # CPU: tiny model, synthetic data (main job)
-    pytest bench --data-dir DIR                    # the same grid on your train/eval/test.jsonl
+    pytest bench --data-dir DIR                    # the same grid on your train/eval/test (.jsonl/.json/.csv/.parquet)
     pytest bench -n 2                              # two arms at a time (pytest-xdist)
     pytest bench -m gpu --model PATH --data-dir DIR --seeds 3
 

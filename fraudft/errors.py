@@ -18,10 +18,11 @@ class UsageError(ValueError):
 class DataError(UsageError):
     """Bad input data; the message reads `FILE:LINE: field: what was wrong, what was expected`.
 
-    `line` is a line number, a place such as "row 3" (tabular files), or None for the whole file."""
+    `line` is a line number (`FILE:12: ...`), a place such as "row 3" or "item 2" (`FILE: row 3: ...`),
+    or None for the whole file (`FILE: ...`)."""
 
     def __init__(self, path: str | Path, line: int | str | None, field: str, message: str):
-        where = f"{path}:{line}" if line is not None else f"{path}"
+        where = f"{path}" if line is None else f"{path}:{line}" if isinstance(line, int) else f"{path}: {line}"
         super().__init__(f"{where}: {field}: {message}")
         self.path, self.line, self.field = str(path), line, field
 

@@ -1,4 +1,7 @@
-"""Load, validate, summarise and split JSONL data in the reference format (REFERENCE §1).
+"""Validate, summarise and split records in the reference format (REFERENCE §1); read JSONL.
+
+Other formats (JSON and alpaca arrays, CSV, Parquet) are read by fraudft.readers into the same
+records, through validate_record here.
 
     fraudft data validate train.jsonl eval.jsonl
     fraudft data stats eval.jsonl --json
@@ -22,10 +25,9 @@ import os
 import re
 import sys
 import tempfile
-import warnings
 from pathlib import Path
 
-from fraudft.errors import DataError, DataWarning, UsageError
+from fraudft.errors import DataError, DataWarning  # noqa: F401  DataWarning: re-exported (load_jsonl warns it)
 
 REFERENCE_INSTRUCTION = (
     "\n下面是一段对话文本, 请分析对话内容是否有诈骗风险，以json格式输出你的判断结果(is_fraud: true/false)。\n"
@@ -128,11 +130,9 @@ def validate_record(record, path: str | Path, line: int | str) -> dict:
     return record
 
 
-def load_jsonl(path: str | Path) -> list[dict]:
-    """Read and validate a JSONL file; raise DataError on the first bad line.
-
-    Records with an empty `input` are kept and reported in one DataWarning with their lines.
-    """
+def iter_jsonl(path: str | Path):
+    """(line number, decoded JSON value) for each line of a JSONL file, not yet validated; raises
+    DataError for an unreadable or empty file, a blank line, bad UTF-8 or bad JSON."""
     path = Path(path)
     try:
         raw_lines = path.read_bytes().split(b"\n")
@@ -142,7 +142,6 @@ def load_jsonl(path: str | Path) -> list[dict]:
         raw_lines.pop()  # the newline that ends the last record
     if not raw_lines:
         raise DataError(path, None, "file", "is empty, expected one JSON record per line")
-    records, empty_inputs = [], []
     for line_no, raw in enumerate(raw_lines, start=1):
         try:
             text = raw.decode("utf-8")
@@ -152,18 +151,18 @@ def load_jsonl(path: str | Path) -> list[dict]:
             ) from err
         if not text.strip():
             raise DataError(path, line_no, "record", "blank line, expected a JSON object")
-        record = _parse_line(text, path, line_no)
-        records.append(validate_record(record, path, line_no))
-        if not record["input"].strip():
-            empty_inputs.append(line_no)
-    if empty_inputs:
-        warnings.warn(
-            f"{path}: {len(empty_inputs)} record(s) with an empty input, at line(s) "
-            f"{', '.join(map(str, empty_inputs))}",
-            DataWarning,
-            stacklevel=2,
-        )
-    return records
+        yield line_no, _parse_line(text, path, line_no)
+
+
+def load_jsonl(path: str | Path) -> list[dict]:
+    """Read and validate a JSONL file; raise DataError on the first bad line.
+
+    Records with an empty `input` are kept and reported in one DataWarning with their lines.
+    The jsonl reader of fraudft.readers, which also reads JSON arrays, alpaca, CSV and Parquet.
+    """
+    from fraudft.readers import load_records
+
+    return load_records(path, format="jsonl")
 
 
 def write_jsonl(records: list[dict], path: str | Path) -> None:
@@ -236,11 +235,10 @@ def stratified_split(
     return parts
 
 
-def load_named_splits(paths: list[str | Path]) -> dict[str, list[dict]]:
-    """Load files as splits named by their stem (train.jsonl -> train); by path if stems collide."""
-    paths = [Path(p) for p in paths]
-    if len({p.resolve() for p in paths}) < len(paths):
-        raise UsageError(f"files: {', '.join(map(str, paths))}: a file is given twice, expected distinct files")
-    stems = [p.stem for p in paths]
-    names = stems if len(set(stems)) == len(stems) else [str(p) for p in paths]
-    return {name: load_jsonl(path) for name, path in zip(names, paths)}
+def load_named_splits(paths: list[str | Path], format: str | None = None,
+                      column_map: dict | None = None) -> dict[str, list[dict]]:
+    """Load files as splits named by their stem (train.jsonl -> train); by path if stems collide.
+    Any format of fraudft.readers (detected, or `format`)."""
+    from fraudft.readers import load_named_splits as load
+
+    return load(paths, format, column_map)

@@ -207,7 +207,7 @@ def test_surrogate_pairs_are_valid(write_jsonl_lines, make_record):
 
 
 def test_validate_record_checks_values_too(make_record):
-    with pytest.raises(DataError, match=r"^t.csv:row 3: input: lone surrogate"):
+    with pytest.raises(DataError, match=r"^t.csv: row 3: input: lone surrogate"):
         validate_record(make_record(input="\ud800"), "t.csv", "row 3")
 
 

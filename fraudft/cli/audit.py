@@ -2,6 +2,9 @@
 
     fraudft audit train.jsonl eval.jsonl test.jsonl [--json] [--fail-on warn|fail|never]
     fraudft mitigate train.jsonl eval.jsonl test.jsonl --out-dir clean/ --neutralize-speakers --dedupe
+    fraudft audit train.csv eval.csv test.csv --column-map label=is_fraud   # any format of fraudft.readers
+
+mitigate writes JSONL (clean/train.jsonl for train.csv).
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ import sys
 from pathlib import Path
 
 from fraudft.errors import UsageError
-from fraudft.records import load_named_splits, write_jsonl
+from fraudft.cli.options import add_data_format_options, read_named_splits
+from fraudft.records import write_jsonl
 
 # The audit's levels that can set the exit code (fraudft.audit.FAIL_ON; a test keeps them equal).
 # Spelled out here so that building the parser does not import the audit and numpy.
@@ -21,7 +25,7 @@ FAIL_ON = ("warn", "fail", "never")
 def cmd_audit(args) -> int:
     from fraudft.audit import AuditConfig, audit, load_tokenizer_or_none
 
-    splits = load_named_splits(args.files)
+    splits = read_named_splits(args, args.files)
     tokenizer = load_tokenizer_or_none(args.tokenizer)
     report = audit(splits, AuditConfig(), tokenizer=tokenizer)
     if tokenizer is not None:
@@ -45,13 +49,13 @@ def cmd_mitigate(args) -> int:
         raise UsageError("mitigate: no transform chosen, expected --neutralize-speakers, --dedupe and/or --drop-shared-lines")
     paths = [Path(p) for p in args.files]
     out_dir = Path(args.out_dir)
-    targets = [out_dir / p.name for p in paths]
+    targets = [out_dir / f"{p.stem}.jsonl" for p in paths]  # JSONL, whatever the input format
     if len({t.name for t in targets}) < len(targets):
-        raise UsageError("files: two files have the same name, expected distinct file names for --out-dir")
+        raise UsageError("files: two files have the same stem, expected distinct file names for --out-dir (it gets STEM.jsonl)")
     for path, target in zip(paths, targets):
         if target.resolve() == path.resolve():
             raise UsageError(f"{target}: --out-dir: would overwrite the input, expected another folder")
-    splits = load_named_splits(paths)
+    splits = read_named_splits(args, paths)
     names = list(splits)
     if (args.dedupe or args.drop_shared_lines) and args.keep not in splits:
         raise UsageError(f"--keep: got {args.keep!r}, expected one of the splits ({', '.join(names)})")
@@ -84,21 +88,23 @@ def cmd_mitigate(args) -> int:
 
 def register(commands) -> None:
     p = commands.add_parser("audit", help="find label shortcuts, leakage between splits and inconsistent records")
-    p.add_argument("files", nargs="+", metavar="FILE", help="one JSONL file per split (named by its stem)")
+    p.add_argument("files", nargs="+", metavar="FILE", help="one file per split (named by its stem), any format of fraudft.readers")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--fail-on", choices=FAIL_ON, default="fail",
                    help="exit 1 when a finding reaches this level (default: fail; never: only report)")
     p.add_argument("--tokenizer", default="qwen2-offline",
                    help="qwen2-offline (default), a local path or hub id for token counts, or none")
+    add_data_format_options(p)
     p.set_defaults(func=cmd_audit)
 
     p = commands.add_parser("mitigate", help="write transformed copies of splits (neutral speakers, no leaks)")
-    p.add_argument("files", nargs="+", metavar="FILE", help="one JSONL file per split (named by its stem)")
-    p.add_argument("--out-dir", required=True, help="folder for the transformed files (same file names)")
+    p.add_argument("files", nargs="+", metavar="FILE", help="one file per split (named by its stem), any format of fraudft.readers")
+    p.add_argument("--out-dir", required=True, help="folder for the transformed files, as JSONL (STEM.jsonl for each input file)")
     p.add_argument("--neutralize-speakers", action="store_true", help="rename each dialogue's speakers 发言人1, 发言人2, ...")
     p.add_argument("--dedupe", action="store_true", help="drop from other splits the inputs also in the kept split")
     p.add_argument("--drop-shared-lines", action="store_true",
                    help="drop from other splits the records sharing a meaningful line with the kept split")
     p.add_argument("--keep", default="train", help="the split that keeps its records (default: train)")
     p.add_argument("--json", action="store_true", help="print the change reports as JSON")
+    add_data_format_options(p)
     p.set_defaults(func=cmd_mitigate)

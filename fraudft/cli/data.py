@@ -1,7 +1,9 @@
-"""`fraudft data validate|stats|synth`: check, summarise and synthesise JSONL data.
+"""`fraudft data validate|stats|synth`: check and summarise data (any format of fraudft.readers),
+synthesise JSONL data.
 
     fraudft data validate train.jsonl eval.jsonl
     fraudft data stats eval.jsonl --json
+    fraudft data validate eval.csv; fraudft data validate eval.json --format alpaca --column-map input=text
     fraudft data synth --n 1500 --seed 1 --out data/train.jsonl [--shortcut speaker_tag] [--lengths reference]
 """
 
@@ -9,13 +11,13 @@ from __future__ import annotations
 
 import sys
 
-from fraudft.cli.options import config_from_flags, print_json
-from fraudft.records import load_jsonl, write_jsonl
+from fraudft.cli.options import add_data_format_options, config_from_flags, print_json, read_records
+from fraudft.records import write_jsonl
 
 
 def cmd_validate(args) -> int:
     for path in args.files:
-        records = load_jsonl(path)
+        records = read_records(args, path)
         print(f"{path}: ok, {len(records)} records")
     return 0
 
@@ -23,7 +25,7 @@ def cmd_validate(args) -> int:
 def cmd_stats(args) -> int:
     from fraudft.records import summarize
 
-    stats = {path: summarize(load_jsonl(path)) for path in args.files}
+    stats = {path: summarize(read_records(args, path)) for path in args.files}
     if args.json:
         print_json(stats)
         return 0
@@ -57,10 +59,12 @@ def register(commands) -> None:
     sub = data_parser.add_subparsers(dest="data_command", required=True)
     p = sub.add_parser("validate", help="check files against the reference format")
     p.add_argument("files", nargs="+")
+    add_data_format_options(p)
     p.set_defaults(func=cmd_validate)
     p = sub.add_parser("stats", help="label counts and length statistics per class")
     p.add_argument("files", nargs="+")
     p.add_argument("--json", action="store_true", help="print JSON")
+    add_data_format_options(p)
     p.set_defaults(func=cmd_stats)
     p = sub.add_parser("synth", help="write synthetic dialogues in the reference format")
     p.add_argument("--n", type=int, default=1000)

@@ -8,15 +8,14 @@ from __future__ import annotations
 import json
 import sys
 
-from fraudft.cli.options import config_from_flags
-from fraudft.records import load_jsonl
+from fraudft.cli.options import add_data_format_options, config_from_flags, read_records
 
 
 def cmd_encode(args) -> int:
     from fraudft.modeling.encode import EncodeConfig, Encoder
     from fraudft.modeling.tokenizer import load_tokenizer
 
-    records = load_jsonl(args.file)
+    records = read_records(args, args.file)
     config = config_from_flags(EncodeConfig, max_length=args.max_length, template=args.template)
     encoder = Encoder(load_tokenizer(args.tokenizer), config)
     truncated = 0
@@ -34,4 +33,5 @@ def register(commands) -> None:
     p.add_argument("--tokenizer", default="qwen2-offline", help="qwen2-offline, a local path or a hub id")
     p.add_argument("--max-length", type=int, default=2048)
     p.add_argument("--template", choices=["reference", "chat"], default="reference")
+    add_data_format_options(p)
     p.set_defaults(func=cmd_encode)

@@ -14,11 +14,12 @@ from pathlib import Path
 from fraudft.cli.options import (
     add_model_options,
     config_from_flags,
+    add_data_format_options,
     print_json,
+    read_records,
     tokenizer_for,
 )
 from fraudft.errors import UsageError
-from fraudft.records import load_jsonl
 
 
 def adapter_folder(given: str) -> Path:
@@ -35,7 +36,7 @@ def cmd_evaluate(args) -> int:
     from fraudft.modeling.models import load_model
     from fraudft.stats import point_values
 
-    records = load_jsonl(args.data)
+    records = read_records(args, args.data)
     config = config_from_flags(EvalConfig, mode=args.mode, batch_size=args.batch_size, threshold=args.threshold,
                                max_length=args.max_length, max_new_tokens=args.max_new_tokens, progress=not args.json)
     adapter = adapter_folder(args.adapter) if args.adapter else None
@@ -81,6 +82,7 @@ def register(commands) -> None:
     add_model_options(p)
     p.add_argument("--adapter", default=None, help="the --out folder of `fraudft train`, or its adapter/")
     p.add_argument("--data", required=True)
+    add_data_format_options(p)
     p.add_argument("--mode", choices=["score", "generate"], default="score")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--threshold", type=float, default=0.5)

@@ -90,7 +90,7 @@ def _recipe_options(p) -> None:
     p.add_argument("--recipe", default="cpu-tiny", help="a recipe of fraudft/configs/recipes (default: cpu-tiny)")
     p.add_argument("--model", default=None, help="override the recipe's model: a preset, a local folder or a hub id")
     p.add_argument("--tokenizer", default=None, help="override the tokenizer (default: the model's, else the recipe's)")
-    p.add_argument("--data-dir", default=None, help="a folder with train.jsonl, eval.jsonl, test.jsonl (default: synthetic)")
+    p.add_argument("--data-dir", default=None, help="a folder with one train, eval and test file each: .jsonl, .json, .csv or .parquet (default: synthetic)")
     p.add_argument("--device", choices=["cpu", "cuda"], default=None, help="override the recipe's device")
     p.add_argument("--dtype", choices=["auto", "bf16", "fp32"], default=None, help="override the recipe's dtype")
     p.add_argument("--steps", type=int, default=None, help="override the recipe's training step budget")

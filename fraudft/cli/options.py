@@ -35,3 +35,30 @@ def tokenizer_for(args):
     from fraudft.modeling.tokenizer import load_tokenizer
 
     return load_tokenizer(args.tokenizer or ("qwen2-offline" if args.model in PRESETS else args.model))
+
+
+# The names of fraudft.readers.FORMATS, spelled out so that building the parser imports no reader
+# (a test keeps them equal).
+FORMAT_NAMES = ("jsonl", "json", "alpaca", "csv", "parquet")
+
+
+def add_data_format_options(p) -> None:
+    """--format and --column-map, for every command that reads record files."""
+    p.add_argument("--format", choices=FORMAT_NAMES, default=None,
+                   help="the data files' format (default: detected from the suffix and, for .json/.jsonl, the content)")
+    p.add_argument("--column-map", default=None, metavar="FIELD=COLUMN,...",
+                   help="read record fields from other columns, e.g. input=text,label=is_fraud")
+
+
+def read_records(args, path) -> list[dict]:
+    """The validated records of `path`, read with the command's --format and --column-map."""
+    from fraudft.readers import load_records
+
+    return load_records(path, args.format, args.column_map)
+
+
+def read_named_splits(args, paths) -> dict[str, list[dict]]:
+    """Files as splits named by their stem, read with the command's --format and --column-map."""
+    from fraudft.readers import load_named_splits, parse_column_map
+
+    return load_named_splits(paths, args.format, parse_column_map(args.column_map))

@@ -23,8 +23,7 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
-from fraudft.cli.options import add_model_options, config_from_flags, tokenizer_for
-from fraudft.records import load_jsonl
+from fraudft.cli.options import add_data_format_options, add_model_options, config_from_flags, read_records, tokenizer_for
 
 TINY_RECIPE = "recipes/cpu-tiny.toml"
 # flag (argparse dest) -> TrainConfig field, for the flags whose default depends on the model
@@ -83,7 +82,7 @@ def cmd_train(args) -> int:
         seed=args.seed, progress=not args.quiet, batching=args.batching,
         save_steps=args.eval_steps if args.resume else 0, resume=args.resume, compile=args.compile, liger=args.liger,
     )
-    train_records, eval_records = load_jsonl(args.train), load_jsonl(args.eval)
+    train_records, eval_records = read_records(args, args.train), read_records(args, args.eval)
     # once the input is known good (an error stays the only line), and once under torchrun (RANK is
     # set before the process group exists)
     if defaults_used and os.environ.get("RANK", "0") == "0":
@@ -125,6 +124,7 @@ def register(commands) -> None:
     add_model_options(p, max_length_default=None)
     p.add_argument("--train", required=True)
     p.add_argument("--eval", required=True)
+    add_data_format_options(p)
     p.add_argument("--out", required=True)
     p.add_argument("--lora-r", type=int, default=8)
     p.add_argument("--lora-alpha", type=float, default=16)

@@ -22,12 +22,13 @@ from typing import Callable
 
 from fraudft.cache import cache_dir
 from fraudft.errors import DataError
-from fraudft.records import load_jsonl
+from fraudft.readers import load_records
 from fraudft.results.store import write_json_atomic
 from fraudft.synthetic import SHORTCUTS, SynthConfig, generate
 from fraudft.transforms import neutralize_speakers
 
 SPLIT_NAMES = ("train", "eval", "test")
+DATA_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")  # a data folder's files: fraudft.readers detects the format
 SYNTHETIC_SEEDS = (1, 2, 3)  # train, eval, test: a recipe's [data] synthetic_seeds may freeze others
 
 
@@ -56,15 +57,10 @@ def fingerprint(records: list[dict]) -> str:
 
 def load_splits(data_dir: str | Path | None, synthetic: tuple[int, int, int],
                 seeds: tuple[int, int, int] = SYNTHETIC_SEEDS) -> Splits:
-    """train/eval/test from data_dir (train.jsonl, eval.jsonl, test.jsonl), else synthetic of these
-    sizes, generated with these seeds."""
+    """train/eval/test from data_dir (one file per split, any of DATA_SUFFIXES: train.jsonl or
+    train.csv, ...; see split_files), else synthetic of these sizes, generated with these seeds."""
     if data_dir is not None:
-        parts = {}
-        for name in SPLIT_NAMES:
-            path = Path(data_dir) / f"{name}.jsonl"
-            if not path.exists():
-                raise DataError(path, None, "file", f"missing, expected {', '.join(SPLIT_NAMES)}.jsonl in the data dir")
-            parts[name] = load_jsonl(path)
+        parts = {name: load_records(path) for name, path in split_files(data_dir).items()}
         splits = Splits(**parts, source=str(data_dir))
     else:
         configs = {name: SynthConfig(n=n, seed=seed) for name, n, seed in zip(SPLIT_NAMES, synthetic, seeds)}
@@ -73,6 +69,24 @@ def load_splits(data_dir: str | Path | None, synthetic: tuple[int, int, int],
     splits.fingerprints = {name: fingerprint(getattr(splits, name)) for name in SPLIT_NAMES}
     splits.audit = audit_summary(splits)
     return splits
+
+
+def split_files(data_dir: str | Path) -> dict[str, Path]:
+    """{split: its file} in data_dir: exactly one of SPLIT.jsonl, .json, .csv, .parquet per split,
+    else a DataError naming the folder and what it holds."""
+    folder = Path(data_dir)
+    if not folder.is_dir():
+        raise DataError(folder, None, "data dir", "not a folder, expected a folder of train, eval and test files")
+    held = sorted(p.name for p in folder.iterdir())
+    files = {}
+    for name in SPLIT_NAMES:
+        found = [folder / f"{name}{suffix}" for suffix in DATA_SUFFIXES if (folder / f"{name}{suffix}").is_file()]
+        if len(found) != 1:
+            what = f"{len(found)} {name} files ({', '.join(p.name for p in found)})" if found else f"no {name} file"
+            raise DataError(folder, None, "data dir", f"{what} among {', '.join(held) or 'nothing'}, expected exactly one of "
+                            f"{', '.join(name + s for s in DATA_SUFFIXES)}")
+        files[name] = found[0]
+    return files
 
 
 def audit_summary(splits: Splits) -> dict:

@@ -40,5 +40,5 @@ def test_on_a_data_folder_the_data_is_its_own_shortcut_and_planting_is_skipped(t
 
 def test_a_data_folder_missing_a_split_names_the_file(tmp_path, synthetic):
     write_jsonl(synthetic.train, tmp_path / "train.jsonl")
-    with pytest.raises(DataError, match="eval.jsonl: file: missing"):
+    with pytest.raises(DataError, match=r": data dir: no eval file among train.jsonl, expected exactly one of eval.jsonl, eval.json"):
         load_splits(tmp_path, SIZES)

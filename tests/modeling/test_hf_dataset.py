@@ -63,15 +63,32 @@ def test_tabular_files_load_the_same_records(tmp_path, records, suffix):
 def test_a_bad_csv_cell_is_named_by_its_row(tmp_path, records):
     path = tmp_path / "data.csv"
     pd.DataFrame([*records[:2], {**records[2], "label": "maybe"}]).to_csv(path, index=False)
-    with pytest.raises(DataError, match=rf"^{re.escape(str(path))}:row 3: label: got str \"maybe\", expected a JSON bool"):
+    with pytest.raises(DataError, match=rf"^{re.escape(str(path))}: row 3: label: got str \"maybe\", expected a text cell: exactly true, false, 1 or 0"):
         load_records(path, cache_dir=tmp_path / "cache")
 
 
 def test_a_bad_parquet_cell_is_named_by_its_row(tmp_path, records):
     path = tmp_path / "data.parquet"
     pd.DataFrame([*records[:2], {**records[2], "fraud_speaker": None}]).to_parquet(path)
-    with pytest.raises(DataError, match=rf"^{re.escape(str(path))}:row 3: fraud_speaker: got NoneType null, expected a JSON string"):
+    with pytest.raises(DataError, match=rf"^{re.escape(str(path))}: row 3: fraud_speaker: got NoneType null, expected a JSON string"):
         load_records(path, cache_dir=tmp_path / "cache")
+
+
+def test_a_parquet_text_label_is_refused_not_coerced(tmp_path, records):
+    path = tmp_path / "data.parquet"
+    pd.DataFrame([{**r, "label": str(r["label"]).upper()} for r in records]).to_parquet(path)
+    with pytest.raises(DataError, match=rf"^{re.escape(str(path))}: row 1: label: got str \"TRUE\", expected a boolean column"):
+        load_records(path, cache_dir=tmp_path / "cache")
+
+
+def test_an_alpaca_array_loads_through_the_same_readers(tmp_path, write_jsonl_lines, records):
+    import json
+
+    items = [{"instruction": r["instruction"], "input": r["input"], "output": json.dumps({"is_fraud": r["label"]}),
+              } for r in records]
+    (tmp_path / "data.json").write_text(json.dumps(items, ensure_ascii=False), encoding="utf-8")
+    from_alpaca = load_records(tmp_path / "data.json")
+    assert from_alpaca.to_list() == [{**r, "fraud_speaker": ""} for r in reference_columns(records)]
 
 
 def test_equal_records_share_a_fingerprint_whatever_their_format(tmp_path, write_jsonl_lines, records):
@@ -99,7 +116,7 @@ def test_hub_ids_are_parsed():
 
 @pytest.mark.parametrize("source", ["someone/fraud-dialogues", "fraud-dialogues:train", "a/b/c:train", "nothing"])
 def test_a_source_that_is_neither_a_file_nor_a_hub_id_is_a_usage_error(source):
-    with pytest.raises(UsageError, match=r"expected an existing .jsonl, .csv or .parquet file or a hub dataset as OWNER/NAME:SPLIT"):
+    with pytest.raises(UsageError, match=r"expected an existing .jsonl, .json, .csv or .parquet file \(or --format\) or a hub dataset as OWNER/NAME:SPLIT"):
         load_records(source)
 
 
