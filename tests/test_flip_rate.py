@@ -1,11 +1,11 @@
-"""fraudft.stats.flip_rate: the share of changed answers, paired and stratified by label."""
+"""fraudft.flips.flip_rate: the share of changed answers, paired and stratified by label."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from fraudft.stats import flip_rate
+from fraudft.flips import flip_rate
 
 
 def test_against_a_hand_count():

@@ -18,7 +18,7 @@ An expectation is a kind registered with `@expectation_kind(NAME, compares=...)`
 - `not_worse_than`: non-inferiority: the arm's metric is no worse than that of every arm in
   `other` by more than `margin` (the 95% interval of the difference lies above -margin).
 - `invariant`: the arm's answers do not depend on what the counterfactual `under` changes: the
-  upper bound of the 95% interval of its flip rate (fraudft.stats.flip_rate, from its own `test`
+  upper bound of the 95% interval of its flip rate (fraudft.flips.flip_rate, from its own `test`
   and `test:UNDER` evaluations) is at most `max_flip_rate`. arms.toml requires UNDER among the
   arm's extra_tests.
 
@@ -181,7 +181,7 @@ def _collapse(expectation, arm, ours, others, n_resamples, test_data) -> Verdict
 
 @expectation_kind("invariant", compares=False)
 def _invariant(expectation, arm, ours, others, n_resamples, test_data) -> Verdict:
-    from fraudft import stats
+    from fraudft import flips
 
     name = f"{TEST}:{expectation.under}"
     pairs = [(r.test, r.evaluation(name)) for r in ours]
@@ -190,7 +190,7 @@ def _invariant(expectation, arm, ours, others, n_resamples, test_data) -> Verdic
     labels = pairs[0][0].labels
     if any(o.labels != labels or c.labels != labels for o, c in pairs):
         return _verdict(expectation, arm, "fail", "the runs' evaluations hold other examples")
-    flip = stats.flip_rate(labels, [o.predictions for o, _ in pairs], [c.predictions for _, c in pairs],
+    flip = flips.flip_rate(labels, [o.predictions for o, _ in pairs], [c.predictions for _, c in pairs],
                            n_resamples=n_resamples)
     fields = dict(delta=flip["value"], low=flip["low"], high=flip["high"], comparisons={"flip_rate": flip})
     if flip["high"] is None:

@@ -2,10 +2,10 @@
 
     from fraudft.results.robustness import robustness, robustness_rows, robustness_section
     robustness(labels, original_predictions, changed_predictions, original_scores, changed_scores)
-        # {"flip_rate": stats.flip_rate(...), "mean_delta_p": {...} | None, "mcc_delta": stats.compare(...)}
+        # {"flip_rate": flips.flip_rate(...), "mean_delta_p": {...} | None, "mcc_delta": stats.compare(...)}
     print(robustness_section(records))   # markdown, "" when no record has a `test:NAME` evaluation
 
-The flip rate is the share of test examples whose 0/1 answer changed (fraudft.stats.flip_rate:
+The flip rate is the share of test examples whose 0/1 answer changed (fraudft.flips.flip_rate:
 paired, stratified by label); mean ΔP(fraud) is the mean change of P(fraud) (changed - original);
 the MCC delta is MCC(changed) - MCC(original), fraudft.stats.compare on the same example draws.
 Computed from the stored evaluations at report time: a record needs no field beyond them (each
@@ -14,7 +14,7 @@ extra evaluation's metrics also hold records_changed / records_unchanged, shown 
 
 from __future__ import annotations
 
-from fraudft import stats
+from fraudft import flips, stats
 from fraudft.results.record import TEST, RunRecord
 
 
@@ -25,7 +25,7 @@ def robustness(labels, original, changed, original_scores=None, changed_scores=N
     same order). Raises ValueError on mismatched lengths."""
     n_resamples = n_resamples or stats.B_DEFAULT
     both = original_scores is not None and changed_scores is not None
-    flip = stats.flip_rate(labels, original, changed, n_resamples=n_resamples, seed=seed,
+    flip = flips.flip_rate(labels, original, changed, n_resamples=n_resamples, seed=seed,
                            original_scores=original_scores if both else None,
                            changed_scores=changed_scores if both else None)
     mcc = stats.compare(labels, changed, original, "mcc", n_resamples=n_resamples, seed=seed)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fraudft import stats
+from fraudft import flips
 from fraudft.results.record import Evaluation
 from fraudft.results.robustness import robustness_rows, robustness_section
 from fraudft.results.store import write_record
@@ -28,7 +28,7 @@ def test_the_section_shows_each_counterfactual_with_its_intervals(capsys, fake, 
     section = out[out.index("### Robustness"):]
     rows = [line for line in section.splitlines() if line.startswith("| cpu-tiny |")]
     assert len(rows) == 1 and "| reference | 0 | neutralize_speakers | 150 of 200 |" in rows[0]
-    flip = stats.flip_rate(record.test.labels, record.test.predictions, record.evaluation("test:neutralize_speakers").predictions)
+    flip = flips.flip_rate(record.test.labels, record.test.predictions, record.evaluation("test:neutralize_speakers").predictions)
     assert f"{flip['value']:.3f} [{flip['low']:.3f}, {flip['high']:.3f}] (20 flips)" in rows[0]
     assert flip["value"] == 20 / 200
 
