@@ -372,3 +372,4 @@ def point_values(labels, predictions, scores=None) -> dict[str, dict]:
         else:
             out[name] = {"value": metric_value(name, labels, values), "undefined": undefined_reason(name, labels, values)}
     return out
+

@@ -1,6 +1,12 @@
 """`fraudft evaluate`: precision, recall and F1 of a model (and adapter) on labelled data.
 
     fraudft evaluate --model tiny --adapter runs/r8 --data data/test.jsonl --max-length 256
+    fraudft evaluate --model tiny --adapter runs/r8 --data test.jsonl --perturb neutralize_speakers
+    fraudft evaluate ... --perturb mask_top_ngrams --train train.jsonl   # n-grams found on train
+
+--perturb NAME (fraudft.counterfactuals) scores the same model on the data and on its counterfactual
+and prints the flip rate, the mean change of P(fraud) and the MCC delta, each with its 95% interval
+(fraudft.results.robustness), and how many records the counterfactual changed.
 
 The summary says how many dialogues were shortened to fit --max-length and the tokens removed;
 in generate mode, how replies read (status counts; --json lists each reply with its status).
@@ -31,12 +37,59 @@ def adapter_folder(given: str) -> Path:
                      "the --out folder of `fraudft train` or its adapter/")
 
 
+def _check_perturb(args) -> None:
+    """UsageError (one line) when --perturb names no counterfactual or lacks what it needs."""
+    from fraudft.counterfactuals import COUNTERFACTUALS
+
+    if args.perturb not in COUNTERFACTUALS:
+        raise UsageError(f"--perturb: got {args.perturb!r}, expected one of {', '.join(COUNTERFACTUALS)}")
+    if args.perturb == "mask_top_ngrams" and not args.train:
+        raise UsageError("--perturb mask_top_ngrams: give --train TRAIN.jsonl, the split the n-grams are found on")
+    if args.n_resamples < 1:
+        raise UsageError(f"--n-resamples: got {args.n_resamples}, expected >= 1")
+
+
+def _perturbed(args, records: list[dict]) -> tuple[list[dict], dict]:
+    """The counterfactual --perturb names of records, with its change report."""
+    from fraudft.counterfactuals import counterfactual
+
+    train = read_records(args, args.train) if args.train else None
+    return counterfactual(args.perturb, records, train=train, seed=args.perturb_seed)
+
+
+def _report_perturb(args, result: dict, records: list[dict], labels: list[int], strict: list[int], model, tokenizer, config) -> int:
+    from fraudft.evaluate import evaluate
+    from fraudft.results.robustness import robustness, robustness_cells
+
+    changed_records, change = _perturbed(args, records)
+    changed = evaluate(model, tokenizer, changed_records, config)
+    changed_strict = [int(not y) if p is None else int(p) for y, p in zip(labels, changed["predictions"])]
+    figures = robustness(labels, strict, changed_strict, result.get("probabilities"), changed.get("probabilities"),
+                         n_resamples=args.n_resamples)
+    out = {"perturb": args.perturb, "records": len(records), "change": change, **figures,
+           "metrics": result["metrics"], "perturbed_metrics": changed["metrics"]}
+    if args.json:
+        print_json(out)
+        return 0
+    cells = robustness_cells({"records_changed": change["records_changed"],
+                              "records_unchanged": change["records_unchanged"], **figures})
+    why = ", ".join(f"{n} {reason}" for reason, n in change["unchanged_why"].items())
+    print(f"{args.data} under {args.perturb}: {cells[0]} records changed" + (f" (unchanged: {why})" if why else ""))
+    print(f"  flip rate {cells[1]}  (fraud->not {figures['flip_rate']['to_not_fraud']}, "
+          f"not->fraud {figures['flip_rate']['to_fraud']})")
+    print(f"  mean ΔP(fraud) {cells[2]}")
+    print(f"  MCC perturbed − original {cells[3]}")
+    return 0
+
+
 def cmd_evaluate(args) -> int:
     from fraudft.evaluate import EvalConfig, evaluate
     from fraudft.modeling.models import load_model
     from fraudft.stats import point_values
 
     records = read_records(args, args.data)
+    if args.perturb:
+        _check_perturb(args)  # bad --perturb input fails before the model loads
     config = config_from_flags(EvalConfig, mode=args.mode, batch_size=args.batch_size, threshold=args.threshold,
                                max_length=args.max_length, max_new_tokens=args.max_new_tokens, progress=not args.json)
     adapter = adapter_folder(args.adapter) if args.adapter else None
@@ -51,6 +104,8 @@ def cmd_evaluate(args) -> int:
     strict = [int(not y) if p is None else int(p) for y, p in zip(labels, result["predictions"])]  # invalid: wrong
     # Every metric of the registry (fraudft.metrics), the score metrics from P(fraud) in score mode.
     result["all_metrics"] = point_values(labels, strict, result.get("probabilities"))
+    if args.perturb:
+        return _report_perturb(args, result, records, labels, strict, model, tokenizer, config)
     summary = {k: v for k, v in result.items() if k not in ("predictions", "probabilities")}
     if args.json:
         print_json(summary)
@@ -88,4 +143,10 @@ def register(commands) -> None:
     p.add_argument("--threshold", type=float, default=0.5)
     p.add_argument("--max-new-tokens", type=int, default=32)
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--perturb", default=None, metavar="NAME",
+                   help="also score the counterfactual NAME of the data (fraudft.counterfactuals) and report the "
+                        "flip rate, mean change of P(fraud) and MCC delta with 95%% intervals")
+    p.add_argument("--train", default=None, help="--perturb mask_top_ngrams: the train split the n-grams are found on")
+    p.add_argument("--perturb-seed", type=int, default=0, help="--perturb swap_speaker_names: the seed of the draws")
+    p.add_argument("--n-resamples", type=int, default=10_000, help="bootstrap draws of the --perturb intervals")
     p.set_defaults(func=cmd_evaluate)

@@ -17,6 +17,10 @@ An expectation is a kind registered with `@expectation_kind(NAME, compares=...)`
 - `worse_than`: the arm's metric is significantly worse than that of every arm in `other`.
 - `not_worse_than`: non-inferiority: the arm's metric is no worse than that of every arm in
   `other` by more than `margin` (the 95% interval of the difference lies above -margin).
+- `invariant`: the arm's answers do not depend on what the counterfactual `under` changes: the
+  upper bound of the 95% interval of its flip rate (fraudft.flips.flip_rate, from its own `test`
+  and `test:UNDER` evaluations) is at most `max_flip_rate`. arms.toml requires UNDER among the
+  arm's extra_tests.
 
 An arm is compared with the other arms on its own test data: the other arm's own test evaluation
 when it is tested on the same data, else its extra evaluation of that data (arms.toml
@@ -50,6 +54,8 @@ class Expectation:
     other: tuple[str, ...] = ()
     metric: str = "mcc"
     margin: float = 0.0  # not_worse_than: how much worse (in the metric's units) still counts as not worse
+    under: str = ""  # invariant: the counterfactual test set (an extra test of the arm)
+    max_flip_rate: float | None = None  # invariant: the most the flip rate's 95% upper bound may be
 
     def __post_init__(self):
         if isinstance(self.other, str):
@@ -68,12 +74,22 @@ class Expectation:
             raise ValueError(f"expect: margin: got {self.margin!r}, expected a number >= 0")
         if self.margin and self.kind != "not_worse_than":
             raise ValueError(f"expect: margin: only not_worse_than takes a margin, not {self.kind}")
+        if self.kind == "invariant":
+            if not isinstance(self.under, str) or not self.under:
+                raise ValueError("expect: invariant needs `under`, the counterfactual test set (one of the arm's extra_tests)")
+            rate = self.max_flip_rate
+            if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
+                raise ValueError(f"expect: max_flip_rate: got {rate!r}, expected a share in [0, 1]")
+        elif self.under or self.max_flip_rate is not None:
+            raise ValueError(f"expect: under, max_flip_rate: only invariant takes them, not {self.kind}")
 
     @property
     def compares(self) -> bool:
         return KINDS[self.kind].compares
 
     def __str__(self) -> str:
+        if self.kind == "invariant":
+            return f"invariant:{self.under}:flip rate <= {self.max_flip_rate:g}"
         if not self.compares:
             return self.kind
         other = self.other[0] if len(self.other) == 1 else "every one of " + "|".join(self.other)
@@ -115,7 +131,9 @@ class Verdict:
     def summary(self) -> str:
         """One line: `reference beats every one of untuned|always_fraud|surface_probe on mcc: ... -> pass`."""
         head = f"{self.arm} {self.expectation}"
-        if self.delta is not None:
+        if self.kind == "invariant" and self.delta is not None:
+            head += f": flip rate {self.delta:.3f}" + (f" [{self.low:.3f}, {self.high:.3f}]" if self.high is not None else "")
+        elif self.delta is not None:
             head += (f": weakest vs {self.other} {self.delta:+.3f} [{self.low:+.3f}, {self.high:+.3f}]"
                      + (" (borderline: Monte Carlo error could flip it)" if self.borderline else ""))
         claim = ""
@@ -159,6 +177,27 @@ def _collapse(expectation, arm, ours, others, n_resamples, test_data) -> Verdict
     if bad:
         return _verdict(expectation, arm, "fail", f"seed(s) {bad} do not say 'fraud' to every test record")
     return _verdict(expectation, arm, "pass")
+
+
+@expectation_kind("invariant", compares=False)
+def _invariant(expectation, arm, ours, others, n_resamples, test_data) -> Verdict:
+    from fraudft import flips
+
+    name = f"{TEST}:{expectation.under}"
+    pairs = [(r.test, r.evaluation(name)) for r in ours]
+    if any(changed is None for _, changed in pairs):
+        return _verdict(expectation, arm, "fail", f"no {name!r} evaluation (add {expectation.under!r} to extra_tests)")
+    labels = pairs[0][0].labels
+    if any(o.labels != labels or c.labels != labels for o, c in pairs):
+        return _verdict(expectation, arm, "fail", "the runs' evaluations hold other examples")
+    flip = flips.flip_rate(labels, [o.predictions for o, _ in pairs], [c.predictions for _, c in pairs],
+                           n_resamples=n_resamples)
+    fields = dict(delta=flip["value"], low=flip["low"], high=flip["high"], comparisons={"flip_rate": flip})
+    if flip["high"] is None:
+        return _verdict(expectation, arm, "fail", "too few resamples for an interval", **fields)
+    ok = flip["high"] <= expectation.max_flip_rate
+    why = "" if ok else f"flip rate up to {flip['high']:.3f} > {expectation.max_flip_rate:g}"
+    return _verdict(expectation, arm, "pass" if ok else "fail", why, **fields)
 
 
 def _metric_values(runs: list[RunRecord], metric: str, test_data: tuple) -> tuple[list[int] | None, list[list] | None, str]:

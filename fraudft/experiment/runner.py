@@ -150,6 +150,11 @@ def run_arm(arm: Arm, recipe: Recipe, splits: Splits, seed: int, results_root: P
             if dev_scores is not None and evaluation.scores is not None:
                 evaluation.operating_point = operating_point(recipe.decision, [int(r["label"]) for r in dev],
                                                              dev_scores, labels, evaluation.scores)
+            change = splits.changes.get(f"{name.split(':', 1)[1]}:test") if ":" in name else None
+            if change is not None:  # a counterfactual: how many records it changed, and why not the others
+                evaluation.metrics.update(records_changed=change["records_changed"],
+                                          records_unchanged=change["records_unchanged"],
+                                          unchanged_why=change["unchanged_why"])
             record.evaluations.append(evaluation)
         record.train_info = train_info
     except Exception as err:  # a failed arm is recorded as failed; the suite goes on

@@ -9,6 +9,11 @@ with `@split_transform(NAME)`, so arms.toml can name it. `plant:SHORTCUT` regene
 split with that shortcut planted (fraudft.synthetic); it raises ArmSkipped on a data folder.
 `speaker_tag_shortcut` plants the speaker-tag shortcut on synthetic data and keeps a data folder's
 records as they are: in the reference data the speaker tags are already a shortcut.
+
+The counterfactual test sets of fraudft.counterfactuals (neutralize_speakers, swap_speaker_names,
+remove_role_words, normalize_width, mask_top_ngrams: the last finds its n-grams on the train split)
+are registered here too; each keeps its change report in `splits.changes["NAME:SPLIT"]` (how many
+records it changed, and which it left unchanged and why), which the runner stores in the evaluation.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from fraudft.errors import DataError
 from fraudft.readers import load_records
 from fraudft.results.store import write_json_atomic
 from fraudft.synthetic import SHORTCUTS, SynthConfig, generate
-from fraudft.transforms import neutralize_speakers
+from fraudft.counterfactuals import COUNTERFACTUALS, counterfactual
 
 SPLIT_NAMES = ("train", "eval", "test")
 DATA_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")  # a data folder's files: fraudft.readers detects the format
@@ -45,6 +50,7 @@ class Splits:
     synthetic: dict[str, SynthConfig] | None = None  # how each split was generated, if it was
     fingerprints: dict = field(default_factory=dict)
     audit: dict = field(default_factory=dict)  # fraudft.audit findings on train/eval/test
+    changes: dict = field(default_factory=dict)  # "NAME:SPLIT": a counterfactual's change report
 
 
 def fingerprint(records: list[dict]) -> str:
@@ -127,9 +133,17 @@ def _positives_only(records: list[dict], splits: Splits, split: str) -> list[dic
     return [r for r in records if r["label"]]
 
 
-@split_transform("neutralize_speakers")
-def _neutralize_speakers(records: list[dict], splits: Splits, split: str) -> list[dict]:
-    return neutralize_speakers(records)[0]
+def _counterfactual(name: str) -> Transform:
+    def transform(records: list[dict], splits: Splits, split: str) -> list[dict]:
+        out, report = counterfactual(name, records, train=splits.train if name == "mask_top_ngrams" else None)
+        splits.changes[f"{name}:{split}"] = report
+        return out
+
+    return transform
+
+
+for _name in COUNTERFACTUALS:
+    split_transform(_name)(_counterfactual(_name))
 
 
 def _plant(shortcut: str) -> Transform:

@@ -216,10 +216,14 @@ def _header(records: list[RunRecord], commit: str) -> str:
 
 
 def table_report(records: list[RunRecord], commit: str, n_resamples: int | None = None) -> str:
-    """A commit's runs as markdown: one row per record, then per arm every metric with its 95% interval."""
+    """A commit's runs as markdown: one row per record, then per arm every metric with its 95% interval,
+    then (records with `test:NAME` evaluations) the Robustness section (fraudft.results.robustness)."""
     records = sort_records(records)
+    from fraudft.results.robustness import robustness_section
+
     summaries = [summarize_arm(runs, n_resamples) for runs in group_runs(records).values()]
+    robust = robustness_section(records, n_resamples)
     return "\n".join([
         _header(records, commit), "", markdown_table(records), "",
         "### Per arm: mean ± sd over successful seeds, 95% interval (test examples resampled within each label, "
-        "seeds resampled)", "", summary_table(summaries)])
+        "seeds resampled)", "", summary_table(summaries), *(["", robust] if robust else [])])

@@ -60,6 +60,9 @@ def test_an_arm_gives_the_same_record_alone_or_after_other_work(recipe, splits):
     extra = alone.evaluation("test:neutralize_speakers")
     assert extra.labels == alone.test.labels and len(extra.scores) == len(splits.test)
     assert extra.scores != alone.test.scores  # the same adapter on other (neutralised) text
+    # how many test records the counterfactual changed, and why it left the others as they were
+    assert extra.metrics["records_changed"] + extra.metrics["records_unchanged"] == len(splits.test)
+    assert sum(extra.metrics["unchanged_why"].values()) == extra.metrics["records_unchanged"]
     assert alone.train_info["learning_rate"] == recipe.train.learning_rate
     point = alone.test.operating_point  # chosen on the eval split by the recipe's rule
     assert point["rule"] == str(recipe.decision) and (point["threshold"] is None) == (point["test"] is None)
