@@ -285,6 +285,18 @@ def last_checkpoint(output_dir: str) -> str | None:
     return None
 
 
+def _load_finished(trainer, checkpoint: str, config: TrainConfig) -> None:
+    """A run whose last checkpoint is its final step, run again with --resume: its weights and state,
+    no step more. (HF Trainer resumed at max_steps would run one more step: it checks max_steps after
+    a step, so each rerun of a finished command would move the adapter.) Its best model, where
+    load_best_model_at_end chose one, as training would have ended with it."""
+    from transformers import TrainerState
+
+    trainer.state = TrainerState.load_from_json(str(Path(checkpoint) / "trainer_state.json"))
+    best = trainer.state.best_model_checkpoint if config.load_best_model_at_end else None
+    trainer._load_from_checkpoint(best if best and Path(best).is_dir() else checkpoint)
+
+
 def train(model, tokenizer, train_records: list[dict], eval_records: list[dict],
           lora: LoraSettings, config: TrainConfig, output_dir: str, identity: dict | None = None):
     """Fine-tune LoRA adapters on `model`; return (peft model, TrainStats).
@@ -350,7 +362,10 @@ def train(model, tokenizer, train_records: list[dict], eval_records: list[dict],
         torch.cuda.reset_peak_memory_stats()
     synchronize()
     ledger.restart_clock()
-    trainer.train(resume_from_checkpoint=checkpoint)
+    if checkpoint is not None and 0 < config.max_steps <= stats.resumed_from_step:
+        _load_finished(trainer, checkpoint, config)
+    else:
+        trainer.train(resume_from_checkpoint=checkpoint)
     synchronize()
     stats.train_seconds = ledger.train_seconds(stats)
     stats.steps = trainer.state.global_step

@@ -240,3 +240,21 @@ def test_trajectory_settings_may_not_change_on_resume(tmp_path, change, named):
 def test_a_checkpoint_without_a_ledger_is_not_resumed(tmp_path):
     with pytest.raises(UsageError, match=f"has no readable {LEDGER}"):
         ledger_in(tmp_path, TrainConfig(save_steps=3, resume=True)).resume_from(tmp_path)
+
+
+def test_a_finished_run_run_again_trains_no_step_more(data, tmp_path, run_cli):
+    """A new user's rerun of the same command after it finished: the same weights and steps, not
+    one step more each time (HF Trainer resumed at max_steps runs a step before it checks)."""
+    out = tmp_path / "done"
+    argv = train_argv(data, out, steps=SAVE)  # the last checkpoint is the final step
+    rc, _, err = run_cli(*argv)
+    assert rc == 0, err
+    first, info = adapter(out), train_info(out)
+    rc, _, err = run_cli(*argv)
+    assert rc == 0, err
+    again = train_info(out)
+    assert again["steps"] == info["steps"] == SAVE and again["resumed_from_step"] == SAVE
+    assert again["train_samples"] == info["train_samples"]  # the whole run's counts, none added
+    assert not list((out / "checkpoints").glob(f"checkpoint-{SAVE + 1}"))
+    for name, weight in first.items():
+        assert torch.equal(adapter(out)[name], weight), name

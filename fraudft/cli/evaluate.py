@@ -112,15 +112,14 @@ def cmd_evaluate(args) -> int:
         return 0
     m = result["metrics"]
     print(f"{args.data}: {m['n']} records, mode {result['mode']}, {result['examples_per_s']:.1f} examples/s")
-    print(f"  tn/fp/fn/tp {m['tn']}/{m['fp']}/{m['fn']}/{m['tp']}  precision {m['precision']:.4f}  "
-          f"recall {m['recall']:.4f}  f1 {m['f1']:.4f}  accuracy {m['accuracy']:.4f}  invalid {m['invalid']}")
+    # Every figure from the metric registry: an undefined one shows as "— (why)", never as 0.
+    figures = {name: (f"{v['value']:.4f}" if v["value"] is not None else f"— ({v['undefined']})")
+               for name, v in result["all_metrics"].items()}
+    print(f"  tn/fp/fn/tp {m['tn']}/{m['fp']}/{m['fn']}/{m['tp']}  precision {figures['precision']}  "
+          f"recall {figures['recall']}  f1 {figures['f1']}  accuracy {m['accuracy']:.4f}  invalid {m['invalid']}")
     print(f"  truncated to --max-length {config.max_length}: {result['truncated']} of {m['n']} dialogues, "
           f"{result['tokens_removed']} tokens removed")
-    if m["undefined"]:
-        print(f"  undefined (no denominator, shown as 0): {', '.join(m['undefined'])}")
-    shown = [f"{name} {v['value']:.4f}" if v["value"] is not None else f"{name} — ({v['undefined']})"
-             for name, v in result["all_metrics"].items() if name not in ("precision", "recall", "f1")]
-    print("  " + "  ".join(shown))
+    print("  " + "  ".join(f"{name} {text}" for name, text in figures.items() if name not in ("precision", "recall", "f1")))
     if "reference_metrics" in result:
         r = result["reference_metrics"]
         print(f"  as the reference counts it (invalid = not fraud): tn/fp/fn/tp {r['tn']}/{r['fp']}/{r['fn']}/{r['tp']}"

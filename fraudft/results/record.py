@@ -241,9 +241,7 @@ class RunRecord:
     @property
     def test_fingerprint(self) -> str | None:
         test = self.test
-        if test is not None and test.fingerprint:
-            return test.fingerprint
-        return ((self.config.get("data") or {}).get("fingerprints") or {}).get("test")
+        return test.fingerprint if test is not None else None
 
     @property
     def steps(self) -> int:
@@ -286,7 +284,11 @@ def _schema1_evaluations(data: dict, info: dict) -> list[Evaluation]:
         raise RecordError("predictions: expected a non-empty list of 0/1")
     if not _is_01(labels) or len(labels) != len(predictions):
         raise RecordError(f"labels: expected {len(predictions)} values of 0/1 (one per prediction)")
-    fingerprint = (((data.get("run_info") or {}).get("config") or {}).get("data") or {}).get("fingerprints", {}).get("test")
+    config = (data.get("run_info") or {}).get("config") or {}
+    # Schema 1 kept the fingerprint of the test split as generated: it is this evaluation's data only
+    # for an arm that tests on the split as it is (not on, e.g., its speaker-neutralised version).
+    transformed = bool((config.get("arm") or {}).get("test_data"))
+    fingerprint = None if transformed else ((config.get("data") or {}).get("fingerprints") or {}).get("test")
     evaluation = Evaluation(name=TEST, labels=labels, predictions=predictions, metrics=data["metrics"],
                             fingerprint=fingerprint)
     return [evaluation]
