@@ -39,13 +39,14 @@ def tokenizer_for(args):
 
 # The names of fraudft.readers.FORMATS, spelled out so that building the parser imports no reader
 # (a test keeps them equal).
-FORMAT_NAMES = ("jsonl", "json", "alpaca", "csv", "parquet")
+FORMAT_NAMES = ("jsonl", "json", "alpaca", "sharegpt", "csv", "parquet", "hub")
 
 
 def add_data_format_options(p) -> None:
     """--format and --column-map, for every command that reads record files."""
     p.add_argument("--format", choices=FORMAT_NAMES, default=None,
-                   help="the data files' format (default: detected from the suffix and, for .json/.jsonl, the content)")
+                   help="the data files' format (default: detected from the suffix and, for .json/.jsonl, the content; "
+                        "OWNER/NAME:SPLIT, not an existing file, is a hub dataset split)")
     p.add_argument("--column-map", default=None, metavar="FIELD=COLUMN,...",
                    help="read record fields from other columns, e.g. input=text,label=is_fraud")
 
