@@ -58,6 +58,13 @@ def read_records(args, path) -> list[dict]:
     return load_records(path, args.format, args.column_map)
 
 
+def split_places(args, paths, splits: dict) -> dict[str, str]:
+    """{split: how its file names records, "line", "item" or "row"} for splits read by read_named_splits."""
+    from fraudft.readers import place_word
+
+    return {name: place_word(path, args.format, args.column_map) for name, path in zip(splits, paths)}
+
+
 def read_named_splits(args, paths) -> dict[str, list[dict]]:
     """Files as splits named by their stem, read with the command's --format and --column-map."""
     from fraudft.readers import load_named_splits, parse_column_map
