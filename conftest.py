@@ -14,7 +14,8 @@ def pytest_addoption(parser):
     group.addoption("--model", default=os.environ.get("FRAUDFT_MODEL", "Qwen/Qwen2-1.5B-Instruct"),
                     help="model of the gpu recipe: a local path or hub id (env FRAUDFT_MODEL)")
     group.addoption("--data-dir", default=os.environ.get("FRAUDFT_DATA_DIR"),
-                    help="folder with one train, eval and test file each (.jsonl, .json, .csv or .parquet) for every recipe (synthetic when absent)")
+                    help="folder with one train, eval and test file each (.jsonl, .json, .csv or .parquet; JSONL, JSON, alpaca or "
+                         "ShareGPT arrays, CSV, Parquet, detected) for every recipe (synthetic when absent)")
     group.addoption("--seeds", type=int, default=None,
                     help="seeds per arm (default: 3 with -m gpu, where claims are about configurations; 1 on the "
                          "CPU grid, whose verdicts are then conditional on seed 0); the bootstrap resamples them")

@@ -12,18 +12,26 @@ Formats (FORMATS, filled by `@reader(...)`), each yielding one raw record per li
              `{"is_fraud": true, "fraud_speaker": ..., "reason": ...}`); the label is output's
              is_fraud, fraud_speaker and reason become fields (fraud_speaker "" when output has none),
              other output keys and other item keys are kept as extra fields
+    sharegpt chats (`conversations` or `messages`): one user turn (instruction + input), one
+             assistant turn (the answer as JSON text, read as alpaca's output); fraudft.sharegpt
+                                                             errors: FILE: item N: conversations[1].value: ...
     csv      a header row, then one record a row (UTF-8)     errors: FILE: row N: field: ...
     parquet  one record a row                                errors: FILE: row N: field: ...
+    hub      a hub dataset split OWNER/NAME:SPLIT, rows as Parquet's (fraudft.hub)
+                                                             errors: SOURCE: row N: field: ...
 
-Detection (format=None): .csv and .parquet by suffix; a .jsonl or .json file is a JSON array when
-its first non-space character is "[": alpaca if the first item has `output` and no `label`, json if
-it has `label`, else a UsageError asking for --format; otherwise it is JSONL. Any other suffix asks
-for --format.
+Detection (format=None): OWNER/NAME:SPLIT that is not an existing file is hub; .csv and .parquet
+by suffix; a .jsonl or .json file is a JSON array when its first non-space character is "[": alpaca
+if the first item has `output` and no `label`, json if it has `label`, sharegpt if it has
+`conversations` or `messages`, else a UsageError asking for --format; otherwise it is JSONL. Any
+other suffix asks for --format. `place_word(path)` says how a file's records are named (its
+format's `places`), for reports that list records by number (the audit, mitigate).
 
 Labels. Every record then passes `fraudft.records.validate_record` (label a bool, strings strings),
 after one rule per format turns the format's own spelling of a bool into one, and nothing else:
     jsonl, json    a JSON bool (true/false) only: "true", 1 and 0 are refused
     alpaca         output's is_fraud, a JSON bool only
+    sharegpt       the assistant answer's is_fraud, a JSON bool only
     csv            cells are text: exactly true, false, 1 or 0, in any case ("True", "FALSE" too)
     parquet, hub   a boolean column, or an integer column holding 0/1; text ("TRUE") is refused
 CSV has no null: an empty cell is the empty string (an empty fraud_speaker stays "").
