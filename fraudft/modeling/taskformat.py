@@ -106,6 +106,8 @@ def with_pad_token(tokenizer):
         return tokenizer
     pad_token_id(tokenizer)  # raises when there is no eos either
     padded = copy.copy(tokenizer)
+    # the shallow copy shares the special-token map: give it its own before setting the pad token
+    padded._special_tokens_map = copy.copy(tokenizer._special_tokens_map)
     padded.pad_token = tokenizer.eos_token
     return padded
 
