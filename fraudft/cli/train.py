@@ -123,9 +123,9 @@ def cmd_train(args) -> int:
         f"{stats.tokens_per_s:.0f} tokens/s, {stats.samples_per_s:.1f} samples/s, best eval loss "
         f"{stats.best_eval_loss}, peak memory {memory}; adapter in {args.out}/adapter"
     )
-    print(truncation_line(stats.truncation))
     print(f"task format: {format_line(task_format)}; generate mode's --max-new-tokens {max_new_tokens} "
           "(the longest trained answer + margin), saved with the adapter")
+    print(truncation_line(stats.truncation))
     return 0
 
 

@@ -180,7 +180,7 @@ def test_train_hands_the_filled_defaults_to_train_config(capsys, monkeypatch, sy
         monkeypatch.setenv("RANK", rank)
     seen = []
 
-    def capture(model, tokenizer, train_records, eval_records, lora, config, output_dir, identity):
+    def capture(model, tokenizer, train_records, eval_records, lora, config, output_dir, identity, task_format):
         seen.append(config)
         raise RuntimeError("stop before training")
 
