@@ -10,7 +10,7 @@ training with `Dataset.map`, cached on disk across runs.
 Files are read by `fraudft.readers` (the readers the CLI uses), so bad data fails the same way
 whatever the format: `FILE:LINE: field` for JSONL, `FILE: item N: field` for arrays, `FILE: row N:
 field` for tables and hub rows (N counting data rows from 1: a dialogue's newlines make CSV line
-numbers useless). A dataset holds the four reference columns only; extra fields are dropped (they vary from
+numbers useless). A dataset holds the four reference columns (and `reason` where a record has one); extra fields are dropped (they vary from
 record to record, which an Arrow schema cannot hold; read them with `fraudft.records`).
 
 Encoded datasets are cached in `$FRAUDFT_CACHE/datasets` (else the `datasets` cache) under a
@@ -31,6 +31,7 @@ from fraudft.cache import cache_dir
 from fraudft import readers
 from fraudft.hub import parse_hub_id, read_hub  # noqa: F401  parse_hub_id: re-exported
 from fraudft.modeling import encode as encode_module
+from fraudft.modeling import taskformat as taskformat_module
 from fraudft.modeling.encode import EncodeConfig, Encoder
 from fraudft.records import REQUIRED_FIELDS
 
@@ -46,9 +47,11 @@ def default_cache_dir() -> Path:
 
 
 def records_dataset(records: list[dict]) -> datasets.Dataset:
-    """Validated record dicts as a Dataset of the reference columns (in memory; its fingerprint
-    is a hash of the data, so equal records give equal fingerprints across runs)."""
-    return datasets.Dataset.from_dict({column: [r[column] for r in records] for column in COLUMNS})
+    """Validated record dicts as a Dataset of the reference columns, and `reason` where any record
+    has one (None in the others; the three-field answer trains it), in memory; its fingerprint is a
+    hash of the data, so equal records give equal fingerprints across runs."""
+    columns = COLUMNS + (("reason",) if any("reason" in r for r in records) else ())
+    return datasets.Dataset.from_dict({column: [r.get(column) for r in records] for column in columns})
 
 
 def load_records(source: str | Path, cache_dir: str | Path | None = None, format: str | None = None,
@@ -76,7 +79,8 @@ def encoding_fingerprint(dataset: datasets.Dataset, tokenizer, config: EncodeCon
     code. Passed to map as `new_fingerprint`, since the tokenizer inside an Encoder does not hash
     the same way twice."""
     tokenizer_state = (tokenizer.name_or_path, len(tokenizer), tokenizer.chat_template)
-    return Hasher.hash((dataset._fingerprint, tokenizer_state, config, inspect.getsource(encode_module)))
+    return Hasher.hash((dataset._fingerprint, tokenizer_state, config, inspect.getsource(encode_module),
+                        inspect.getsource(taskformat_module)))
 
 
 def encode_dataset(dataset: datasets.Dataset, tokenizer, config: EncodeConfig = EncodeConfig(),
