@@ -107,7 +107,9 @@ def cmd_results_report(args) -> int:
     root = Path(args.results_dir)
     commit = resolve_results_commit(root, args.rev)
     records = load_records(root, commit, args.backend)
-    print(write_report(records, commit, out, root=root, history_last=args.history_last))
+    if args.resamples is not None and args.resamples < 100:
+        raise UsageError(f"--resamples: got {args.resamples}, expected at least 100 bootstrap draws")
+    print(write_report(records, commit, out, root=root, history_last=args.history_last, n_resamples=args.resamples))
     return 0
 
 
@@ -184,6 +186,8 @@ def register(commands) -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="the HTML file to write (e.g. report.html)")
     p.add_argument("--history-last", type=int, default=10,
                    help="commits in the history charts, newest last (default 10)")
+    p.add_argument("--resamples", type=int, default=None,
+                   help="bootstrap draws of every interval and test (default: fraudft.stats' 10,000)")
     p.set_defaults(func=cmd_results_report)
     p = sub.add_parser("ab", help="tokens/s and peak memory of two commits' code on one arm, run alternately "
                                   "(A, B, A, B, ...): paired log ratios with a t-interval")

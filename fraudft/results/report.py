@@ -128,9 +128,14 @@ def history_section(root: Path | None, recipes: list[str], metric: str = HISTORY
         from fraudft.results.history import history_frame
     except ImportError as err:
         return {"charts": [], "unavailable": f"history unavailable (fraudft.results.history: {err})"}
+    from fraudft.errors import UsageError
+
     charts = []
     for recipe in recipes:
-        frame = history_frame(root, metric=metric, last=last, recipe=recipe, n_resamples=n_resamples)
+        try:
+            frame = history_frame(root, metric=metric, last=last, recipe=recipe, n_resamples=n_resamples)
+        except UsageError as err:  # e.g. the results dir is not in a git checkout: say so on the page
+            return {"charts": [], "unavailable": f"history unavailable: {err}"}
         for arm in dict.fromkeys(frame["arm"]):
             charts.append((recipe, arm, figures.figure_div(figures.history(frame, recipe, arm, metric))))
     return {"charts": charts, "unavailable": None if charts else "history unavailable (no commits with records)"}

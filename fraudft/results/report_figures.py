@@ -86,7 +86,7 @@ def pr_curves(records: list[RunRecord], recipe: str):
                             name=f"{arm} operating point",
                             hovertemplate=f"{arm}: eval-chosen threshold {point['threshold']:.3g}<br>recall %{{x:.3f}}"
                                           "<br>precision %{y:.3f}<extra></extra>")
-    return _layout(fig, f"{recipe}: precision-recall curves (test split; dots: the eval-chosen operating point)",
+    return _layout(fig, f"{recipe}: PR curves (test split; dots: eval-chosen threshold)",
                    "recall", "precision", xaxis_range=[0, 1.01], yaxis_range=[0, 1.01])
 
 
@@ -131,7 +131,7 @@ def precision_recall_bars(summaries: list[dict], recipe: str):
         fig.add_bar(x=xs, y=ys, name=metric, marker_color=COLORS[metric], text=text, textposition="none",
                     error_y={"type": "data", "array": plus, "arrayminus": minus, "visible": True},
                     hovertemplate=f"%{{x}}<br>{metric} %{{y:.3f}} %{{text}}<extra></extra>")
-    return _layout(fig, f"{recipe}: precision and recall, mean over seeds with 95% interval (test examples and seeds resampled)",
+    return _layout(fig, f"{recipe}: precision and recall, mean over seeds with 95% interval",
                    "arm", "test set", barmode="group", yaxis_range=[0, 1.05])
 
 
@@ -196,7 +196,7 @@ def history(frame: pd.DataFrame, recipe: str, arm: str, metric: str):
     fig = go.Figure()
     ok = rows[rows["status"] == "ok"]
     hover = [f"{c} {str(s)[:60]}<br>{metric} {v:.3f} [{lo:.3f}, {hi:.3f}]" + (f"<br>{ch}, Holm p {p:.3g}" if ch else "")
-             + (" (borderline)" if b is True else "")
+             + (" (borderline)" if isinstance(b, (bool, np.bool_)) and b else "")
              for c, s, v, lo, hi, ch, p, b in zip(ok["commit"], ok["subject"], ok["value"], ok["low"], ok["high"],
                                                  ok["change"], ok["p_adjusted"], ok["borderline"])]
     fig.add_scatter(x=[str(c) for c in ok["commit"]], y=ok["value"], mode="lines+markers", name=arm, legendgroup=arm,
