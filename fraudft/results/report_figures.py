@@ -209,13 +209,10 @@ def history(frame: pd.DataFrame, recipe: str, arm: str, metric: str):
             fig.add_scatter(x=[str(c) for c in marked["commit"]], y=marked["value"], mode="markers", legendgroup=arm,
                             marker={"symbol": symbol, "size": 14, "color": COLORS[change]}, hoverinfo="skip",
                             name=f"confirmed {change}")
-    for status in ("failed", "missing"):
-        gone = rows[rows["status"] == status]
-        if len(gone):
-            fig.add_scatter(x=[str(c) for c in gone["commit"]], y=[0.0] * len(gone), mode="markers+text",
-                            text=[status] * len(gone), textposition="top center", legendgroup=arm, name=status,
-                            marker={"symbol": "x", "size": 10, "color": "#b00020" if status == "failed" else "#888"},
-                            hovertemplate="%{x}: " + status + "<extra></extra>")
+    for commit, status in zip(rows["commit"], rows["status"]):
+        if status != "ok":  # written at the foot of the plot (paper coordinates): no value to place it at
+            fig.add_annotation(x=str(commit), y=0.03, yref="paper", text=status, showarrow=False,
+                               font={"size": 11, "color": "#b00020" if status == "failed" else "#777"})
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=commits)
     return _layout(fig, f"{recipe} / {arm}", "commit", metric, height=300, showlegend=False)
 
