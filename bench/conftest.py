@@ -198,16 +198,16 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     by_recipe: dict[str, list] = {}
     for (recipe, _, _), verdict in zip(session["verdicts"], verdicts):
         by_recipe.setdefault(recipe, []).append(verdict)
-    report = _write_report(config, records, commit, summaries, by_recipe, robustness)
+    report = _write_report(records, commit, summaries, by_recipe, robustness)
     terminalreporter.write_line(f"report: {report}")
 
 
-def _write_report(config, records, commit: str, summaries, verdicts, robustness) -> Path:
+def _write_report(records, commit: str, summaries, verdicts, robustness) -> Path:
     """The HTML report of this session's records (fraudft.results.report), next to them:
     <results dir>/<commit>/report.html; the summaries, verdicts and robustness rows of the terminal
     summary are reused, not computed again."""
     from fraudft.results.report import write_report
 
-    root = Path(config.getoption("--results-dir"))
-    return write_report(records, commit, root / commit / "report.html", root=root, summaries=summaries,
+    folder = Path(records[0].path).parents[1]  # results/<commit>/<recipe>/<arm>-seed<N>.json -> results/<commit>
+    return write_report(records, commit, folder / "report.html", root=folder.parent, summaries=summaries,
                         verdicts=verdicts, robustness=robustness)

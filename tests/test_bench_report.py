@@ -3,8 +3,6 @@ records, from the summaries, verdicts and robustness rows its terminal summary c
 
 from __future__ import annotations
 
-import types
-
 from bench.conftest import _write_report
 from fraudft.experiment.expectations import Verdict
 from fraudft.results.store import load_records
@@ -23,8 +21,7 @@ def test_the_bench_writes_the_report_next_to_the_records_reusing_its_summaries(t
     summaries[1]["metrics"]["mcc"]["mean"] = 0.123456  # a mark: the page shows these summaries, not new ones
     verdict = Verdict(arm="reference", expectation="beats:untuned:mcc", kind="beats", metric="mcc", status="pass",
                       delta=0.5, low=0.4, high=0.6, other="untuned", p_value=0.001, p_adjusted=0.001, seeds=1)
-    config = types.SimpleNamespace(getoption=lambda name: str(tmp_path) if name == "--results-dir" else None)
-    path = _write_report(config, records, "c1", summaries, {"cpu-tiny": [verdict]}, [])
+    path = _write_report(records, "c1", summaries, {"cpu-tiny": [verdict]}, [])
     assert path == tmp_path / "c1" / "report.html"
     page = path.read_text(encoding="utf-8")
     assert "0.123 ±" in page or "0.123 [" in page
