@@ -33,8 +33,8 @@ from types import SimpleNamespace
 
 import pytest
 
-__all__ = ["ControllerBenchmarks", "FORWARD_PROPERTY", "forwarded_under_xdist", "json_params", "make_forwarder",
-           "summary_lines",            "timed_once", "training_clock", "training_seconds"]
+__all__ = ["ControllerBenchmarks", "FORWARD_PROPERTY", "advance_training_clock", "forwarded_under_xdist", "json_params",
+           "make_forwarder", "metadata", "summary_lines", "timed_once", "training_clock", "training_seconds"]
 
 FORWARD_PROPERTY = "pytest_benchmark_rounds"  # the user_properties key a worker's test report carries
 
