@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from bench import benchmarks as benchmarks_module
 from bench.grid import RecordWait, seed_count
 from fraudft.errors import UsageError
 from fraudft.experiment.expectations import Verdict, holm_claims
@@ -39,6 +40,8 @@ def pytest_configure(config):
     config._fraudft_session = {"records": {}, "reused": [], "verdicts": []}
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_XdistController(), "fraudft-xdist")
+    if not hasattr(config, "workerinput") and config.pluginmanager.hasplugin("benchmark"):
+        config.pluginmanager.register(benchmarks_module.ControllerBenchmarks(config), "fraudft-benchmarks")
 
 
 class _XdistController:
@@ -80,6 +83,7 @@ def pytest_collection_modifyitems(config, items):
             if runs:  # smoke tests name their arms as strings; grid arms may belong to some recipes only
                 selected.add((recipe_name, name, params.params.get("seed", 0)))
     config._fraudft_selected = frozenset(selected)
+    benchmarks_module.forwarded_under_xdist(config, items)
 
 
 def in_xdist_worker() -> bool:
@@ -119,6 +123,18 @@ def pytest_benchmark_update_machine_info(config, machine_info):
     import torch
 
     machine_info["gpu"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+
+
+def pytest_benchmark_update_json(config, benchmarks, output_json):
+    for entry in output_json["benchmarks"]:  # a new dict: the test's own parameters stay as they are
+        entry["params"] = benchmarks_module.json_params(entry["params"])
+
+
+@pytest.fixture
+def forward_rounds(request, benchmark):
+    """`forward_rounds(seconds)`: a test timed with pytest-benchmark sends its rounds (a list of
+    seconds) to the xdist controller, which saves them (bench/benchmarks.py); nothing without xdist."""
+    return benchmarks_module.make_forwarder(request, benchmark)
 
 
 @pytest.fixture(scope="session")
@@ -195,6 +211,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         terminalreporter.write_line(f"- {key} {verdict.summary()}")
     for path in sorted({str(Path(r.path).parent) for r in records}):
         terminalreporter.write_line(f"records written under {path}/")
+    for line in benchmarks_module.summary_lines(config, records):
+        terminalreporter.write_line(line)
     by_recipe: dict[str, list] = {}
     for (recipe, _, _), verdict in zip(session["verdicts"], verdicts):
         by_recipe.setdefault(recipe, []).append(verdict)

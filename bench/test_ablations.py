@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.benchmarks import advance_training_clock, timed_once, training_clock, training_seconds
 from bench.grid import (
     add_comparison,
     arm_selected,
@@ -31,6 +32,8 @@ from bench.grid import (
 from fraudft.experiment.arms import ARMS
 from fraudft.experiment.budgets import budget_violations
 from fraudft.experiment.expectations import judge
+from fraudft.results.table import peak_bytes
+from fraudft.stats import metric_value
 
 RECIPE_PARAMS = [pytest.param("cpu-tiny", id="cpu-tiny"), pytest.param("gpu", id="gpu", marks=pytest.mark.gpu)]
 ARM_PARAMS = [pytest.param(arm, id=arm.name) for arm in ARMS]
@@ -43,27 +46,44 @@ def _selected(request, recipe_name, arm) -> None:
                     f"--arms {request.config.getoption('--arms')} leaves out {arm.name}")
 
 
+@pytest.mark.benchmark(timer=training_clock)
 @pytest.mark.parametrize("arm", ARM_PARAMS)
 @pytest.mark.parametrize("recipe_name", RECIPE_PARAMS)
-def test_arm(request, recipe_name, arm, seed, benchmark, recipe_for, results_root, session_records, arm_env):
+def test_arm(request, recipe_name, arm, seed, benchmark, forward_rounds, recipe_for, results_root, session_records, arm_env):
+    """The arm trains (or its record of this commit is reused), evaluates and meets its budgets; its
+    training seconds and metrics are its pytest-benchmark entry (bench/benchmarks.py)."""
     _selected(request, recipe_name, arm)
     recipe = recipe_for(recipe_name)
-    record = None if request.config.getoption("--rerun") else reusable_record(results_root, recipe, arm, seed)
-    if record is not None:
-        session_records["reused"].append(record.path)
-    else:
-        record = benchmark.pedantic(run_arm_process, args=(recipe, arm, seed, results_root, arm_env(recipe.device)),
-                                    rounds=1, iterations=1)
-    session_records["records"][(recipe.key, arm.name, seed)] = record.path
-    assert record.ok, f"arm {arm.name} failed: {record.error}\n{record.train_info.get('traceback')}"
-    metrics, info = record.test.metrics, record.train_info
+    reused = None if request.config.getoption("--rerun") else reusable_record(results_root, recipe, arm, seed)
+    if reused is not None:
+        session_records["reused"].append(reused.path)
+
+    # pytest-benchmark's group, set before the round: one per recipe and data, the untrained arms apart
+    # (their 0 s would be the best time of the group, every other one infinitely worse)
+    benchmark.group = f"{recipe.key}: training seconds" + ("" if arm.lora else ", arms that train no adapter")
+
+    def run():  # pytest-benchmark's round: training_clock moves on by the arm's training seconds
+        record = reused or run_arm_process(recipe, arm, seed, results_root, arm_env(recipe.device))
+        session_records["records"][(recipe.key, arm.name, seed)] = record.path
+        assert record.ok, f"arm {arm.name} failed: {record.error}\n{record.train_info.get('traceback')}"
+        advance_training_clock(training_seconds(record, arm))
+        return record
+
+    record = timed_once(benchmark, run)
+    metrics, info, test = record.test.metrics, record.train_info, record.test
     benchmark.extra_info.update(
         {k: metrics[k] for k in ("precision", "recall", "f1", "accuracy", "tn", "fp", "fn", "tp", "invalid")}
     )
+    benchmark.extra_info["mcc"] = metric_value("mcc", test.labels, test.predictions)
     benchmark.extra_info.update({k: info.get(k) for k in ("steps", "train_seconds", "tokens_per_s",
                                                           "samples_per_s", "relative_throughput")})
     benchmark.extra_info["eval_seconds"] = metrics.get("eval_seconds")
+    benchmark.extra_info["examples_per_s"] = metrics.get("examples_per_s")  # evaluation
+    kind, peak = peak_bytes(info)
+    benchmark.extra_info.update(peak_memory_kind=kind, peak_memory_bytes=peak)
     benchmark.extra_info["audit"] = (record.audit or {}).get("worst_level")
+    benchmark.extra_info["reused"] = reused is not None
+    forward_rounds([training_seconds(record, arm)])
     assert not budget_violations(record, recipe.budgets)
 
 
