@@ -61,13 +61,16 @@ def _perturbed(args, records: list[dict]) -> tuple[list[dict], dict]:
 def _report_perturb(args, result: dict, records: list[dict], labels: list[int], strict: list[int], model, tokenizer,
                     config, extra: dict) -> int:
     from fraudft.evaluate import evaluate
-    from fraudft.results.robustness import robustness, robustness_cells
+    from fraudft.results.robustness import directional_figures, robustness, robustness_cells
 
     changed_records, change = _perturbed(args, records)
     changed = evaluate(model, tokenizer, changed_records, config)
     changed_strict = [int(not y) if p is None else int(p) for y, p in zip(labels, changed["predictions"])]
     figures = robustness(labels, strict, changed_strict, result.get("probabilities"), changed.get("probabilities"),
                          n_resamples=args.n_resamples)
+    figures["directional"] = directional_figures(args.perturb, labels, result.get("probabilities"),
+                                                 changed.get("probabilities"), [u["line"] for u in change["unchanged"]],
+                                                 args.n_resamples)
     out = {"perturb": args.perturb, "records": len(records), "change": change, **figures,
            "metrics": result["metrics"], "perturbed_metrics": changed["metrics"], **({"extra_tests": extra} if extra else {})}
     if args.json:
@@ -81,6 +84,8 @@ def _report_perturb(args, result: dict, records: list[dict], labels: list[int], 
           f"not->fraud {figures['flip_rate']['to_fraud']})")
     print(f"  mean ΔP(fraud) {cells[2]}")
     print(f"  MCC perturbed − original {cells[3]}")
+    if cells[4]:
+        print(f"  directional: share of changed records whose P(fraud) fell {cells[4]}")
     _print_extra(extra)
     return 0
 
