@@ -17,19 +17,13 @@ from pathlib import Path
 
 from fraudft.errors import UsageError
 
-PREFIX = "extra"
+from fraudft.results.record import extra_evaluation as evaluation_name
+from fraudft.results.record import extra_name
+
+__all__ = ["evaluation_name", "extra_name", "load_extra_tests", "parse_extra_tests"]
+
 FLAG = "--extra-test"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-
-
-def evaluation_name(name: str) -> str:
-    """The record's evaluation name of the extra set `name`: `extra:NAME`."""
-    return f"{PREFIX}:{name}"
-
-
-def extra_name(evaluation: str) -> str | None:
-    """NAME of an `extra:NAME` evaluation name, else None."""
-    return evaluation.split(":", 1)[1] if evaluation.startswith(f"{PREFIX}:") else None
 
 
 def parse_extra_tests(specs, flag: str = FLAG) -> tuple[tuple[str, str], ...]:

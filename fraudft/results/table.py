@@ -18,7 +18,7 @@ import pandas as pd
 
 from fraudft import stats
 from fraudft.metrics import METRICS, get_metric
-from fraudft.results.record import RunRecord
+from fraudft.results.record import RunRecord, extra_name
 from fraudft.results.store import group_runs, sort_records
 
 ERROR_WIDTH = 80
@@ -214,8 +214,6 @@ def extra_section(records: list[RunRecord], n_resamples: int | None = None) -> s
     """Markdown: per (recipe, arm) and `extra:NAME` evaluation (--extra-test), MCC and F1 in-domain
     (`test`) beside the extra set, each with its 95% interval, the set's size and its examples/s; ""
     when no record has an extra set. A metric the set cannot define (one class) reads `— (why)`."""
-    from fraudft.experiment.extra_tests import extra_name
-
     n_resamples = n_resamples or stats.B_DEFAULT
     rows = []
     for (recipe, arm), runs in group_runs(records).items():
