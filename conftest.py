@@ -14,7 +14,8 @@ def pytest_addoption(parser):
     group.addoption("--model", default=os.environ.get("FRAUDFT_MODEL", "Qwen/Qwen2-1.5B-Instruct"),
                     help="model of the gpu recipe: a local path or hub id (env FRAUDFT_MODEL)")
     group.addoption("--data-dir", default=os.environ.get("FRAUDFT_DATA_DIR"),
-                    help="folder with one train, eval and test file each (.jsonl, .json, .csv or .parquet) for every recipe (synthetic when absent)")
+                    help="folder with one train, eval and test file each (.jsonl, .json, .csv or .parquet; JSONL, JSON, alpaca or "
+                         "ShareGPT arrays, CSV, Parquet, detected) for every recipe (synthetic when absent)")
     group.addoption("--extra-test", action="append", default=None, metavar="NAME=PATH",
                     help="an out-of-distribution test set every arm is also scored on (evaluation extra:NAME), any "
                          "format fraudft.readers reads; repeatable (env FRAUDFT_EXTRA_TESTS: NAME=PATH,NAME=PATH)")

@@ -186,15 +186,18 @@ def recipe_for(pytestconfig):
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    from fraudft.results.robustness import robustness_rows
     from fraudft.results.store import read_record
-    from fraudft.results.table import table_report
+    from fraudft.results.table import summarize_arms, table_report
 
     session = getattr(config, "_fraudft_session", None)
     if not session or not session["records"]:
         return
     records = [read_record(Path(path)) for path in dict.fromkeys(session["records"].values())]
+    commit = records[0].commit or "nogit"
+    summaries, robustness = summarize_arms(records), robustness_rows(records)  # for the table and the report
     terminalreporter.section("fraudft results")
-    terminalreporter.write_line(table_report(records, records[0].commit or "nogit"))
+    terminalreporter.write_line(table_report(records, commit, summaries=summaries, robustness=robustness))
     if session["reused"]:
         terminalreporter.write_line(f"{len(session['reused'])} record(s) of this commit reused (pass --rerun to run them again)")
     verdicts = holm_claims([Verdict(**verdict) for _, _, verdict in session["verdicts"]])
@@ -205,3 +208,19 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         terminalreporter.write_line(f"- {key} {verdict.summary()}")
     for path in sorted({str(Path(r.path).parent) for r in records}):
         terminalreporter.write_line(f"records written under {path}/")
+    by_recipe: dict[str, list] = {}
+    for (recipe, _, _), verdict in zip(session["verdicts"], verdicts):
+        by_recipe.setdefault(recipe, []).append(verdict)
+    report = _write_report(records, commit, summaries, by_recipe, robustness)
+    terminalreporter.write_line(f"report: {report}")
+
+
+def _write_report(records, commit: str, summaries, verdicts, robustness) -> Path:
+    """The HTML report of this session's records (fraudft.results.report), next to them:
+    <results dir>/<commit>/report.html; the summaries, verdicts and robustness rows of the terminal
+    summary are reused, not computed again."""
+    from fraudft.results.report import write_report
+
+    folder = Path(records[0].path).parents[1]  # results/<commit>/<recipe>/<arm>-seed<N>.json -> results/<commit>
+    return write_report(records, commit, folder / "report.html", root=folder.parent, summaries=summaries,
+                        verdicts=verdicts, robustness=robustness)

@@ -18,7 +18,13 @@ and `false` answers first differ, compared with a threshold.
 left padding, `batch_size` prompts at a time. Decoding is an explicit greedy GenerationConfig
 (no sampling, one beam, no repetition or length penalty) whatever the model's own
 generation_config says. A reply that does not parse is counted as `invalid`, and as a wrong answer in the
-strict metrics; the reference's figures, where invalid means "not fraud", are reported beside them.
+strict metrics; the reference's figures, where invalid means "not fraud", are reported beside them;
+metrics `invalid_cut` (stopped by max_new_tokens, unfinished) and `invalid_malformed` (ended on
+their own) split the invalid count. max_new_tokens None means DEFAULT_MAX_NEW_TOKENS here; the CLI
+and the bench size it from the longest trained answer (taskformat.answer_token_budget). Under the
+three-field answer the metrics add speaker accuracy and reason ROUGE-L (fraudft.answer_metrics).
+
+The prompt and the answer (hence score mode's shared prefix) follow `EvalConfig.format`.
 Each reply is kept with its parse status: "ok" or "invalid: <why>" (not JSON, not a JSON object,
 duplicated key 'K' at any depth, no is_fraud key, is_fraud not a bool), with "; cut at
 max_new_tokens" added when generation stopped at the limit before any stop token.
@@ -27,7 +33,7 @@ max_new_tokens" added when generation stopped at the limit before any stop token
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import torch
@@ -38,7 +44,10 @@ from transformers import GenerationConfig
 from fraudft.measure import peak_memory
 from fraudft.modeling.collate import Collator
 from fraudft.modeling.encode import EncodeConfig, Encoder
-from fraudft.replies import Reply, parse_reply, read_reply, reply_status
+from fraudft.modeling.taskformat import TaskFormat
+from fraudft.replies import Reply, parse_reply, read_reply, reply_object, reply_status
+
+DEFAULT_MAX_NEW_TOKENS = 32  # generate mode, when nothing sized max_new_tokens from the trained answers
 
 __all__ = [
     "EvalConfig", "Prompts", "Reply", "answer_split", "classification_metrics", "encode_prompts", "evaluate",
@@ -53,8 +62,9 @@ class EvalConfig:
     max_batch_tokens: int | None = 16384  # score mode: positions (batch x padded length) per batch
     threshold: float = 0.5
     max_length: int = 2048
-    max_new_tokens: int = 32
+    max_new_tokens: int | None = None  # None: DEFAULT_MAX_NEW_TOKENS (callers size it from the trained answers)
     progress: bool = True
+    format: TaskFormat = field(default_factory=TaskFormat)
 
     def __post_init__(self):
         if self.mode not in ("score", "generate"):
@@ -65,8 +75,19 @@ class EvalConfig:
             raise ValueError(f"max_batch_tokens: got {self.max_batch_tokens!r}, expected a positive integer or None")
         if not 0 < self.threshold < 1:
             raise ValueError(f"threshold: got {self.threshold!r}, expected a number in (0, 1)")
-        if not isinstance(self.max_new_tokens, int) or self.max_new_tokens < 1:
-            raise ValueError(f"max_new_tokens: got {self.max_new_tokens!r}, expected a positive integer")
+        if self.max_new_tokens is not None and (not isinstance(self.max_new_tokens, int) or self.max_new_tokens < 1):
+            raise ValueError(f"max_new_tokens: got {self.max_new_tokens!r}, expected a positive integer or None")
+        if not isinstance(self.format, TaskFormat):
+            raise ValueError(f"format: got {self.format!r}, expected a TaskFormat")
+
+    @property
+    def new_tokens(self) -> int:
+        """max_new_tokens, DEFAULT_MAX_NEW_TOKENS when None."""
+        return self.max_new_tokens if self.max_new_tokens is not None else DEFAULT_MAX_NEW_TOKENS
+
+    def encoder(self, tokenizer) -> Encoder:
+        """The Encoder of this config's max_length and format."""
+        return Encoder(tokenizer, EncodeConfig(max_length=self.max_length, format=self.format))
 
 
 def answer_split(encoder: Encoder) -> tuple[list[int], int, int]:
@@ -100,7 +121,7 @@ def encode_prompts(tokenizer, records: list[dict], config: EvalConfig) -> Prompt
     """Each record's prompt within config.max_length less the answer's length (score mode appends
     the answer's common prefix to it, generate mode the reply); raises UsageError when a prompt
     cannot fit even without its dialogue."""
-    encoder = Encoder(tokenizer, EncodeConfig(max_length=config.max_length))
+    encoder = config.encoder(tokenizer)
     budget = config.max_length - len(encoder.target_ids[True])
     fitted = [encoder.fit_prompt(record, budget) for record in records]
     return Prompts(ids=[ids for ids, _ in fitted], removed=[removed for _, removed in fitted])
@@ -152,7 +173,7 @@ def _device_of(model) -> torch.device:
 def score(model, tokenizer, records: list[dict] | Prompts, config: EvalConfig = EvalConfig()) -> list[float]:
     """P(fraud) for each record, in the records' order (records, or their encode_prompts)."""
     prompts = records if isinstance(records, Prompts) else encode_prompts(tokenizer, records, config)
-    prefix, true_id, false_id = answer_split(Encoder(tokenizer, EncodeConfig(max_length=config.max_length)))
+    prefix, true_id, false_id = answer_split(config.encoder(tokenizer))
     examples = _examples(prompts.ids, prefix)
     probs = [0.0] * len(examples)
     model.eval()
@@ -170,11 +191,11 @@ def generate_replies(model, tokenizer, records: list[dict] | Prompts, config: Ev
     order: the text without special tokens, and `cut` when max_new_tokens ran out before a stop
     token (the answer terminator or eos)."""
     prompts = records if isinstance(records, Prompts) else encode_prompts(tokenizer, records, config)
-    encoder = Encoder(tokenizer, EncodeConfig(max_length=config.max_length))
+    encoder = config.encoder(tokenizer)
     examples = _examples(prompts.ids, [])
     stop_ids = sorted({encoder.terminator, tokenizer.eos_token_id} - {None})
     replies = [Reply("")] * len(examples)
-    greedy = greedy_config(config.max_new_tokens, stop_ids, encoder.terminator)
+    greedy = greedy_config(config.new_tokens, stop_ids, encoder.terminator)
     model.eval()
     batches = _length_sorted_batches(examples, config.batch_size)
     for batch_idx, batch in _batches(model, tokenizer, examples, batches, "generate", config.progress):
@@ -216,6 +237,23 @@ def classification_metrics(labels: list[bool], predictions: list[bool | None]) -
     }
 
 
+def reply_metrics(records: list[dict], replies: list[Reply], predictions: list[bool | None], fmt: TaskFormat) -> dict:
+    """Generate mode's figures beside the classification metrics: invalid_cut (invalid replies cut at
+    max_new_tokens) and invalid_malformed (invalid replies that ended on their own), and, when the
+    answer has fraud_speaker and reason, speaker_accuracy and reason_rouge_l (fraudft.answer_metrics:
+    value, n and what n counts)."""
+    from fraudft.answer_metrics import reason_rouge_l, speaker_accuracy
+
+    out = {"invalid_cut": sum(p is None and r.cut for r, p in zip(replies, predictions)),
+           "invalid_malformed": sum(p is None and not r.cut for r, p in zip(replies, predictions))}
+    if "fraud_speaker" in fmt.fields:
+        objects = [reply_object(r.text) for r in replies]
+        out["speaker_accuracy"] = speaker_accuracy([r["label"] for r in records],
+                                                   [r["fraud_speaker"] for r in records], objects)
+        out["reason_rouge_l"] = reason_rouge_l([r.get("reason") for r in records], objects)
+    return out
+
+
 def evaluate(model, tokenizer, records: list[dict], config: EvalConfig = EvalConfig()) -> dict:
     """Metrics of the model on records, with examples/s and (generate mode) reference-style figures.
 
@@ -224,7 +262,8 @@ def evaluate(model, tokenizer, records: list[dict], config: EvalConfig = EvalCon
     record: bool, or None for an invalid reply), truncated (records whose dialogue was cut to fit
     max_length) and tokens_removed (tokens cut over all records); score mode adds probabilities;
     generate mode adds replies ([{"reply": text, "status": reply_status}] per record), cut (replies
-    that hit max_new_tokens before a stop token) and reference_metrics (invalid = "not fraud").
+    that hit max_new_tokens before a stop token), max_new_tokens (the limit used), reference_metrics
+    (invalid = "not fraud") and reply_metrics' figures in metrics.
     Raises ValueError when there are no records.
     """
     if not records:
@@ -242,6 +281,7 @@ def evaluate(model, tokenizer, records: list[dict], config: EvalConfig = EvalCon
         replies = generate_replies(model, tokenizer, prompts, config)
         predictions = [parse_reply(r.text) for r in replies]
         extra = {
+            "max_new_tokens": config.new_tokens,
             "replies": [{"reply": r.text, "status": reply_status(r)} for r in replies],
             "cut": sum(r.cut for r in replies),
             # The reference counts an unparseable reply as "not fraud" (REFERENCE §5).
@@ -250,10 +290,13 @@ def evaluate(model, tokenizer, records: list[dict], config: EvalConfig = EvalCon
     if torch.cuda.is_available():
         torch.cuda.synchronize()
     seconds = time.perf_counter() - start
+    metrics = classification_metrics(labels, predictions)
+    if config.mode == "generate":
+        metrics.update(reply_metrics(records, replies, predictions, config.format))
     return {
         "mode": config.mode,
         "threshold": config.threshold if config.mode == "score" else None,
-        "metrics": classification_metrics(labels, predictions),
+        "metrics": metrics,
         "seconds": seconds,
         "examples_per_s": len(records) / seconds,
         "peak_memory": peak_memory(),  # CUDA: of this evaluation; CPU: the process's peak RSS so far

@@ -12,18 +12,26 @@ Formats (FORMATS, filled by `@reader(...)`), each yielding one raw record per li
              `{"is_fraud": true, "fraud_speaker": ..., "reason": ...}`); the label is output's
              is_fraud, fraud_speaker and reason become fields (fraud_speaker "" when output has none),
              other output keys and other item keys are kept as extra fields
+    sharegpt chats (`conversations` or `messages`): one user turn (instruction + input), one
+             assistant turn (the answer as JSON text, read as alpaca's output); fraudft.sharegpt
+                                                             errors: FILE: item N: conversations[1].value: ...
     csv      a header row, then one record a row (UTF-8)     errors: FILE: row N: field: ...
     parquet  one record a row                                errors: FILE: row N: field: ...
+    hub      a hub dataset split OWNER/NAME:SPLIT, rows as Parquet's (fraudft.hub)
+                                                             errors: SOURCE: row N: field: ...
 
-Detection (format=None): .csv and .parquet by suffix; a .jsonl or .json file is a JSON array when
-its first non-space character is "[": alpaca if the first item has `output` and no `label`, json if
-it has `label`, else a UsageError asking for --format; otherwise it is JSONL. Any other suffix asks
-for --format.
+Detection (format=None): OWNER/NAME:SPLIT that is not an existing file is hub; .csv and .parquet
+by suffix; a .jsonl or .json file is a JSON array when its first non-space character is "[": alpaca
+if the first item has `output` and no `label`, json if it has `label`, sharegpt if it has
+`conversations` or `messages`, else a UsageError asking for --format; otherwise it is JSONL. Any
+other suffix asks for --format. `place_word(path)` says how a file's records are named (its
+format's `places`), for reports that list records by number (the audit, mitigate).
 
 Labels. Every record then passes `fraudft.records.validate_record` (label a bool, strings strings),
 after one rule per format turns the format's own spelling of a bool into one, and nothing else:
     jsonl, json    a JSON bool (true/false) only: "true", 1 and 0 are refused
     alpaca         output's is_fraud, a JSON bool only
+    sharegpt       the assistant answer's is_fraud, a JSON bool only
     csv            cells are text: exactly true, false, 1 or 0, in any case ("True", "FALSE" too)
     parquet, hub   a boolean column, or an integer column holding 0/1; text ("TRUE") is refused
 CSV has no null: an empty cell is the empty string (an empty fraud_speaker stays "").
@@ -38,6 +46,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import sys
 import warnings
 from dataclasses import dataclass
@@ -56,7 +65,9 @@ from fraudft.records import (
 )
 
 ALPACA_FIELDS = ("instruction", "input", "output")
-MAPPABLE_FIELDS = (*REQUIRED_FIELDS, *OPTIONAL_FIELDS, "output")  # output: the alpaca answer
+CHAT_KEYS = ("conversations", "messages", "system")  # ShareGPT items (fraudft.sharegpt)
+MAPPABLE_FIELDS = (*REQUIRED_FIELDS, *OPTIONAL_FIELDS, "output", *CHAT_KEYS)  # output: the alpaca answer
+ARRAY_FORMATS = "alpaca, json or sharegpt"
 CSV_LABELS = {"true": True, "false": False, "1": True, "0": False}
 RawRecords = Iterator[tuple[int | str, object]]
 
@@ -146,7 +157,7 @@ def _read_jsonl(path: Path, column_map: dict) -> RawRecords:
             yield line, _rename(record, column_map, path, line)
     except DataError as err:
         if err.field == "json" and err.line == 1 and _first_char(path) == "[":
-            raise UsageError(f"{path}: a JSON array, not JSONL: use --format alpaca or json") from err
+            raise UsageError(f"{path}: a JSON array, not JSONL: use --format {ARRAY_FORMATS}") from err
         raise
 
 
@@ -195,25 +206,38 @@ def _from_alpaca(item: dict, path: Path, place: str) -> dict:
     for field in ALPACA_FIELDS:
         if field not in item:
             raise DataError(path, place, field, "missing, expected an alpaca item (instruction, input, output)")
-    output = item["output"]
+    record = {key: value for key, value in item.items() if key != "output"}
+    record.update(answer_fields(parse_answer(item["output"], path, place, "output")))
+    return record
+
+
+def parse_answer(output, path, place: str, field: str) -> dict:
+    """An answer's JSON text (alpaca's output, ShareGPT's assistant turn) as a dict with a bool
+    is_fraud; else a DataError naming `field` of the item."""
     if not isinstance(output, str):
-        raise DataError(path, place, "output", f"got {_describe(output)}, expected the answer as JSON text such as "
+        raise DataError(path, place, field, f"got {_describe(output)}, expected the answer as JSON text such as "
                         '"{\\"is_fraud\\": true}"')
     try:
         answer = json.loads(output)
     except (ValueError, RecursionError) as err:
         why = f"{err.msg} at column {err.colno}" if isinstance(err, json.JSONDecodeError) else type(err).__name__
-        raise DataError(path, place, "output", f"not JSON ({why}) in {_printable(output[:40])!r}, expected JSON text "
+        raise DataError(path, place, field, f"not JSON ({why}) in {_printable(output[:40])!r}, expected JSON text "
                         'such as {"is_fraud": true}') from None
     if not isinstance(answer, dict) or "is_fraud" not in answer:
-        raise DataError(path, place, "output", f"no is_fraud in {_printable(output[:60])!r}, expected a JSON object "
+        raise DataError(path, place, field, f"no is_fraud in {_printable(output[:60])!r}, expected a JSON object "
                         'with a bool is_fraud, such as {"is_fraud": true}')
     if type(answer["is_fraud"]) is not bool:
-        raise DataError(path, place, "output", f"is_fraud: got {_describe(answer['is_fraud'])}, expected a JSON bool (true or false)")
-    record = {key: value for key, value in item.items() if key != "output"}
-    record.update({"label": answer["is_fraud"], "fraud_speaker": ""})
-    record.update({key: value for key, value in answer.items() if key != "is_fraud"})
-    return record
+        raise DataError(path, place, field, f"is_fraud: got {_describe(answer['is_fraud'])}, expected a JSON bool (true or false)")
+    return answer
+
+
+def answer_fields(answer: dict) -> dict:
+    """A parsed answer as record fields: label (is_fraud), fraud_speaker ("" when the answer has
+    none), and its other keys (reason, ...) as they are."""
+    return {"label": answer["is_fraud"], "fraud_speaker": "", **{k: v for k, v in answer.items() if k != "is_fraud"}}
+
+
+from fraudft import sharegpt  # noqa: E402,F401  registers `sharegpt` here, after alpaca, with the helpers above
 
 
 def _csv_label(value):
@@ -260,7 +284,7 @@ def _typed_label(value):
 
 
 TYPED_LABELS = "a boolean column, or an integer column of 0/1 (text such as \"TRUE\" is refused)"
-HUB = Format("hub", (), "row", TYPED_LABELS, None, _typed_label)  # hub datasets: typed like Parquet, not a file
+HUB_ID = re.compile(r"(?P<repo>[\w.-]+/[\w.-]+):(?P<split>[\w.-]+)")
 
 
 @reader("parquet", suffixes=(".parquet",), places="row", to_label=_typed_label, labels=TYPED_LABELS)
@@ -284,29 +308,37 @@ def typed_rows(rows: list[dict], columns: list[str], source, column_map: dict) -
         yield f"row {n}", _rename(row, column_map, source, f"row {n}")
 
 
+from fraudft import hub  # noqa: E402,F401  registers `hub` here, after parquet, with typed_rows above
+
+
 # --- loading ----------------------------------------------------------------------------------
 
 
 def detect_format(path: str | Path, column_map: dict | None = None) -> str:
     """The format of `path` where unambiguous (see the module docstring), else a UsageError."""
     path = Path(path)
+    if HUB_ID.fullmatch(str(path)) and not path.exists():
+        return "hub"
     suffix = path.suffix.lower()
     for fmt in FORMATS.values():
         if suffix in fmt.suffixes and suffix != ".jsonl":
             return fmt.name
     if suffix not in (".jsonl", ".json"):
         raise UsageError(f"{path}: format: cannot tell from the suffix {suffix or '(none)'!r}, "
-                         f"expected --format {', '.join(FORMATS)}")
+                         f"expected --format {', '.join(FORMATS)} (or a hub dataset as OWNER/NAME:SPLIT)")
     if _first_char(path) != "[":
         return "jsonl"
     first = _json_array(path)[0]
     column_map = column_map or {}
-    has = {f: isinstance(first, dict) and column_map.get(f, f) in first for f in ("label", "output")}
+    has = {f: isinstance(first, dict) and column_map.get(f, f) in first for f in ("label", "output", *CHAT_KEYS)}
     if has["label"]:
         return "json"
     if has["output"]:
         return "alpaca"
-    raise UsageError(f"{path}: a JSON array: use --format alpaca or json (its first item has neither label nor output)")
+    if has["conversations"] or has["messages"]:
+        return "sharegpt"
+    raise UsageError(f"{path}: a JSON array: use --format {ARRAY_FORMATS} (its first item has no label, output, "
+                     "conversations or messages)")
 
 
 def _first_char(path: Path) -> str:
@@ -356,6 +388,12 @@ def validated(raw: RawRecords, source, fmt: Format) -> list[dict]:
     return records
 
 
+def place_word(path: str | Path, format: str | None = None, column_map: dict | str | None = None) -> str:
+    """How messages name the records of `path`: "line", "item" or "row" (its format's `places`)."""
+    column_map = parse_column_map(column_map) if isinstance(column_map, str) or column_map is None else column_map
+    return FORMATS[format or detect_format(path, column_map)].places
+
+
 def load_named_splits(paths: list[str | Path], format: str | None = None,
                       column_map: dict | None = None) -> dict[str, list[dict]]:
     """Load files as splits named by their stem (train.csv -> train); by path if stems collide."""
@@ -365,3 +403,4 @@ def load_named_splits(paths: list[str | Path], format: str | None = None,
     stems = [p.stem for p in paths]
     names = stems if len(set(stems)) == len(stems) else [str(p) for p in paths]
     return {name: load_records(path, format, column_map) for name, path in zip(names, paths)}
+

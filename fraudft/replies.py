@@ -45,6 +45,15 @@ def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
     return obj
 
 
+def reply_object(text: str) -> dict | None:
+    """The JSON object of a valid reply (read_reply's "ok": its other fields, e.g. fraud_speaker and
+    reason of the three-field answer, read from it), else None."""
+    match = FENCE.match(text)
+    if read_reply(text)[1] != OK:
+        return None
+    return json.loads(match.group(1) if match else text)
+
+
 def read_reply(text: str) -> tuple[bool | None, str]:
     """(verdict, status) of a reply: (the is_fraud bool, "ok"), or (None, "invalid: <why>") where
     why is one of: not JSON; not a JSON object (got <type>); duplicated key '<key>'; no is_fraud

@@ -71,6 +71,7 @@ from fraudft.modeling.flops import (
 from fraudft.modeling.hf_dataset import encode_dataset, records_dataset
 from fraudft.modeling.lora import LoraSettings, add_lora
 from fraudft.modeling.loss import label_position_loss
+from fraudft.modeling.taskformat import TaskFormat
 from fraudft.modeling.truncation import truncation_summary
 from fraudft.resume import RunLedger, run_settings
 
@@ -298,16 +299,22 @@ def _load_finished(trainer, checkpoint: str, config: TrainConfig) -> None:
 
 
 def train(model, tokenizer, train_records: list[dict], eval_records: list[dict],
-          lora: LoraSettings, config: TrainConfig, output_dir: str, identity: dict | None = None):
+          lora: LoraSettings, config: TrainConfig, output_dir: str, identity: dict | None = None,
+          task_format: TaskFormat = TaskFormat()):
     """Fine-tune LoRA adapters on `model`; return (peft model, TrainStats).
 
+    `task_format` is the prompt and answer trained (fraudft.modeling.taskformat): DataError when a
+    record lacks a field its answer trains, DataWarning when instructions ask for fields it does not.
     `identity` names the model and tokenizer for resuming (default: their name_or_path): a resumed
-    run must match the checkpoint's (UsageError otherwise, see fraudft.resume)."""
+    run must match the checkpoint's (UsageError otherwise, see fraudft.resume); the format is part of it."""
     if not train_records or not eval_records:
         raise ValueError("train, eval: expected at least one record in each")
-    encode_config = EncodeConfig(max_length=config.max_length)
+    task_format.check_records(train_records, "train")
+    task_format.check_records(eval_records, "eval")
+    encode_config = EncodeConfig(max_length=config.max_length, format=task_format)
     datasets_ = {"train": records_dataset(train_records), "eval": records_dataset(eval_records)}
-    identity = identity or {"model": model.config.name_or_path, "tokenizer": tokenizer.name_or_path}
+    identity = {**(identity or {"model": model.config.name_or_path, "tokenizer": tokenizer.name_or_path}),
+                "format": task_format.to_dict()}
     # WORLD_SIZE: torchrun's, set before the process group exists
     ledger = RunLedger(run_settings(config, lora, identity, {split: d._fingerprint for split, d in datasets_.items()},
                                     processes=int(os.environ.get("WORLD_SIZE", "1"))))

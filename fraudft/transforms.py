@@ -119,15 +119,16 @@ def drop_shared_lines(
     return out, report
 
 
-def describe_change(report: dict) -> list[str]:
-    """Lines for people: what a transform's change report says."""
+def describe_change(report: dict, place: str = "line") -> list[str]:
+    """Lines for people: what a transform's change report says. `place` names the records whose
+    1-based numbers it lists: "line" (JSONL), "item" or "row" (fraudft.readers.place_word)."""
     if report["transform"] == "neutralize_speakers":
         not_found = report["fraud_speaker_not_found"]
         return [
             f"{report['records_changed']} of {report['records']} records changed; distinct speaker tags "
             f"{report['distinct_tags_before']} -> {report['distinct_tags_after']}; fraud_speaker renamed in "
             f"{report['fraud_speaker_renamed']}"
-            + (f", not among the speakers (kept as is) in {len(not_found)}: line(s) "
+            + (f", not among the speakers (kept as is) in {len(not_found)}: {place}(s) "
                f"{', '.join(map(str, not_found[:20]))}{', ...' if len(not_found) > 20 else ''}" if not_found else "")
         ]
     return [

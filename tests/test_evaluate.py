@@ -25,6 +25,7 @@ from fraudft.evaluate import (
 )
 from fraudft.modeling.encode import EncodeConfig, Encoder
 from fraudft.modeling.models import load_model
+from fraudft.modeling.taskformat import TaskFormat
 from fraudft.synthetic import SynthConfig, generate
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -282,7 +283,8 @@ def test_evaluate_generate_mode_reports_reference_metrics(tiny, tokenizer, recor
         "ok", "invalid: not JSON", "ok", "invalid: not JSON; cut at max_new_tokens (no stop token)",
         "invalid: duplicated key 'is_fraud'", "ok"]
     assert result["cut"] == 1
-    assert result["metrics"] == classification_metrics(labels, parsed)
+    # the invalid replies split: one cut at max_new_tokens, two that ended malformed
+    assert result["metrics"] == {**classification_metrics(labels, parsed), "invalid_cut": 1, "invalid_malformed": 2}
     assert result["metrics"]["invalid"] == 3
     # The reference counts an unparseable reply as "not fraud".
     assert result["reference_metrics"] == classification_metrics(labels, [p is True for p in parsed])
@@ -414,3 +416,59 @@ def test_generation_ignores_the_model_s_own_sampling_settings(tiny, tokenizer, r
     assert not torch.equal(tiny.generate(prompt, do_sample=False, max_new_tokens=8, pad_token_id=0), default)
     # ... and change nothing through fraudft's explicit greedy config
     assert generate_replies(tiny, tokenizer, records, config) == plain
+
+
+# --- the three-field answer ------------------------------------------------------------------------
+
+THREE = TaskFormat(answer="is_fraud_speaker_reason")
+
+
+def test_score_is_the_same_under_the_three_field_answer(tiny, tokenizer, records):
+    # is_fraud comes first in both schemas: score mode reads the same prefix and verdict tokens.
+    # (Room for the longer answer cuts prompts sooner under max_length: a length that cuts none.)
+    one = score(tiny, tokenizer, records, EvalConfig(max_length=4096, progress=False))
+    three = score(tiny, tokenizer, records, EvalConfig(max_length=4096, progress=False, format=THREE))
+    assert three == pytest.approx(one, rel=1e-5, abs=1e-7)
+
+
+def test_reply_metrics_count_cut_apart_from_malformed_and_read_the_fields():
+    from fraudft.evaluate import reply_metrics
+
+    records = [{"label": True, "fraud_speaker": "张三", "reason": "冒充客服"},
+               {"label": True, "fraud_speaker": "李四", "reason": "刷单返利"},
+               {"label": False, "fraud_speaker": "", "reason": ""},
+               {"label": True, "fraud_speaker": "王五", "reason": "冒充客服"}]
+    replies = [Reply('{"is_fraud": true, "fraud_speaker": "张三", "reason": "冒充客服"}'),
+               Reply('{"is_fraud": true, "fraud_speaker": "李四", "rea', cut=True),
+               Reply('not json'),
+               Reply('{"is_fraud": true, "fraud_speaker": "赵六", "reason": "冒充"}')]
+    predictions = [parse_reply(r.text) for r in replies]
+    got = reply_metrics(records, replies, predictions, THREE)
+    assert (got["invalid_cut"], got["invalid_malformed"]) == (1, 1)
+    assert got["speaker_accuracy"]["value"] == pytest.approx(1 / 3) and got["speaker_accuracy"]["n"] == 3
+    # ROUGE-L F1 on characters: 1 (exact), 0 (invalid reply), 2/3 (冒充 of 冒充客服: P 1, R 1/2)
+    assert got["reason_rouge_l"]["value"] == pytest.approx((1 + 0 + 2 / 3) / 3) and got["reason_rouge_l"]["n"] == 3
+    assert set(reply_metrics(records, replies, predictions, TaskFormat())) == {"invalid_cut", "invalid_malformed"}
+
+
+def test_generate_mode_reports_the_three_field_metrics(tiny, tokenizer, records):
+    reasoned = [{**r, "reason": "冒充客服" if r["label"] else "", "fraud_speaker": "张三" if r["label"] else ""}
+                for r in records]
+    config = EvalConfig(mode="generate", max_length=MAX_LENGTH, batch_size=3, max_new_tokens=3, progress=False,
+                        format=THREE)
+    result = evaluate(tiny, tokenizer, reasoned, config)
+    m = result["metrics"]
+    assert result["max_new_tokens"] == 3
+    assert m["invalid_cut"] + m["invalid_malformed"] == m["invalid"]
+    assert m["invalid_cut"] == sum(r["status"].endswith("cut at max_new_tokens (no stop token)") and
+                                   r["status"].startswith("invalid") for r in result["replies"])
+    assert m["speaker_accuracy"]["n"] == sum(r["label"] for r in reasoned)
+    assert m["reason_rouge_l"]["n"] == sum(bool(r["reason"]) for r in reasoned)
+    # an untrained model's three-token replies are no valid answer: every one a miss
+    assert m["speaker_accuracy"]["value"] == 0.0 and m["reason_rouge_l"]["value"] == 0.0
+
+
+def test_max_new_tokens_none_means_the_default():
+    from fraudft.evaluate import DEFAULT_MAX_NEW_TOKENS
+
+    assert EvalConfig().new_tokens == DEFAULT_MAX_NEW_TOKENS and EvalConfig(max_new_tokens=7).new_tokens == 7

@@ -46,7 +46,7 @@ def error(path, place, field) -> str:
 
 
 def test_formats_are_registered_by_name():
-    assert list(FORMATS) == ["jsonl", "json", "alpaca", "csv", "parquet"]
+    assert list(FORMATS) == ["jsonl", "json", "alpaca", "sharegpt", "csv", "parquet", "hub"]
     from fraudft.cli.options import FORMAT_NAMES
 
     assert FORMAT_NAMES == tuple(FORMATS)  # the parser's choices, spelled out there
@@ -151,13 +151,13 @@ def test_an_alpaca_item_without_output_names_the_item(tmp_path, records):
 @pytest.mark.parametrize("first", [{"input": "x"}, ["not", "an", "object"]])
 def test_an_ambiguous_json_array_asks_for_format(tmp_path, first):
     path = write_json(tmp_path, [first])
-    with pytest.raises(UsageError, match=rf"^{re.escape(str(path))}: a JSON array: use --format alpaca or json"):
+    with pytest.raises(UsageError, match=rf"^{re.escape(str(path))}: a JSON array: use --format alpaca, json or sharegpt"):
         load_records(path)
 
 
 def test_an_array_read_as_jsonl_asks_for_the_array_formats(tmp_path, records):
     path = write_json(tmp_path, records, "data.jsonl")
-    with pytest.raises(UsageError, match=rf"^{re.escape(str(path))}: a JSON array, not JSONL: use --format alpaca or json"):
+    with pytest.raises(UsageError, match=rf"^{re.escape(str(path))}: a JSON array, not JSONL: use --format alpaca, json or sharegpt"):
         load_records(path, format="jsonl")
 
 

@@ -51,8 +51,13 @@ __all__ = ["FAIL_ON", "LEVELS", "SPEAKER_FORMATS", "AuditConfig", "AuditReport",
 
 def audit(
     splits: dict[str, list[dict]], config: AuditConfig = AuditConfig(), tokenizer=None,  # noqa: B008 (frozen)
+    places: dict[str, str] | None = None,
 ) -> AuditReport:
     """Audit each split and every pair of splits; see the module docstring.
+
+    `places` ({split: "line", "item" or "row"}, fraudft.readers.place_word of its file; "line" for
+    a split not named) says how reports name a split's records: figures that list records give
+    1-based numbers, and the split's place word with them (`place`, or `places` for a pair).
 
     `tokenizer` (a Hugging Face tokenizer, a name or path for fraudft.modeling.tokenizer.load_tokenizer,
     or None) adds token counts to the length check. Findings come in registry order, and within a
@@ -62,9 +67,10 @@ def audit(
         tokenizer = load_tokenizer_or_none(str(tokenizer))
     if not isinstance(config, AuditConfig):
         raise ValueError(f"config: got {type(config).__name__}, expected an AuditConfig")
-    _validate_splits(splits)
+    places = {name: (places or {}).get(name, "line") for name in splits}
+    _validate_splits(splits, places)
     start = time.perf_counter()
-    prepared = {name: prepare_split(name, records, tokenizer) for name, records in splits.items()}
+    prepared = {name: prepare_split(name, records, tokenizer, places[name]) for name, records in splits.items()}
     findings: list[Finding] = []
     for spec in registered():
         if spec.scope == "splits":
@@ -87,14 +93,14 @@ def _skipped(check: str, split: Split) -> Finding:
     return Finding(check, split.name, "info", "skipped: the split does not have both classes")
 
 
-def _validate_splits(splits: dict[str, list[dict]]) -> None:
+def _validate_splits(splits: dict[str, list[dict]], places: dict[str, str]) -> None:
     if not isinstance(splits, dict) or not splits:
         raise ValueError("splits: expected a non-empty dict of split name -> list of records")
     for name, records in splits.items():
         if not isinstance(records, list) or not records:
             raise ValueError(f"{name}: expected a non-empty list of records")
         for i, record in enumerate(records):
-            validate_record(record, name, i + 1)
+            validate_record(record, name, i + 1 if places[name] == "line" else f"{places[name]} {i + 1}")
 
 
 def load_tokenizer_or_none(name: str | None):

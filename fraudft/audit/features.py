@@ -27,6 +27,9 @@ SPEAKER_FORMATS = ("numbered", "name", "role", "other")
 PUNCTUATION = ("！", "!", "？", "?", "。", "…", "，", ",", "、", "；", "：", "~", "“", "”", "《")
 
 
+PLACES = ("line", "item", "row")  # fraudft.readers' Format.places
+
+
 @dataclass
 class Split:
     """One split's records with what the checks compute from them once."""
@@ -40,14 +43,18 @@ class Split:
     chars: np.ndarray
     n_turns: np.ndarray
     tokens: np.ndarray | None  # None without a tokenizer
+    place: str = "line"  # how its records are named (the reader's places: line, item or row), numbered from 1
 
     @property
     def has_both_classes(self) -> bool:
         return 0 < self.labels.sum() < len(self.labels)
 
 
-def prepare_split(name: str, records: list[dict], tokenizer) -> Split:
-    """Parse each record's dialogue, key it, and count its characters, turns and (with a tokenizer) tokens."""
+def prepare_split(name: str, records: list[dict], tokenizer, place: str = "line") -> Split:
+    """Parse each record's dialogue, key it, and count its characters, turns and (with a tokenizer) tokens.
+    `place`: how reports name its records, "line" (JSONL), "item" (JSON arrays) or "row" (tables)."""
+    if place not in PLACES:
+        raise ValueError(f"place: got {place!r}, expected one of {', '.join(PLACES)}")
     turns = [parse_dialogue(r["input"]) for r in records]
     tokens = None
     if tokenizer is not None:
@@ -63,6 +70,7 @@ def prepare_split(name: str, records: list[dict], tokenizer) -> Split:
         chars=np.array([len(r["input"]) for r in records], dtype=float),
         n_turns=np.array([len(t) for t in turns], dtype=float),
         tokens=tokens,
+        place=place,
     )
 
 

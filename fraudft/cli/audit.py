@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from fraudft.errors import UsageError
-from fraudft.cli.options import add_data_format_options, read_named_splits
+from fraudft.cli.options import add_data_format_options, read_named_splits, split_places
 from fraudft.records import write_jsonl
 
 # The audit's levels that can set the exit code (fraudft.audit.FAIL_ON; a test keeps them equal).
@@ -27,7 +27,7 @@ def cmd_audit(args) -> int:
 
     splits = read_named_splits(args, args.files)
     tokenizer = load_tokenizer_or_none(args.tokenizer)
-    report = audit(splits, AuditConfig(), tokenizer=tokenizer)
+    report = audit(splits, AuditConfig(), tokenizer=tokenizer, places=split_places(args, args.files, splits))
     if tokenizer is not None:
         report.tokenizer = args.tokenizer
     if args.json:
@@ -57,6 +57,7 @@ def cmd_mitigate(args) -> int:
             raise UsageError(f"{target}: --out-dir: would overwrite the input, expected another folder")
     splits = read_named_splits(args, paths)
     names = list(splits)
+    places = split_places(args, paths, splits)
     if (args.dedupe or args.drop_shared_lines) and args.keep not in splits:
         raise UsageError(f"--keep: got {args.keep!r}, expected one of the splits ({', '.join(names)})")
     reports = {}
@@ -78,7 +79,7 @@ def cmd_mitigate(args) -> int:
         print(f"{transform}:")
         if transform == "neutralize_speakers":
             for name, r in report.items():
-                print(f"  {name}: " + describe_change(r)[0])
+                print(f"  {name}: " + describe_change(r, places[name])[0])
         else:
             print("\n".join("  " + line for line in describe_change(report)))
     for name, target in zip(names, targets):

@@ -10,7 +10,13 @@ and prints the flip rate, the mean change of P(fraud) and the MCC delta, each wi
 (fraudft.results.robustness), and how many records the counterfactual changed.
 
 The summary says how many dialogues were shortened to fit --max-length and the tokens removed;
-in generate mode, how replies read (status counts; --json lists each reply with its status).
+in generate mode, how replies read (status counts; --json lists each reply with its status), the
+invalid replies cut at --max-new-tokens apart from the malformed ones and, for the three-field
+answer, speaker accuracy and reason ROUGE-L (fraudft.answer_metrics).
+
+The task format (--prompt, --system-prompt, --separator, --answer) and generate mode's
+--max-new-tokens default to those saved with the adapter by `fraudft train` (its longest trained
+answer + a margin); flags given win. Without an adapter: the default format and 32 new tokens.
 """
 
 from __future__ import annotations
@@ -22,8 +28,10 @@ from fraudft.cli.options import (
     add_model_options,
     config_from_flags,
     add_data_format_options,
+    add_task_format_options,
     print_json,
     read_records,
+    task_format_from,
     tokenizer_for,
 )
 from fraudft.errors import UsageError
@@ -125,19 +133,28 @@ def _print_extra(extra: dict[str, dict]) -> None:
 def cmd_evaluate(args) -> int:
     from fraudft.evaluate import EvalConfig, evaluate
     from fraudft.modeling.models import load_model
+    from fraudft.modeling.taskformat import read_saved_format
     from fraudft.stats import point_values
 
+    adapter = adapter_folder(args.adapter) if args.adapter else None
+    saved = read_saved_format(adapter) if adapter else None
+    task_format = task_format_from(args, saved[0] if saved else None)
+    # the saved limit fits the saved answer schema only
+    max_new_tokens = args.max_new_tokens or (saved[1] if saved and saved[0].answer == task_format.answer else None)
+    records = read_records(args, args.data)
+    task_format.check_records(records, args.data)
     from fraudft.experiment.extra_tests import load_extra_tests, parse_extra_tests
 
-    records = read_records(args, args.data)
     args.extra_tests = parse_extra_tests(args.extra_test)
     extras = load_extra_tests(args.extra_tests, args.format, args.column_map)  # bad data fails before the model loads
+    for (_, path), extra_records in zip(args.extra_tests, extras.values()):
+        task_format.check_records(extra_records, path)
     if args.perturb:
         _check_perturb(args)  # bad --perturb input fails before the model loads
     config = config_from_flags(EvalConfig, mode=args.mode, batch_size=args.batch_size, threshold=args.threshold,
-                               max_length=args.max_length, max_new_tokens=args.max_new_tokens, progress=not args.json)
-    adapter = adapter_folder(args.adapter) if args.adapter else None
-    tokenizer = tokenizer_for(args)
+                               max_length=args.max_length, max_new_tokens=max_new_tokens, progress=not args.json,
+                               format=task_format)
+    tokenizer = tokenizer_for(args, task_format)
     model = load_model(args.model, seed=args.model_seed, trust_remote_code=args.trust_remote_code)
     if adapter:
         from peft import PeftModel
@@ -152,6 +169,7 @@ def cmd_evaluate(args) -> int:
     if args.perturb:
         return _report_perturb(args, result, records, labels, strict, model, tokenizer, config, extra)
     summary = {k: v for k, v in result.items() if k not in ("predictions", "probabilities")}
+    summary["format"] = task_format.to_dict()
     if args.json:
         print_json({**summary, **({"extra_tests": extra} if extra else {})})
         return 0
@@ -170,8 +188,15 @@ def cmd_evaluate(args) -> int:
               f"  precision {r['precision']:.4f}  recall {r['recall']:.4f}")
     if "replies" in result:
         counts = Counter(reply["status"] for reply in result["replies"])
-        print(f"  replies ({result['cut']} cut at --max-new-tokens {config.max_new_tokens}; --json lists each): "
+        print(f"  replies ({result['cut']} cut at --max-new-tokens {config.new_tokens}; --json lists each): "
               + ", ".join(f"{n} {status}" for status, n in counts.most_common()))
+        print(f"  invalid {m['invalid']}: {m['invalid_cut']} cut at --max-new-tokens {config.new_tokens}, "
+              f"{m['invalid_malformed']} malformed")
+    for name, label in (("speaker_accuracy", "speaker accuracy"), ("reason_rouge_l", "reason ROUGE-L (characters)")):
+        if name in m:
+            v = m[name]
+            value = f"{v['value']:.4f}" if v["value"] is not None else f"— ({v['undefined']})"
+            print(f"  {label} {value}  (n {v['n']}: {v['denominator']})")
     _print_extra(extra)
     return 0
 
@@ -182,10 +207,12 @@ def register(commands) -> None:
     p.add_argument("--adapter", default=None, help="the --out folder of `fraudft train`, or its adapter/")
     p.add_argument("--data", required=True)
     add_data_format_options(p)
+    add_task_format_options(p)
     p.add_argument("--mode", choices=["score", "generate"], default="score")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--threshold", type=float, default=0.5)
-    p.add_argument("--max-new-tokens", type=int, default=32)
+    p.add_argument("--max-new-tokens", type=int, default=None,
+                   help="generate mode's reply limit (default: the one saved with the adapter, else 32)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--perturb", default=None, metavar="NAME",
                    help="also score the counterfactual NAME of the data (fraudft.counterfactuals) and report the "

@@ -29,23 +29,64 @@ def add_model_options(p, max_length_default: int | None = 2048) -> None:
     p.add_argument("--max-length", type=int, default=max_length_default)
 
 
-def tokenizer_for(args):
-    """The tokenizer a command's --tokenizer or --model names."""
+def tokenizer_for(args, task_format=None):
+    """The tokenizer a command's --tokenizer or --model names; checked for the ChatML tokens only
+    under the reference prompt (task_format None: the default, reference)."""
     from fraudft.modeling.models import PRESETS
-    from fraudft.modeling.tokenizer import load_tokenizer
+    from fraudft.modeling.tokenizer import CHAT_TOKENS, load_tokenizer
 
-    return load_tokenizer(args.tokenizer or ("qwen2-offline" if args.model in PRESETS else args.model))
+    reference = task_format is None or task_format.prompt == "reference"
+    return load_tokenizer(args.tokenizer or ("qwen2-offline" if args.model in PRESETS else args.model),
+                          chat_tokens=CHAT_TOKENS if reference else ())
+
+
+# The names of fraudft.modeling.taskformat's PROMPTS and ANSWERS, spelled out so that building the
+# parser imports no model code (a test keeps them equal).
+PROMPT_NAMES = ("reference", "chat_template")
+ANSWER_NAMES = ("is_fraud", "is_fraud_speaker_reason")
+FORMAT_FLAGS = {"prompt": "prompt", "system_prompt": "system_prompt", "separator": "separator", "answer": "answer"}
+
+
+def add_task_format_options(p) -> None:
+    """--prompt, --system-prompt, --separator, --answer: the task format (fraudft.modeling.taskformat)."""
+    p.add_argument("--prompt", choices=PROMPT_NAMES, default=None,
+                   help="reference: the reference's ChatML string (default); chat_template: the tokenizer's own template")
+    p.add_argument("--system-prompt", default=None,
+                   help="chat_template only: a system message (default: the template's own default)")
+    p.add_argument("--separator", default=None,
+                   help="between instruction and input (default: nothing, as the reference; LLaMA-Factory: '\\n'); "
+                        "\\n and \\t are read as newline and tab")
+    p.add_argument("--answer", choices=ANSWER_NAMES, default=None,
+                   help="is_fraud (default) or is_fraud_speaker_reason: the trained answer's JSON fields")
+
+
+def task_format_from(args, base=None):
+    """The TaskFormat of the command's flags; flags left out keep `base`'s values (e.g. the format
+    saved with an adapter), else the defaults. UsageError on a bad combination."""
+    import dataclasses
+
+    from fraudft.modeling.taskformat import TaskFormat
+
+    changes = {name: getattr(args, dest, None) for name, dest in FORMAT_FLAGS.items()}
+    changes = {k: v for k, v in changes.items() if v is not None}
+    if "separator" in changes:  # hand-written: unicode_escape would mangle non-ASCII separators
+        changes["separator"] = changes["separator"].replace("\\n", "\n").replace("\\t", "\t")
+    try:
+        return dataclasses.replace(base or TaskFormat(), **changes)
+    except ValueError as err:
+        raise UsageError(f"--{str(err).split(':')[0].replace('_', '-')}: {str(err).split(':', 1)[1].strip()}") from None
 
 
 # The names of fraudft.readers.FORMATS, spelled out so that building the parser imports no reader
 # (a test keeps them equal).
-FORMAT_NAMES = ("jsonl", "json", "alpaca", "csv", "parquet")
+FORMAT_NAMES = ("jsonl", "json", "alpaca", "sharegpt", "csv", "parquet", "hub")
 
 
 def add_data_format_options(p) -> None:
     """--format and --column-map, for every command that reads record files."""
     p.add_argument("--format", choices=FORMAT_NAMES, default=None,
-                   help="the data files' format (default: detected from the suffix and, for .json/.jsonl, the content)")
+                   help="the data files' format (default: detected from the suffix and, for .json/.jsonl, the content; "
+                        "OWNER/NAME:SPLIT, not an existing file, is a hub dataset split)")
     p.add_argument("--column-map", default=None, metavar="FIELD=COLUMN,...",
                    help="read record fields from other columns, e.g. input=text,label=is_fraud")
 
@@ -55,6 +96,13 @@ def read_records(args, path) -> list[dict]:
     from fraudft.readers import load_records
 
     return load_records(path, args.format, args.column_map)
+
+
+def split_places(args, paths, splits: dict) -> dict[str, str]:
+    """{split: how its file names records, "line", "item" or "row"} for splits read by read_named_splits."""
+    from fraudft.readers import place_word
+
+    return {name: place_word(path, args.format, args.column_map) for name, path in zip(splits, paths)}
 
 
 def read_named_splits(args, paths) -> dict[str, list[dict]]:

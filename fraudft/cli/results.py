@@ -8,6 +8,8 @@
                     [--tolerance 0.10] [--fail-on-regression]
     fraudft results plot [REV] --out plots/          precision_recall.png, pr_curves.png, reliability.png,
                                                      loss_curves.png, alpha_r.png
+    fraudft results report [REV] --out report.html   one self-contained HTML page: tables, verdicts,
+                    [--history-last 10]              interactive plots, robustness, audit, environment, history
 """
 
 from __future__ import annotations
@@ -93,6 +95,24 @@ def cmd_results_plot(args) -> int:
     return 0
 
 
+def cmd_results_report(args) -> int:
+    from fraudft.results.report import write_report
+    from fraudft.results.store import load_records, resolve_results_commit
+
+    if args.history_last is not None and args.history_last < 1:
+        raise UsageError(f"--history-last: got {args.history_last}, expected a number of commits >= 1")
+    out = Path(args.out)
+    if out.is_dir():
+        raise UsageError(f"--out {out}: is a folder, expected the path of the HTML file to write")
+    root = Path(args.results_dir)
+    commit = resolve_results_commit(root, args.rev)
+    records = load_records(root, commit, args.backend)
+    if args.resamples is not None and args.resamples < 100:
+        raise UsageError(f"--resamples: got {args.resamples}, expected at least 100 bootstrap draws")
+    print(write_report(records, commit, out, root=root, history_last=args.history_last, n_resamples=args.resamples))
+    return 0
+
+
 def cmd_results_power(args) -> int:
     from fraudft.experiment.power import gate_power
     from fraudft.results.store import load_records, resolve_results_commit
@@ -120,7 +140,7 @@ def _add_common(p) -> None:
 
 
 def register(commands) -> argparse.ArgumentParser:
-    """Add the `results` command group (table, compare, plot, ab) to the top-level subparsers."""
+    """Add the `results` command group (table, compare, plot, report, ab) to the top-level subparsers."""
     parser = commands.add_parser("results", help="tables, comparisons and plots of benchmark records")
     sub = parser.add_subparsers(dest="results_command", required=True)
     p = sub.add_parser("table", help="markdown table of a commit's runs, with a per-arm summary over seeds")
@@ -159,6 +179,16 @@ def register(commands) -> argparse.ArgumentParser:
     _add_common(p)
     p.add_argument("--out", required=True, help="folder to write the PNG files into")
     p.set_defaults(func=cmd_results_plot)
+    p = sub.add_parser("report", help="one self-contained HTML page: tables, verdicts, interactive plots, audit, "
+                                      "environment and history (no network needed to view it)")
+    p.add_argument("rev", nargs="?", default="HEAD", help="a commit folder under the results dir or a git revision")
+    _add_common(p)
+    p.add_argument("--out", required=True, help="the HTML file to write (e.g. report.html)")
+    p.add_argument("--history-last", type=int, default=10,
+                   help="commits in the history charts, newest last (default 10)")
+    p.add_argument("--resamples", type=int, default=None,
+                   help="bootstrap draws of every interval and test (default: fraudft.stats' 10,000)")
+    p.set_defaults(func=cmd_results_report)
     p = sub.add_parser("ab", help="tokens/s and peak memory of two commits' code on one arm, run alternately "
                                   "(A, B, A, B, ...): paired log ratios with a t-interval")
     p.add_argument("rev_a", metavar="REV_A", help="the baseline: a git revision (run from a temporary checkout)")

@@ -23,7 +23,15 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
-from fraudft.cli.options import add_data_format_options, add_model_options, config_from_flags, read_records, tokenizer_for
+from fraudft.cli.options import (
+    add_data_format_options,
+    add_model_options,
+    add_task_format_options,
+    config_from_flags,
+    read_records,
+    task_format_from,
+    tokenizer_for,
+)
 
 TINY_RECIPE = "recipes/cpu-tiny.toml"
 # flag (argparse dest) -> TrainConfig field, for the flags whose default depends on the model
@@ -65,7 +73,9 @@ def fill_defaults(args) -> str | None:
 
 def cmd_train(args) -> int:
     from fraudft.measure import is_main_process
+    from fraudft.modeling.encode import EncodeConfig, Encoder
     from fraudft.modeling.lora import REFERENCE_TARGET_MODULES, LoraSettings
+    from fraudft.modeling.taskformat import answer_token_budget, save_format
     from fraudft.modeling.models import load_model
     from fraudft.results.store import meta_info, run_info, write_json_atomic
     from fraudft.train import TrainConfig, train
@@ -82,22 +92,27 @@ def cmd_train(args) -> int:
         seed=args.seed, progress=not args.quiet, batching=args.batching,
         save_steps=args.eval_steps if args.resume else 0, resume=args.resume, compile=args.compile, liger=args.liger,
     )
+    task_format = task_format_from(args)
     train_records, eval_records = read_records(args, args.train), read_records(args, args.eval)
     # once the input is known good (an error stays the only line), and once under torchrun (RANK is
     # set before the process group exists)
     if defaults_used and os.environ.get("RANK", "0") == "0":
         print(defaults_used, file=sys.stderr)
-    tokenizer = tokenizer_for(args)
+    tokenizer = tokenizer_for(args, task_format)
     model = load_model(args.model, seed=args.model_seed, trust_remote_code=args.trust_remote_code)
     identity = {"model": args.model, "model_seed": args.model_seed, "tokenizer": args.tokenizer}  # None: the model's default
     model, stats = train(model, tokenizer, train_records, eval_records, lora, config,
-                         output_dir=f"{args.out}/checkpoints", identity=identity)
+                         output_dir=f"{args.out}/checkpoints", identity=identity, task_format=task_format)
     if not is_main_process():  # rank 0 writes the adapter (the same on every rank) and the global record
         return 0
     model.save_pretrained(f"{args.out}/adapter")
+    # generate mode's reply limit, sized from the longest trained answer; `fraudft evaluate` reads both
+    max_new_tokens = answer_token_budget(Encoder(tokenizer, EncodeConfig(config.max_length, task_format)), train_records)
+    save_format(f"{args.out}/adapter", task_format, max_new_tokens)
     record = {
         "run_info": run_info({"model": args.model, "model_seed": args.model_seed, "train": args.train,
-                              "eval": args.eval, "lora": lora.to_dict(), "train_config": vars(config)}),
+                              "eval": args.eval, "lora": lora.to_dict(), "train_config": vars(config),
+                              "format": task_format.to_dict(), "max_new_tokens": max_new_tokens}),
         "train_info": {"status": "success", **stats.to_dict()},
         "meta_info": meta_info(),
     }
@@ -108,8 +123,16 @@ def cmd_train(args) -> int:
         f"{stats.tokens_per_s:.0f} tokens/s, {stats.samples_per_s:.1f} samples/s, best eval loss "
         f"{stats.best_eval_loss}, peak memory {memory}; adapter in {args.out}/adapter"
     )
+    print(f"task format: {format_line(task_format)}; generate mode's --max-new-tokens {max_new_tokens} "
+          "(the longest trained answer + margin), saved with the adapter")
     print(truncation_line(stats.truncation))
     return 0
+
+
+def format_line(task_format) -> str:
+    """The task format in one line, e.g. `prompt reference, separator '', answer is_fraud`."""
+    system = "" if task_format.system_prompt is None else f", system prompt {task_format.system_prompt!r}"
+    return f"prompt {task_format.prompt}{system}, separator {task_format.separator!r}, answer {task_format.answer}"
 
 
 def truncation_line(truncation: dict) -> str:
@@ -125,6 +148,7 @@ def register(commands) -> None:
     p.add_argument("--train", required=True)
     p.add_argument("--eval", required=True)
     add_data_format_options(p)
+    add_task_format_options(p)
     p.add_argument("--out", required=True)
     p.add_argument("--lora-r", type=int, default=8)
     p.add_argument("--lora-alpha", type=float, default=16)

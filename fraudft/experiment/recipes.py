@@ -4,6 +4,11 @@ fraudft/configs/recipes/NAME.toml. A recipe may `extends = "OTHER"` and override
     from fraudft.experiment.recipes import load_recipe
     recipe = load_recipe("cpu-tiny")
     recipe = load_recipe("gpu", model="/models/qwen2-1.5b", data_dir="data/")
+
+The `[format]` table (prompt, system_prompt, separator, answer: fraudft.modeling.taskformat.TaskFormat)
+is the one place a recipe's task format is built; training and evaluation (`eval.format`) both take
+it from there, and every record of the recipe records it. An [eval] table without max_new_tokens
+leaves generate mode's limit to be sized from the longest trained answer (the runner does).
 """
 
 from __future__ import annotations
@@ -16,10 +21,11 @@ from pathlib import Path
 from fraudft.configs import read_config, recipe_names
 from fraudft.errors import UsageError
 from fraudft.evaluate import EvalConfig
+from fraudft.modeling.taskformat import TaskFormat
 from fraudft.operating import ThresholdRule
 from fraudft.train import TrainConfig
 
-TABLES = ("data", "train", "eval", "decision", "budgets")
+TABLES = ("data", "train", "eval", "decision", "budgets", "format")
 KEYS = {"extends", "model", "tokenizer", "model_seed", "device", "dtype", *TABLES}
 DEVICES = ("cpu", "cuda")
 DTYPES = ("auto", "bf16", "fp32")
@@ -45,6 +51,11 @@ class Recipe:
     decision: ThresholdRule = ThresholdRule()  # [decision] threshold_rule: the operating point's rule
     # --extra-test NAME=PATH: out-of-distribution sets every arm is also scored on (evaluation `extra:NAME`)
     extra_tests: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def format(self) -> TaskFormat:
+        """The task format of [format] (held in eval.format, which evaluation reads)."""
+        return self.eval.format
 
     def __post_init__(self):
         if self.device not in DEVICES:
@@ -81,7 +92,7 @@ class Recipe:
                 "tokenizer": self.tokenizer,
                 "train": dataclasses.asdict(self.train), "eval": dataclasses.asdict(self.eval),
                 "synth_sizes": list(self.synthetic), "synth_seeds": list(self.synthetic_seeds), "data_dir": str(self.data_dir) if self.data_dir else None,
-                "threshold_rule": str(self.decision)}
+                "threshold_rule": str(self.decision), "format": self.format.to_dict()}
 
 
 def model_slug(model: str) -> str:
@@ -119,7 +130,7 @@ def load_recipe(name: str, **overrides) -> Recipe:
         recipe = Recipe(
             name=name, model=config["model"], tokenizer=config.get("tokenizer", config["model"]),
             model_seed=config.get("model_seed", 0), device=config.get("device", "cpu"), dtype=config.get("dtype", "auto"),
-            train=TrainConfig(**train), eval=EvalConfig(**config["eval"]),
+            train=TrainConfig(**train), eval=EvalConfig(**config["eval"], format=TaskFormat.from_dict(config["format"])),
             synthetic=tuple(synthetic[k] for k in ("train", "eval", "test")) if synthetic else Recipe.synthetic,
             synthetic_seeds=tuple(seeds[k] for k in ("train", "eval", "test")) if seeds else Recipe.synthetic_seeds,
             budgets=dict(config["budgets"]),

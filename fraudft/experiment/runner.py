@@ -46,7 +46,7 @@ def new_record(arm: Arm, recipe: Recipe, seed: int, splits: Splits | None = None
     if splits is not None:
         config["data"] = {"source": splits.source, "fingerprints": splits.fingerprints}
     return RunRecord(arm=arm.name, seed=seed, recipe=recipe.key, model=recipe.model, device=recipe.device,
-                     run_info=run_info(config), train_info={}, meta_info=meta_info(),
+                     run_info=run_info(config), train_info={}, meta_info=meta_info(), format=recipe.format.to_dict(),
                      audit=splits.audit if splits is not None else None)
 
 
@@ -54,10 +54,11 @@ def _load(recipe: Recipe):
     import torch
 
     from fraudft.modeling.models import load_model
-    from fraudft.modeling.tokenizer import load_tokenizer
+    from fraudft.modeling.tokenizer import CHAT_TOKENS, load_tokenizer
 
     dtype = getattr(torch, DTYPES[recipe.dtype]) if recipe.dtype in DTYPES else None
-    return load_tokenizer(recipe.tokenizer), load_model(recipe.model, device=recipe.device, dtype=dtype, seed=recipe.model_seed)
+    chat_tokens = CHAT_TOKENS if recipe.format.prompt == "reference" else ()  # the ChatML check: reference only
+    return load_tokenizer(recipe.tokenizer, chat_tokens=chat_tokens), load_model(recipe.model, device=recipe.device, dtype=dtype, seed=recipe.model_seed)
 
 
 def train_config(arm: Arm, recipe: Recipe, seed: int):
@@ -108,6 +109,7 @@ def _evaluate_arm(arm: Arm, recipe: Recipe, splits: Splits, training: list[dict]
         return {"status": "success", "steps": 0}, results
     from fraudft.evaluate import evaluate
     from fraudft.experiment.calibration import calibrate
+    from fraudft.modeling.taskformat import answer_token_budget
     from fraudft.train import train
 
     tokenizer, model = _load(recipe)
@@ -116,16 +118,21 @@ def _evaluate_arm(arm: Arm, recipe: Recipe, splits: Splits, training: list[dict]
         calibration = calibrate(model, batch_size=recipe.train.batch_size)
         config = train_config(arm, recipe, seed)
         with tempfile.TemporaryDirectory(prefix="fraudft-") as out:
-            model, stats = train(model, tokenizer, training, splits.eval, arm.lora, config, out)
+            model, stats = train(model, tokenizer, training, splits.eval, arm.lora, config, out,
+                                 task_format=recipe.format)
         train_info.update(stats.to_dict())
         train_info.update(lora_scale=arm.lora.scale, learning_rate=config.learning_rate,
                           calibration_tokens_per_s=calibration,
                           relative_throughput=stats.tokens_per_s / calibration)
+    eval_config = recipe.eval
+    if eval_config.mode == "generate" and eval_config.max_new_tokens is None:  # sized from the trained answers
+        budget = answer_token_budget(eval_config.encoder(tokenizer), training)
+        eval_config = dataclasses.replace(eval_config, max_new_tokens=budget)
     results = {}
     for name, (test, dev) in tests.items():
-        if recipe.eval.mode == "score" and id(dev) not in dev_scores:  # the operating point is chosen on the eval split's scores
-            dev_scores[id(dev)] = evaluate(model, tokenizer, dev, recipe.eval)["probabilities"]
-        results[name] = (evaluate(model, tokenizer, test, recipe.eval), dev_scores.get(id(dev)))
+        if eval_config.mode == "score" and id(dev) not in dev_scores:  # the operating point is chosen on the eval split's scores
+            dev_scores[id(dev)] = evaluate(model, tokenizer, dev, eval_config)["probabilities"]
+        results[name] = (evaluate(model, tokenizer, test, eval_config), dev_scores.get(id(dev)))
     return train_info, results
 
 

@@ -27,7 +27,7 @@ from typing import Callable
 
 from fraudft.cache import cache_dir
 from fraudft.errors import DataError
-from fraudft.readers import load_records
+from fraudft.readers import load_records, place_word
 from fraudft.results.store import write_json_atomic
 from fraudft.synthetic import SHORTCUTS, SynthConfig, generate
 from fraudft.counterfactuals import COUNTERFACTUALS, counterfactual
@@ -51,6 +51,7 @@ class Splits:
     fingerprints: dict = field(default_factory=dict)
     audit: dict = field(default_factory=dict)  # fraudft.audit findings on train/eval/test
     changes: dict = field(default_factory=dict)  # "NAME:SPLIT": a counterfactual's change report
+    places: dict = field(default_factory=dict)  # split: how its file names records (line, item, row); {} synthetic
 
 
 def fingerprint(records: list[dict]) -> str:
@@ -66,8 +67,9 @@ def load_splits(data_dir: str | Path | None, synthetic: tuple[int, int, int],
     """train/eval/test from data_dir (one file per split, any of DATA_SUFFIXES: train.jsonl or
     train.csv, ...; see split_files), else synthetic of these sizes, generated with these seeds."""
     if data_dir is not None:
-        parts = {name: load_records(path) for name, path in split_files(data_dir).items()}
-        splits = Splits(**parts, source=str(data_dir))
+        files = split_files(data_dir)
+        parts = {name: load_records(path) for name, path in files.items()}
+        splits = Splits(**parts, source=str(data_dir), places={name: place_word(path) for name, path in files.items()})
     else:
         configs = {name: SynthConfig(n=n, seed=seed) for name, n, seed in zip(SPLIT_NAMES, synthetic, seeds)}
         splits = Splits(**{name: generate(c) for name, c in configs.items()}, synthetic=configs,
@@ -100,14 +102,14 @@ def audit_summary(splits: Splits) -> dict:
     of a grid runs in its own process on the same data, and the audit takes seconds)."""
     from fraudft.audit import AuditConfig, audit
 
-    key = hashlib.sha256(json.dumps([splits.fingerprints, dataclasses.asdict(AuditConfig())], sort_keys=True)
+    key = hashlib.sha256(json.dumps([splits.fingerprints, dataclasses.asdict(AuditConfig()), splits.places], sort_keys=True)
                          .encode()).hexdigest()[:20]
     path = cache_dir("audits", f"{key}.json")
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         pass  # not cached yet (or unreadable): audit again
-    report = audit({name: getattr(splits, name) for name in SPLIT_NAMES})
+    report = audit({name: getattr(splits, name) for name in SPLIT_NAMES}, places=splits.places)
     summary = {"worst_level": report.worst_level, "counts": report.counts(),
                "findings": [f"[{f.level}] {f.check} {f.split or ''}: {f.verdict}" for f in report.findings]}
     write_json_atomic(summary, path)

@@ -2,7 +2,8 @@
 padding for the full-logit loss.
 
 Padding is done by transformers' DataCollatorForSeq2Seq (labels padded with -100, attention mask
-0 on pads); this module only picks the side without touching the caller's tokenizer. Every forward
+0 on pads); this module only picks the side without touching the caller's tokenizer. A tokenizer
+without a pad token pads with eos (fraudft.modeling.taskformat.pad_token_id). Every forward
 pass over a padded batch gets its positions from `position_ids_for(attention_mask)` (the Collator
 adds them with `position_ids=True`): HF causal LMs called without position_ids number a row from
 its first pad, which a model with learned absolute positions (GPT-2) reads as another input.
@@ -17,6 +18,7 @@ import torch
 from transformers import DataCollatorForSeq2Seq
 
 from fraudft.modeling.encode import IGNORE_INDEX
+from fraudft.modeling.taskformat import with_pad_token
 
 MODEL_FIELDS = ("input_ids", "attention_mask", "labels")
 
@@ -44,7 +46,8 @@ class Collator:
                  position_ids: bool = False):
         if side not in ("left", "right"):
             raise ValueError(f"side: got {side!r}, expected 'left' or 'right'")
-        sided = copy.copy(tokenizer)  # padding_side is read from the tokenizer: use a private copy
+        # padding_side is read from the tokenizer: use a private copy; no pad token (Llama-3): eos pads
+        sided = copy.copy(with_pad_token(tokenizer))
         sided.padding_side = side
         self.side, self.position_ids = side, position_ids
         self._collator = DataCollatorForSeq2Seq(

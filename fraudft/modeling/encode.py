@@ -1,78 +1,72 @@
-"""Encode a record for training exactly as the reference does (REFERENCE §2), minus its defect.
+"""Encode a record for training as the reference does (REFERENCE §2), minus its defect.
 
     fraudft encode eval.jsonl --tokenizer qwen2-offline --max-length 256
 
-The prompt is the Qwen2 chat prompt around `instruction + input`, the target is
-`{"is_fraud": true|false}` followed by one terminator token (the pad token `<|endoftext|>`, as in
-the reference), and labels are -100 on every prompt token. Unlike the reference, `max_length` is
-met by shortening the dialogue (its end is cut), never the answer and terminator; the encoder
-reports which records were truncated.
-
-Template "reference" writes the prompt string of the article; template "chat" renders it with the
-tokenizer's own chat template, for models other than Qwen2.
+The prompt and answer follow the task format (fraudft.modeling.taskformat.TaskFormat): by default
+the reference's Qwen2 ChatML prompt around `instruction + input`, and `{"is_fraud": true|false}`
+followed by one terminator token (the pad token `<|endoftext|>`, as in the reference); labels are
+-100 on every prompt token. Unlike the reference, `max_length` is met by shortening the dialogue
+(its end is cut), never the answer and terminator; the encoder reports which records were truncated.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
 
 from fraudft.errors import UsageError
+from fraudft.modeling.taskformat import REFERENCE_PROMPT, TaskFormat, pad_token_id
+
+__all__ = ["IGNORE_INDEX", "REFERENCE_PROMPT", "EncodeConfig", "Encoder", "target_text", "terminator_id"]
 
 IGNORE_INDEX = -100
-REFERENCE_PROMPT = (
-    "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
-    "<|im_start|>user\n{text}<|im_end|>\n<|im_start|>assistant\n"
-)
 
 
 @dataclass(frozen=True)
 class EncodeConfig:
-    """How records become token ids."""
+    """How records become token ids: the length limit and the task format."""
 
     max_length: int = 2048
-    template: Literal["reference", "chat"] = "reference"
+    format: TaskFormat = field(default_factory=TaskFormat)
 
     def __post_init__(self):
         if not isinstance(self.max_length, int) or self.max_length < 1:
             raise ValueError(f"max_length: got {self.max_length!r}, expected a positive integer")
-        if self.template not in ("reference", "chat"):
-            raise ValueError(f"template: got {self.template!r}, expected 'reference' or 'chat'")
+        if not isinstance(self.format, TaskFormat):
+            raise ValueError(f"format: got {self.format!r}, expected a TaskFormat")
 
 
 def target_text(label: bool) -> str:
-    """The answer the model is trained to give."""
-    return json.dumps({"is_fraud": label}, ensure_ascii=False)
+    """The reference answer (schema is_fraud) for a label."""
+    return TaskFormat().answer_text({"label": label})
 
 
 def terminator_id(tokenizer) -> int:
-    """The token that ends the answer: the pad token as in the reference, else eos."""
-    token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    if token_id is None:
-        raise UsageError("tokenizer has neither a pad nor an eos token to end the answer with")
-    return token_id
+    """The token that ends the answer under the reference prompt: the pad token as in the
+    reference, else eos (taskformat.pad_token_id); UsageError when there is neither."""
+    return pad_token_id(tokenizer)
 
 
 class Encoder:
     """Turns records into `input_ids`, `attention_mask`, `labels` and a `truncated` flag."""
 
     def __init__(self, tokenizer, config: EncodeConfig = EncodeConfig()):
-        self.tokenizer, self.config = tokenizer, config
-        self.terminator = terminator_id(tokenizer)
-        self.target_ids = {label: self._ids(target_text(label)) + [self.terminator] for label in (True, False)}
+        self.tokenizer, self.config, self.format = tokenizer, config, config.format
+        self.terminator = self.format.terminator(tokenizer)
+        # The answers to a record of each label with empty other fields: score mode's shared prefix
+        # and the verdict token come from these.
+        self.target_ids = {label: self.answer_ids({"label": label, "fraud_speaker": "", "reason": ""})
+                           for label in (True, False)}
+
+    def answer_ids(self, record: dict) -> list[int]:
+        """The record's answer (the format's schema) and the terminator, as token ids."""
+        return self._ids(self.format.answer_text(record)) + [self.terminator]
 
     def _ids(self, text: str) -> list[int]:
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]
 
     def prompt_text(self, instruction: str, dialogue: str) -> str:
         """The full prompt string, ending where the assistant's answer starts."""
-        text = instruction + dialogue
-        if self.config.template == "reference":
-            return REFERENCE_PROMPT.format(text=text)
-        return self.tokenizer.apply_chat_template(
-            [{"role": "user", "content": text}], tokenize=False, add_generation_prompt=True
-        )
+        return self.format.prompt_text(self.tokenizer, instruction, dialogue)
 
     def prompt_ids(self, record: dict, budget: int | None = None) -> tuple[list[int], bool]:
         """Prompt token ids within `budget` tokens (the dialogue's end is cut), and whether it was cut."""
@@ -109,7 +103,7 @@ class Encoder:
 
     def encode(self, record: dict) -> dict:
         """One training example: prompt and answer, labels masked on the prompt."""
-        target = self.target_ids[record["label"]]
+        target = self.answer_ids(record)
         prompt, truncated = self.prompt_ids(record, budget=self.config.max_length - len(target))
         return {
             "input_ids": prompt + target,

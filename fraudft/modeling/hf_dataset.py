@@ -1,5 +1,5 @@
 """Records as Hugging Face `datasets.Dataset`s: loaded from any file format of `fraudft.readers`
-(JSONL, JSON and alpaca arrays, CSV, Parquet) or the hub, validated row by row, and encoded for
+(JSONL, JSON, alpaca and ShareGPT arrays, CSV, Parquet) or the hub, validated row by row, and encoded for
 training with `Dataset.map`, cached on disk across runs.
 
     from fraudft.modeling.hf_dataset import load_records, encode_dataset
@@ -10,7 +10,7 @@ training with `Dataset.map`, cached on disk across runs.
 Files are read by `fraudft.readers` (the readers the CLI uses), so bad data fails the same way
 whatever the format: `FILE:LINE: field` for JSONL, `FILE: item N: field` for arrays, `FILE: row N:
 field` for tables and hub rows (N counting data rows from 1: a dialogue's newlines make CSV line
-numbers useless). A dataset holds the four reference columns only; extra fields are dropped (they vary from
+numbers useless). A dataset holds the four reference columns (and `reason` where a record has one); extra fields are dropped (they vary from
 record to record, which an Arrow schema cannot hold; read them with `fraudft.records`).
 
 Encoded datasets are cached in `$FRAUDFT_CACHE/datasets` (else the `datasets` cache) under a
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import inspect
 import os
-import re
 from pathlib import Path
 
 import datasets
@@ -30,13 +29,13 @@ from datasets.fingerprint import Hasher
 
 from fraudft.cache import cache_dir
 from fraudft import readers
-from fraudft.errors import UsageError
+from fraudft.hub import parse_hub_id, read_hub  # noqa: F401  parse_hub_id: re-exported
 from fraudft.modeling import encode as encode_module
+from fraudft.modeling import taskformat as taskformat_module
 from fraudft.modeling.encode import EncodeConfig, Encoder
 from fraudft.records import REQUIRED_FIELDS
 
 COLUMNS = tuple(REQUIRED_FIELDS)  # input, label, fraud_speaker, instruction
-HUB_ID = re.compile(r"(?P<repo>[\w.-]+/[\w.-]+):(?P<split>[\w.-]+)")
 FILE_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")
 
 
@@ -47,21 +46,12 @@ def default_cache_dir() -> Path:
     return Path(datasets.config.HF_DATASETS_CACHE)
 
 
-def parse_hub_id(source: str) -> tuple[str, str]:
-    """"owner/name:split" -> ("owner/name", "split")."""
-    match = HUB_ID.fullmatch(source)
-    if match is None:
-        raise UsageError(
-            f"{source}: data: not a file, expected an existing .jsonl, .json, .csv or .parquet file (or "
-            "--format) or a hub dataset as OWNER/NAME:SPLIT (e.g. someone/fraud-dialogues:train)"
-        )
-    return match["repo"], match["split"]
-
-
 def records_dataset(records: list[dict]) -> datasets.Dataset:
-    """Validated record dicts as a Dataset of the reference columns (in memory; its fingerprint
-    is a hash of the data, so equal records give equal fingerprints across runs)."""
-    return datasets.Dataset.from_dict({column: [r[column] for r in records] for column in COLUMNS})
+    """Validated record dicts as a Dataset of the reference columns, and `reason` where any record
+    has one (None in the others; the three-field answer trains it), in memory; its fingerprint is a
+    hash of the data, so equal records give equal fingerprints across runs."""
+    columns = COLUMNS + (("reason",) if any("reason" in r for r in records) else ())
+    return datasets.Dataset.from_dict({column: [r.get(column) for r in records] for column in columns})
 
 
 def load_records(source: str | Path, cache_dir: str | Path | None = None, format: str | None = None,
@@ -69,7 +59,7 @@ def load_records(source: str | Path, cache_dir: str | Path | None = None, format
     """Load and validate records from a file (any format of fraudft.readers, detected or `format`)
     or a hub id `owner/name:split`, as records_dataset of them."""
     path = Path(source)
-    if format is not None or path.suffix.lower() in FILE_SUFFIXES or path.exists():
+    if format not in (None, "hub") or path.suffix.lower() in FILE_SUFFIXES or path.exists():
         return records_dataset(readers.load_records(path, format, column_map))
     return load_hub_records(str(source), cache_dir, column_map)
 
@@ -77,19 +67,11 @@ def load_records(source: str | Path, cache_dir: str | Path | None = None, format
 def load_hub_records(source: str, cache_dir: str | Path | None = None,
                      column_map: dict | str | None = None) -> datasets.Dataset:
     """A split of a hub dataset (`owner/name:split`), validated row by row as a typed table (the
-    Parquet label rule: a bool or 0/1 integer column). Needs the network."""
-    repo, split = parse_hub_id(str(source))
-    try:
-        dataset = datasets.load_dataset(repo, split=split, cache_dir=_str(cache_dir))
-    except (ConnectionError, FileNotFoundError, ValueError) as err:  # offline, no such dataset or split
-        raise UsageError(f"{source}: data: cannot be loaded from the hub ({err}), expected a reachable dataset and split") from err
+    Parquet label rule: a bool or 0/1 integer column): the `hub` reader of fraudft.readers
+    (fraudft.hub), with the datasets cache in `cache_dir`."""
     column_map = readers.parse_column_map(column_map) if isinstance(column_map, str) or column_map is None else column_map
-    rows = readers.typed_rows(dataset.to_list(), dataset.column_names, source, column_map)
-    return records_dataset(readers.validated(rows, source, readers.HUB))
-
-
-def _str(path) -> str | None:
-    return None if path is None else str(path)
+    rows = read_hub(str(source), column_map, cache_dir)
+    return records_dataset(readers.validated(rows, source, readers.FORMATS["hub"]))
 
 
 def encoding_fingerprint(dataset: datasets.Dataset, tokenizer, config: EncodeConfig) -> str:
@@ -97,7 +79,8 @@ def encoding_fingerprint(dataset: datasets.Dataset, tokenizer, config: EncodeCon
     code. Passed to map as `new_fingerprint`, since the tokenizer inside an Encoder does not hash
     the same way twice."""
     tokenizer_state = (tokenizer.name_or_path, len(tokenizer), tokenizer.chat_template)
-    return Hasher.hash((dataset._fingerprint, tokenizer_state, config, inspect.getsource(encode_module)))
+    return Hasher.hash((dataset._fingerprint, tokenizer_state, config, inspect.getsource(encode_module),
+                        inspect.getsource(taskformat_module)))
 
 
 def encode_dataset(dataset: datasets.Dataset, tokenizer, config: EncodeConfig = EncodeConfig(),

@@ -6,7 +6,9 @@
 
 A record holds, in the spirit of peft's method_comparison: `run_info` (commit, dirty flag, date,
 command, config), `train_info` (steps, train and eval time apart, tokens/s, peak memory, status
-`success` or `failed` with the error), `meta_info` (library versions, device), the data `audit`
+`success` or `failed` with the error), `meta_info` (library versions, device), the task `format`
+(fraudft.modeling.taskformat.TaskFormat.to_dict(): prompt, system prompt, separator, answer schema;
+None in records written before formats were recorded: those used the default), the data `audit`
 and a list of named **evaluations** of the one trained adapter (or baseline). Each evaluation holds
 the test labels, the strict 0/1 predictions at its threshold, the P(fraud) scores (score mode and
 the baselines; None in generate mode), the replies and their parse status (generate mode), its
@@ -122,6 +124,7 @@ class RunRecord:
     audit: dict | None = None
     evaluations: list[Evaluation] = field(default_factory=list)
     comparisons: list[dict] = field(default_factory=list)  # expectation verdicts kept by the bench
+    format: dict | None = None  # the task format (TaskFormat.to_dict()); None in older records
     schema: int = SCHEMA_VERSION
     path: str | None = None
 
@@ -142,6 +145,13 @@ class RunRecord:
             raise RecordError(f"evaluations: the first must be {TEST!r}, got {names[0]!r}")
         for evaluation in self.evaluations:
             evaluation.check()
+        if self.format is not None:
+            from fraudft.modeling.taskformat import TaskFormat
+
+            try:
+                TaskFormat.from_dict(self.format)
+            except (TypeError, ValueError) as err:
+                raise RecordError(f"format: {err}") from None
 
     def to_dict(self) -> dict:
         """The JSON object written to disk (without `path`)."""
@@ -173,6 +183,7 @@ class RunRecord:
                 device=str(data.get("device") or ""),
                 run_info=data.get("run_info") or {}, train_info=info, meta_info=data.get("meta_info") or {},
                 audit=data.get("audit"), evaluations=evaluations, comparisons=list(data.get("comparisons") or []),
+                format=data.get("format"),
                 schema=SCHEMA_VERSION, path=str(path) if path else None)
         except (TypeError, ValueError, AttributeError) as err:
             if isinstance(err, RecordError):

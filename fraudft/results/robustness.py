@@ -113,16 +113,24 @@ def robustness_cells(row: dict) -> list[str]:
     return [changed, flip_cell, dp_cell, mcc_cell, directional_cell(row.get("directional"))]
 
 
-def robustness_section(records: list[RunRecord], n_resamples: int | None = None) -> str:
-    """The table's Robustness section as markdown, "" when no record has a counterfactual evaluation."""
+COLUMNS = ["backend", "arm", "seed", "counterfactual set", "records changed", "flip rate [95% CI]",
+           "mean ΔP(fraud) [95% CI]", "MCC changed − original [95% CI]",
+           "directional: share of changed records whose P(fraud) fell [95% CI]"]
+
+
+def robustness_table_rows(rows: list[dict]) -> list[list]:
+    """robustness_rows as table rows of text, one per row, under COLUMNS."""
+    return [[r["recipe"], r["arm"], r["seed"], r["set"], *robustness_cells(r)] for r in rows]
+
+
+def robustness_section(records: list[RunRecord], n_resamples: int | None = None, rows: list[dict] | None = None) -> str:
+    """The table's Robustness section as markdown, "" when no record has a counterfactual evaluation
+    (`rows`: robustness_rows of the records, when already computed)."""
     from fraudft.results.table import markdown
 
-    rows = robustness_rows(records, n_resamples)
+    rows = robustness_rows(records, n_resamples) if rows is None else rows
     if not rows:
         return ""
-    table = markdown(["backend", "arm", "seed", "counterfactual set", "records changed", "flip rate [95% CI]",
-                      "mean ΔP(fraud) [95% CI]", "MCC changed − original [95% CI]",
-                      "directional: share of changed records whose P(fraud) fell [95% CI]"],
-                     [[r["recipe"], r["arm"], r["seed"], r["set"], *robustness_cells(r)] for r in rows])
+    table = markdown(COLUMNS, robustness_table_rows(rows))
     return ("### Robustness: the same adapter on counterfactual test sets (flip rate: share of answers that "
             "changed; paired, test examples resampled within each label)\n\n" + table)

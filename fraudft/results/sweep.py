@@ -166,23 +166,31 @@ def trend_line(trend: dict, family: int = 1) -> str:
             + (", borderline" if trend["borderline"] else "") + f" ({p}; {trend['arms']} ratios, paired bootstrap)")
 
 
+def sweep_columns(metric: str = SWEEP_METRIC) -> list[str]:
+    return ["alpha/r", "arm", "seeds", metric, "P(best)", "vs the previous ratio (paired, Holm-adjusted; secondary)"]
+
+
+def sweep_rows(summary: dict) -> list[list]:
+    """One sweep_summaries entry's ratios as table rows of text, under sweep_columns."""
+    rows = []
+    for p in summary["points"]:
+        interval = (f"{p['value']:.3f} [{p['low']:.3f}, {p['high']:.3f}]" if p["value"] is not None
+                    else f"— ({p['undefined']})")
+        versus = p.get("vs_previous")
+        verdict = "" if versus is None else (
+            f"{versus['verdict']} ({versus['delta']:+.3f} [{versus['low']:+.3f}, {versus['high']:+.3f}])"
+            if versus["delta"] is not None and versus["low"] is not None
+            else f"no difference shown ({versus['undefined'] or 'too few defined resamples'})")
+        best = "—" if p["p_best"] is None else f"{p['p_best']:.2f}"
+        rows.append([f"{p['alpha_r']:g}", p["arm"], p["seeds"], interval, best, verdict])
+    return rows
+
+
 def sweep_report(records: list[RunRecord], metric: str = SWEEP_METRIC, n_resamples: int | None = None) -> str:
     """Markdown per sweep: the headline slope line, then a table of the ratios; "" when the records hold none."""
     parts, summaries = [], sweep_summaries(records, metric, n_resamples)
     for summary in summaries:
-        rows = []
-        for p in summary["points"]:
-            interval = (f"{p['value']:.3f} [{p['low']:.3f}, {p['high']:.3f}]" if p["value"] is not None
-                        else f"— ({p['undefined']})")
-            versus = p.get("vs_previous")
-            verdict = "" if versus is None else (
-                f"{versus['verdict']} ({versus['delta']:+.3f} [{versus['low']:+.3f}, {versus['high']:+.3f}])"
-                if versus["delta"] is not None and versus["low"] is not None
-                else f"no difference shown ({versus['undefined'] or 'too few defined resamples'})")
-            best = "—" if p["p_best"] is None else f"{p['p_best']:.2f}"
-            rows.append([f"{p['alpha_r']:g}", p["arm"], p["seeds"], interval, best, verdict])
         parts += [f"### {summary['recipe']}: {sweep_kind(summary['sweep'])}, {metric} (95% interval)", "",
                   trend_line(summary["trend"], len(summaries)), "",
-                  markdown(["alpha/r", "arm", "seeds", metric, "P(best)",
-                            "vs the previous ratio (paired, Holm-adjusted; secondary)"], rows), ""]
+                  markdown(sweep_columns(metric), sweep_rows(summary)), ""]
     return "\n".join(parts).rstrip()

@@ -248,15 +248,22 @@ def _header(records: list[RunRecord], commit: str) -> str:
             f"{', '.join(recipes)}{when}" + ("  (* = run from a work tree with uncommitted changes)" if dirty else ""))
 
 
-def table_report(records: list[RunRecord], commit: str, n_resamples: int | None = None) -> str:
+def summarize_arms(records: list[RunRecord], n_resamples: int | None = None) -> list[dict]:
+    """summarize_arm of every (recipe, arm) of the records, in group_runs order."""
+    return [summarize_arm(runs, n_resamples) for runs in group_runs(records).values()]
+
+
+def table_report(records: list[RunRecord], commit: str, n_resamples: int | None = None,
+                 summaries: list[dict] | None = None, robustness: list[dict] | None = None) -> str:
     """A commit's runs as markdown: one row per record, then per arm every metric with its 95% interval,
     then (records with `test:NAME` evaluations) the Robustness section (fraudft.results.robustness) and
-    (records with `extra:NAME` evaluations) the out-of-distribution section."""
+    (records with `extra:NAME` evaluations) the out-of-distribution section.
+    `summaries` (summarize_arms) and `robustness` (robustness_rows) when already computed."""
     records = sort_records(records)
     from fraudft.results.robustness import robustness_section
 
-    summaries = [summarize_arm(runs, n_resamples) for runs in group_runs(records).values()]
-    robust = robustness_section(records, n_resamples)
+    summaries = summarize_arms(records, n_resamples) if summaries is None else summaries
+    robust = robustness_section(records, n_resamples, rows=robustness)
     extra = extra_section(records, n_resamples)
     return "\n".join([
         _header(records, commit), "", markdown_table(records), "",

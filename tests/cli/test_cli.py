@@ -206,7 +206,7 @@ def session_tokenizer(monkeypatch, tokenizer):
 
     requested = []
 
-    def load(name_or_path="qwen2-offline", cache_dir=None):
+    def load(name_or_path="qwen2-offline", cache_dir=None, **kwargs):
         requested.append(name_or_path)
         return tokenizer
 
@@ -238,15 +238,17 @@ def test_encode(capsys, good_file, tokenizer):
 def test_encode_golden_record(capsys, write_jsonl_lines, make_record, session_tokenizer):
     # REFERENCE §2; the full 110 ids are checked in test_preprocess.
     path = write_jsonl_lines([make_record(input=GOLDEN_INPUT, instruction=REFERENCE_INSTRUCTION, label=False)])
-    for template in ("reference", "chat"):
-        rc, [example], _ = encode_lines(capsys, str(path), "--template", template)
+    # --template chat: the old spelling of --prompt chat_template, whose answer ends with <|im_end|>
+    for flags, end in ((["--template", "reference"], 151643), (["--template", "chat"], 151645),
+                       (["--prompt", "chat_template"], 151645), ([], 151643)):
+        rc, [example], _ = encode_lines(capsys, str(path), *flags)
         assert rc == 0
         assert len(example["input_ids"]) == 110
         assert example["input_ids"][:4] == [151644, 8948, 198, 2610]
-        assert example["input_ids"][-12:] == [198, 151644, 77091, 198, 4913, 285, 761, 97957, 788, 895, 92, 151643]
-        assert example["labels"] == [-100] * 102 + [4913, 285, 761, 97957, 788, 895, 92, 151643]
+        assert example["input_ids"][-12:] == [198, 151644, 77091, 198, 4913, 285, 761, 97957, 788, 895, 92, end]
+        assert example["labels"] == [-100] * 102 + [4913, 285, 761, 97957, 788, 895, 92, end]
         assert example["truncated"] is False
-    assert session_tokenizer == ["qwen2-offline", "qwen2-offline"]
+    assert session_tokenizer == ["qwen2-offline"] * 4
 
 
 @pytest.mark.parametrize("max_length", ["5", "0", "-3"])

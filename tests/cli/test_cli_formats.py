@@ -63,7 +63,7 @@ def test_bad_input_exits_2_with_one_line_naming_the_place(capsys, tmp_path, reco
     assert rc == 2 and re.fullmatch(rf"error: {re.escape(str(tmp_path / 'bad.json'))}: item 5: output: not JSON .*\n", err)
     (tmp_path / "ambiguous.json").write_text(json.dumps([{"input": "x"}]), encoding="utf-8")
     rc, _, err = run(capsys, "audit", tmp_path / "ambiguous.json")
-    assert rc == 2 and err.startswith(f"error: {tmp_path / 'ambiguous.json'}: a JSON array: use --format alpaca or json")
+    assert rc == 2 and err.startswith(f"error: {tmp_path / 'ambiguous.json'}: a JSON array: use --format alpaca, json or sharegpt")
     pd.DataFrame([{**r, "label": str(r["label"]).upper()} for r in records]).to_parquet(tmp_path / "text.parquet")
     rc, _, err = run(capsys, "data", "validate", tmp_path / "text.parquet")
     assert rc == 2 and err.startswith(f"error: {tmp_path / 'text.parquet'}: row 1: label: got str \"")

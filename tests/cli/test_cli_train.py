@@ -180,7 +180,7 @@ def test_train_hands_the_filled_defaults_to_train_config(capsys, monkeypatch, sy
         monkeypatch.setenv("RANK", rank)
     seen = []
 
-    def capture(model, tokenizer, train_records, eval_records, lora, config, output_dir, identity):
+    def capture(model, tokenizer, train_records, eval_records, lora, config, output_dir, identity, task_format):
         seen.append(config)
         raise RuntimeError("stop before training")
 
@@ -228,3 +228,58 @@ def test_train_reports_the_dialogues_max_length_shortened(capsys, synthetic_file
         f"shortened to fit --max-length {limit}: "
         f"train {train['dialogues_shortened']} of {train['records']} dialogues ({train['tokens_removed']} tokens removed), "
         f"eval {eval_['dialogues_shortened']} of {eval_['records']} dialogues ({eval_['tokens_removed']} tokens removed)")
+
+
+# --- the task format ----------------------------------------------------------------------------
+
+
+def test_train_the_three_field_answer_then_evaluate_in_generate_mode(capsys, tmp_path):
+    def reasoned(records):
+        return [{**r, "reason": f"{r['fraud_speaker']}冒充客服索要验证码" if r["label"] else ""} for r in records]
+
+    train_path, eval_path = tmp_path / "train.jsonl", tmp_path / "eval.jsonl"
+    write_jsonl(reasoned(generate(SynthConfig(n=8, seed=21))), train_path)
+    write_jsonl(reasoned(generate(SynthConfig(n=4, seed=22))), eval_path)
+    out_dir = tmp_path / "run"
+    rc, out, err = run(capsys, "train", "--model", "tiny", "--train", str(train_path), "--eval", str(eval_path),
+                       "--out", str(out_dir), "--answer", "is_fraud_speaker_reason", "--separator", "\\n", *TINY_TRAIN)
+    assert rc == 0, err
+    saved = json.loads((out_dir / "adapter" / "fraudft_format.json").read_text(encoding="utf-8"))
+    assert saved["format"] == {"prompt": "reference", "system_prompt": None, "separator": "\n",
+                               "answer": "is_fraud_speaker_reason"}
+    assert f"generate mode's --max-new-tokens {saved['max_new_tokens']} " in out
+    record = json.loads((out_dir / "run.json").read_text(encoding="utf-8"))
+    assert record["run_info"]["config"]["format"] == saved["format"]
+
+    rc, out, err = run(capsys, "evaluate", "--model", "tiny", "--adapter", str(out_dir), "--data", str(eval_path),
+                       "--max-length", "128", "--mode", "generate", "--batch-size", "4")
+    assert rc == 0, err
+    # the saved limit (the longest trained answer + margin), the cut and malformed counts, the field metrics
+    assert f"cut at --max-new-tokens {saved['max_new_tokens']}" in out
+    assert re.search(r"invalid \d+: \d+ cut at --max-new-tokens \d+, \d+ malformed", out)
+    fraud = sum(json.loads(line)["label"] for line in eval_path.read_text(encoding="utf-8").splitlines())
+    assert re.search(rf"speaker accuracy \d\.\d{{4}}  \(n {fraud}: records whose gold label is fraud\)", out)
+    assert re.search(r"reason ROUGE-L \(characters\) \d\.\d{4}  \(n \d+: records with a non-empty gold reason\)", out)
+
+    # an explicit --max-new-tokens wins over the saved one
+    rc, out, err = run(capsys, "evaluate", "--model", "tiny", "--adapter", str(out_dir), "--data", str(eval_path),
+                       "--max-length", "128", "--mode", "generate", "--max-new-tokens", "2", "--json")
+    assert rc == 0, err
+    summary = json.loads(out)
+    assert summary["max_new_tokens"] == 2 and summary["format"] == saved["format"]
+    assert summary["metrics"]["invalid_cut"] == summary["metrics"]["invalid"] == 4  # two tokens: all cut
+
+
+def test_the_three_field_answer_needs_a_reason(capsys, synthetic_files, tmp_path):
+    train_path, eval_path = synthetic_files  # synthetic records have no reason
+    rc, _, err = run(capsys, "train", "--model", "tiny", "--train", str(train_path), "--eval", str(eval_path),
+                     "--out", str(tmp_path / "out"), "--answer", "is_fraud_speaker_reason", *TINY_TRAIN)
+    assert rc == 2
+    assert "train: record 1: reason: got None, expected a string: answer is_fraud_speaker_reason trains it" in err
+
+
+def test_a_system_prompt_needs_the_chat_template(capsys, synthetic_files, tmp_path):
+    train_path, eval_path = synthetic_files
+    rc, _, err = run(capsys, "train", "--model", "tiny", "--train", str(train_path), "--eval", str(eval_path),
+                     "--out", str(tmp_path / "out"), "--system-prompt", "你是专家", *TINY_TRAIN)
+    assert rc == 2 and "--system-prompt: the reference prompt has its own" in err

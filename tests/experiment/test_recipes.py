@@ -54,3 +54,22 @@ def test_another_step_budget_keeps_memory_budgets_and_drops_speed_ones():
     assert recipe.with_steps(None) is recipe and recipe.with_steps(recipe.train.max_steps) is recipe
     with pytest.raises(UsageError, match="steps: got 0"):
         recipe.with_steps(0)
+
+
+def test_each_recipe_has_its_task_format():
+    from fraudft.modeling.taskformat import TaskFormat
+
+    assert load_recipe("cpu-tiny").format == TaskFormat(prompt="reference")
+    assert load_recipe("smoke").format == TaskFormat(prompt="reference")
+    gpu = load_recipe("gpu")
+    assert gpu.format == TaskFormat(prompt="chat_template") and gpu.eval.format is gpu.format
+    assert gpu.to_dict()["format"]["prompt"] == "chat_template"
+
+
+def test_a_bad_format_table_names_the_recipe_and_field(monkeypatch):
+    import fraudft.experiment.recipes as recipes
+
+    real = recipes.read_config
+    monkeypatch.setattr(recipes, "read_config", lambda path: {**real(path), "format": {"prompt": "chatml"}})
+    with pytest.raises(UsageError, match=r"recipes/cpu-tiny.toml: prompt: got 'chatml', expected one of reference"):
+        load_recipe("cpu-tiny")

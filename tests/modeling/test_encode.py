@@ -16,6 +16,7 @@ from fraudft.modeling.encode import (
     target_text,
     terminator_id,
 )
+from fraudft.modeling.taskformat import TaskFormat
 from fraudft.records import REFERENCE_INSTRUCTION
 
 GOLDEN_INPUT = (
@@ -63,15 +64,19 @@ def test_golden_example(tokenizer):
     assert example["truncated"] is False
 
 
-def test_chat_template_gives_the_reference_ids_for_qwen2(tokenizer):
-    reference = Encoder(tokenizer, EncodeConfig(template="reference"))
-    chat = Encoder(tokenizer, EncodeConfig(template="chat"))
+IM_END = 151645
+
+
+def test_chat_template_gives_the_reference_prompt_for_qwen2(tokenizer):
+    # The prompt is the reference's; the answer ends as Qwen2's template ends an assistant turn.
+    reference = Encoder(tokenizer, EncodeConfig(format=TaskFormat(prompt="reference")))
+    chat = Encoder(tokenizer, EncodeConfig(format=TaskFormat(prompt="chat_template")))
     record = golden_record()
     assert chat.prompt_text(record["instruction"], record["input"]) == reference.prompt_text(
         record["instruction"], record["input"]
     )
-    assert chat.encode(record) == reference.encode(record)
-    assert chat.encode(record)["input_ids"] == GOLDEN_IDS
+    assert chat.terminator == IM_END
+    assert chat.encode(record)["input_ids"] == GOLDEN_IDS[:-1] + [IM_END]
 
 
 def test_targets(tokenizer):
@@ -175,7 +180,8 @@ def test_encode_all(tokenizer, make_record):
 
 def test_encode_config_defaults():
     config = EncodeConfig()
-    assert (config.max_length, config.template) == (2048, "reference")
+    assert (config.max_length, config.format) == (2048, TaskFormat())
+    assert config.format.to_dict() == {"prompt": "reference", "system_prompt": None, "separator": "", "answer": "is_fraud"}
 
 
 @pytest.mark.parametrize("max_length", [0, -1, 1.5, "128", None])
@@ -184,10 +190,10 @@ def test_encode_config_rejects_bad_max_length(max_length):
         EncodeConfig(max_length=max_length)
 
 
-@pytest.mark.parametrize("template", ["alpaca", "", None, "Reference"])
-def test_encode_config_rejects_bad_template(template):
-    with pytest.raises(ValueError, match="template"):
-        EncodeConfig(template=template)
+@pytest.mark.parametrize("fmt", ["chat", None, {"prompt": "reference"}])
+def test_encode_config_rejects_a_format_that_is_not_a_task_format(fmt):
+    with pytest.raises(ValueError, match="format: .* expected a TaskFormat"):
+        EncodeConfig(format=fmt)
 
 
 def test_encode_config_is_frozen():
@@ -257,10 +263,12 @@ def test_encoding_properties(tokenizer, record, max_length):
         assert kept == record["input"]
 
 
-@pytest.mark.parametrize("template", ["reference", "chat"])
-def test_a_tokenizer_from_a_checkpoint_folder_gives_the_golden_ids(tiny_checkpoint, template):
+@pytest.mark.parametrize("prompt", ["reference", "chat_template"])
+def test_a_tokenizer_from_a_checkpoint_folder_gives_the_golden_ids(tiny_checkpoint, prompt):
     from fraudft.modeling.tokenizer import load_tokenizer
 
-    example = Encoder(load_tokenizer(str(tiny_checkpoint)), EncodeConfig(template=template)).encode(golden_record())
-    assert example["input_ids"] == GOLDEN_IDS
-    assert example["labels"] == [IGNORE_INDEX] * 102 + FALSE_TARGET
+    config = EncodeConfig(format=TaskFormat(prompt=prompt))
+    example = Encoder(load_tokenizer(str(tiny_checkpoint)), config).encode(golden_record())
+    end = [151643] if prompt == "reference" else [IM_END]  # the pad token, or Qwen2-Instruct's turn end
+    assert example["input_ids"] == GOLDEN_IDS[:-1] + end
+    assert example["labels"] == [IGNORE_INDEX] * 102 + FALSE_TARGET[:-1] + end

@@ -38,11 +38,14 @@ def reference_columns(records):
 
 
 def test_jsonl_is_validated_by_load_jsonl_and_keeps_the_reference_columns(write_jsonl_lines, records):
+    # ...and `reason` where a record has one (None in the others): the three-field answer trains it
     path = write_jsonl_lines([{**records[0], "reason": "要求转账", "extra": [1]}, *records[1:]])
     dataset = load_records(path)
     assert isinstance(dataset, datasets.Dataset)
-    assert dataset.column_names == list(COLUMNS)
-    assert dataset.to_list() == reference_columns(records)
+    assert dataset.column_names == [*COLUMNS, "reason"]
+    reasons = ["要求转账"] + [None] * (len(records) - 1)
+    assert dataset.to_list() == [{**r, "reason": why} for r, why in zip(reference_columns(records), reasons)]
+    assert load_records(write_jsonl_lines(records)).column_names == list(COLUMNS)
 
 
 def test_jsonl_errors_keep_their_line(write_jsonl_lines, records):

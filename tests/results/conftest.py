@@ -115,3 +115,39 @@ def one_commit(tmp_path):
                 error="OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB | GPU 0 has a total capacity "
                       "of 79 GiB of which 1 GiB is free\nsecond line of the message")
     return tmp_path
+
+
+def history_standin(root, metric="mcc", arms=None, last=None, recipe=None, n_resamples=None):
+    """A stand-in for fraudft.results.history.history_frame (built apart): three commits of every arm
+    under root's first commit folder, the reference confirmed up at the last, one failed, one missing."""
+    import pandas as pd
+
+    from fraudft.results.store import available_commits, load_records
+
+    commit = available_commits(root)[0][0]
+    found = sorted({(r.recipe, r.arm) for r in load_records(root, commit)})
+    rows = []
+    for position, (c, subject) in enumerate([("aaaaaaa", "first"), ("bbbbbbb", "second"), (commit, "this one")]):
+        for rec, arm in found:
+            if recipe is not None and rec != recipe:
+                continue
+            value = 0.5 + 0.1 * position * (arm == "reference")
+            status = "failed" if (arm == "rslora" and position == 1) else "missing" if (arm == "untuned" and position == 0) else "ok"
+            ok = status == "ok"
+            rows.append({"commit": c, "position": position, "subject": subject, "recipe": rec, "arm": arm,
+                         "metric": metric, "value": value if ok else float("nan"), "low": value - 0.05 if ok else float("nan"),
+                         "high": value + 0.05 if ok else float("nan"), "status": status,
+                         "change": "up" if (arm == "reference" and position == 2) else "",
+                         "p_adjusted": 0.01 if (arm == "reference" and position == 2) else float("nan"), "borderline": False})
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture
+def history_module(monkeypatch):
+    """fraudft.results.history replaced by a module whose history_frame is history_standin."""
+    import sys
+
+    module = types.ModuleType("fraudft.results.history")
+    module.history_frame = history_standin
+    monkeypatch.setitem(sys.modules, "fraudft.results.history", module)
+    return module

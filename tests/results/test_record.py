@@ -72,3 +72,17 @@ def test_a_failed_run_needs_no_evaluation(tmp_path):
                        train_info={"status": "failed", "error": "OOM"})
     loaded = read_record(write_record(record, tmp_path))
     assert not loaded.ok and loaded.error == "OOM" and loaded.test is None
+
+
+def test_a_record_keeps_its_task_format_and_older_records_read_without_one(tmp_path):
+    fmt = {"prompt": "chat_template", "system_prompt": None, "separator": "\n", "answer": "is_fraud_speaker_reason"}
+    record = RunRecord(arm="reference", seed=2, recipe="cpu-tiny", model="tiny", device="cpu",
+                       run_info={"commit": "c1"}, train_info={"status": "success"}, format=fmt,
+                       evaluations=[Evaluation("test", [1, 0], [1, 1], scores=[0.9, 0.6])])
+    assert read_record(write_record(record, tmp_path)).format == fmt
+    record.format = {**fmt, "answer": "reasons"}
+    with pytest.raises(RecordError, match="format: answer: got 'reasons', expected one of"):
+        write_record(record, tmp_path)
+    path = record_path(tmp_path, "c1", "cpu-tiny", "reference", 0)
+    write_json_atomic(SCHEMA1, path)  # schema 1, no format
+    assert read_record(path).format is None

@@ -1,6 +1,7 @@
 """Inconsistent records: empty inputs, and fraud speakers that disagree with the label or the dialogue.
 
-Figures list the 1-based record lines of each kind; any inconsistent record is a warn.
+Figures list the 1-based record numbers of each kind (under "lines", whatever the format) and how
+the split names its records (`place`: line, item or row); any inconsistent record is a warn.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from fraudft.audit.report import Finding
 def render_consistency(figures: dict) -> list[str]:
     out = []
     for kind, f in figures.items():
-        if f["count"]:
+        if isinstance(f, dict) and f["count"]:
             lines = ", ".join(map(str, f["lines"][:20])) + (", ..." if f["count"] > 20 else "")
-            out.append(f"{kind.replace('_', ' ')}: {f['count']} at line(s) {lines}")
+            out.append(f"{kind.replace('_', ' ')}: {f['count']} at {figures['place']}(s) {lines}")
     return out
 
 
@@ -35,6 +36,7 @@ def check_consistency(split: Split, config: AuditConfig) -> Finding:
         if speaker and speaker not in {tag for tag, _ in turns}:
             issues["fraud_speaker_not_in_dialogue"].append(line)
     figures = {kind: {"count": len(lines), "lines": lines} for kind, lines in issues.items()}
+    figures["place"] = split.place
     found = {kind: len(lines) for kind, lines in issues.items() if lines}
     if not found:
         return Finding("consistency", split.name, "info", "no inconsistent records", figures)

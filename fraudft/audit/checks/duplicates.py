@@ -17,7 +17,7 @@ from fraudft.audit.report import Finding
 def render_duplicates(figures: dict) -> list[str]:
     out = []
     if figures.get("examples"):
-        out.append("groups (record lines): " + "; ".join(",".join(map(str, g)) for g in figures["examples"][:10]))
+        out.append(f"groups ({figures['place']}s): " + "; ".join(",".join(map(str, g)) for g in figures["examples"][:10]))
     if figures.get("conflicting_examples"):
         out.append("conflicting labels: " + "; ".join(",".join(map(str, g)) for g in figures["conflicting_examples"][:10]))
     return out
@@ -38,6 +38,7 @@ def check_duplicates(split: Split, config: AuditConfig) -> Finding:
         "conflicting_groups": len(conflicting), "conflicting_records": sum(len(g) for g in conflicting),
         "examples": [[i + 1 for i in g] for g in dup_groups[: config.max_examples]],
         "conflicting_examples": [[i + 1 for i in g] for g in conflicting[: config.max_examples]],
+        "place": split.place,  # how the 1-based numbers above name records: line, item or row
     }
     if not dup_groups:
         return Finding("duplicates", split.name, "info", "no duplicate inputs", figures)

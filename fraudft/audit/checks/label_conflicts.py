@@ -3,9 +3,11 @@
 Inputs are compared by key (fraudft.dialogue.normalize_input: NFKC, whitespace removed), as in the
 leakage check, which counts such copies among its duplicates. A copy with the other label is worse
 than a leak: one of the two labels is wrong, and a model is trained or scored against it. Any such
-pair fails. Figures name both records by split and 1-based record line, e.g.
+pair fails. Figures name both records by split and 1-based record number, with each split's
+place word (line, item or row), e.g.
 {"pair": ["train", "test"], "conflicts": 1, "records": {"train": 1, "test": 1},
- "examples": [{"train": 31, "test": 5, "train_label": "fraud", "test_label": "not_fraud"}]}.
+ "examples": [{"train": 31, "test": 5, "train_label": "fraud", "test_label": "not_fraud"}],
+ "places": {"train": "line", "test": "row"}}.
 """
 
 from __future__ import annotations
@@ -18,10 +20,10 @@ from fraudft.audit.registry import check
 from fraudft.audit.report import Finding
 
 
-def _describe(pair: list[str], example: dict) -> str:
+def _describe(pair: list[str], example: dict, places: dict) -> str:
     a, b = pair
-    return (f"{a} line {example[a]} ({example[a + '_label'].replace('_', ' ')}) = "
-            f"{b} line {example[b]} ({example[b + '_label'].replace('_', ' ')})")
+    return (f"{a} {places[a]} {example[a]} ({example[a + '_label'].replace('_', ' ')}) = "
+            f"{b} {places[b]} {example[b]} ({example[b + '_label'].replace('_', ' ')})")
 
 
 def render_label_conflicts(figures: dict) -> list[str]:
@@ -29,7 +31,7 @@ def render_label_conflicts(figures: dict) -> list[str]:
     if not examples:
         return []
     more = figures["conflicts"] - len(examples)
-    return ["; ".join(_describe(figures["pair"], e) for e in examples) + (f"; ... ({more} more)" if more else "")]
+    return ["; ".join(_describe(figures["pair"], e, figures["places"]) for e in examples) + (f"; ... ({more} more)" if more else "")]
 
 
 def conflicts_between(a: Split, b: Split) -> list[tuple[int, int]]:
@@ -53,11 +55,12 @@ def check_label_conflicts(prepared: dict[str, Split], config: AuditConfig) -> li
             examples = [{a: i + 1, b: j + 1, f"{a}_label": CLASS_NAMES[bool(prepared[a].labels[i])],
                          f"{b}_label": CLASS_NAMES[bool(prepared[b].labels[j])]} for i, j in pairs[: config.max_examples]]
             figures = {"pair": [a, b], "conflicts": len(pairs),
-                       "records": {a: len({i for i, _ in pairs}), b: len({j for _, j in pairs})}, "examples": examples}
+                       "records": {a: len({i for i, _ in pairs}), b: len({j for _, j in pairs})}, "examples": examples,
+                       "places": {a: prepared[a].place, b: prepared[b].place}}
             if not pairs:
                 findings.append(Finding("label_conflicts", None, "info", "no input in both splits with opposite labels", figures))
                 continue
-            shown = "; ".join(_describe([a, b], e) for e in examples[:3]) + ("; ..." if len(pairs) > 3 else "")
+            shown = "; ".join(_describe([a, b], e, figures["places"]) for e in examples[:3]) + ("; ..." if len(pairs) > 3 else "")
             verdict = (f"{len(pairs)} input(s) in both splits with opposite labels ({figures['records'][a]} {a} and "
                        f"{figures['records'][b]} {b} records): {shown}")
             findings.append(Finding("label_conflicts", None, "fail", verdict, figures))

@@ -49,7 +49,7 @@ def check_leakage(prepared: dict[str, Split], config: AuditConfig) -> list[Findi
     findings = []
     for a_i, a in enumerate(names):
         for b in names[a_i + 1:]:
-            figures: dict = {"pair": [a, b]}
+            figures: dict = {"pair": [a, b], "places": {a: prepared[a].place, b: prepared[b].place}}  # *_lines: 1-based
             shares = []
             for this, other in ((a, b), (b, a)):
                 n = len(splits[this])

@@ -1,0 +1,123 @@
+"""fraudft.results.report and `fraudft results report`: one self-contained HTML page of a commit's records."""
+
+from __future__ import annotations
+
+import re
+import sys
+
+import numpy as np
+import pytest
+from plotly.offline import get_plotlyjs
+
+from fraudft.results import report, report_figures
+from fraudft.results.store import load_records
+from fraudft.results.table import arm_cell, summarize_arms
+
+B = 200  # bootstrap draws: enough for the page's contents, fast
+
+
+def page_of(root, commit="c1", **kw) -> str:
+    path = report.write_report(load_records(root, commit), commit, root / "report.html", root=root, n_resamples=B, **kw)
+    return path.read_text(encoding="utf-8")
+
+
+def rows_of(page: str, table: str) -> list[str]:
+    """The data-arm-row values of the rows of the table of class `table`."""
+    body = page.split(f'<table class="{table}">', 1)[1].split("</table>", 1)[0]
+    return re.findall(r'<tr data-arm-row="([^"]+)"', body)
+
+
+def test_the_page_inlines_plotly_once_and_loads_nothing(one_commit, history_module):
+    page = page_of(one_commit)
+    assert page.count(get_plotlyjs()[:300]) == 1  # plotly.js, once
+    assert not re.search(r'<(script|link|img|iframe)[^>]+(src|href)=', page)  # nothing fetched
+    assert page.count('class="plotly-graph-div"') >= 4
+
+
+def test_the_table_holds_every_arm_with_table_py_s_cells(one_commit, history_module):
+    records = load_records(one_commit, "c1")
+    page = page_of(one_commit)
+    assert rows_of(page, "summary") == ["untuned", "reference", "rslora"]
+    assert rows_of(page, "runs") == ["untuned", "reference", "reference", "reference", "rslora"]
+    reference = next(s for s in summarize_arms(records, B) if s["arm"] == "reference")
+    for metric in ("mcc", "roc_auc", "recall_at_1pct_fpr"):  # decision metrics too, as table.py writes them
+        assert f"<td>{arm_cell(reference, metric)}</td>" in page
+    assert "— (no positive prediction)" in page  # untuned's precision: undefined, not 0
+    assert 'class="failed"' in page and "OutOfMemoryError" in page
+
+
+def test_expectations_are_shown_with_their_verdicts(one_commit, history_module):
+    page = page_of(one_commit)
+    expectations = page.split('id="expectations"', 1)[1].split("<h2", 1)[0]
+    assert "reference" in expectations and "NOT JUDGED" in expectations  # its baselines have no records here
+
+
+def test_history_charts_one_per_arm_with_changes_marked(one_commit, history_module):
+    page = page_of(one_commit)
+    history = page.split('id="history"', 1)[1].split('id="audit"', 1)[0]
+    assert re.findall(r'<div data-arm-row="([^"]+)">', history) == ["reference", "rslora", "untuned"]
+    assert "confirmed up" in history and '"failed"' in history and '"missing"' in history
+
+
+def test_without_the_history_module_the_section_says_so(one_commit, monkeypatch):
+    monkeypatch.setitem(sys.modules, "fraudft.results.history", None)  # importing it raises ImportError
+    page = page_of(one_commit)
+    assert "history unavailable" in page.split('id="history"', 1)[1].split('id="audit"', 1)[0]
+
+
+def test_audit_summary_from_the_records_and_what_is_missing(fake, tmp_path, history_module):
+    record = fake.record(tmp_path, "c1", "reference")
+    record.audit = {"worst_level": "warn", "counts": {"info": 1, "warn": 1, "fail": 0},
+                    "findings": ["[info] balance train: balanced", "[warn] leakage train/test: 3 shared lines"]}
+    from fraudft.results.store import write_record
+
+    write_record(record, tmp_path)
+    fake.record(tmp_path, "c1", "untuned", fn=100, fp=0)  # keeps no audit
+    audit = page_of(tmp_path).split('id="audit"', 1)[1].split('id="environment"', 1)[0]
+    assert "WARN" in audit and "<li>[warn] leakage train/test: 3 shared lines</li>" in audit
+    assert "No audit summary in the records of cpu-tiny/untuned seed0" in audit
+
+
+def test_environment_lists_device_and_libraries(fake, tmp_path, history_module):
+    record = fake.record(tmp_path, "c1", "reference")
+    record.meta_info = {"device": "cpu (x86_64, 2 cores)", "python": "3.11.7",
+                        "libraries": {"torch": "2.13.0+cpu", "triton": None}}
+    from fraudft.results.store import write_record
+
+    write_record(record, tmp_path)
+    env = page_of(tmp_path).split('id="environment"', 1)[1].split('id="runs"', 1)[0]
+    assert "cpu (x86_64, 2 cores)" in env and "2.13.0+cpu" in env and "not installed" in env
+
+
+def test_curves_are_thinned_with_their_ends_kept():
+    x = np.arange(2001)
+    (thinned,) = report_figures.thin(x)
+    assert len(thinned) <= report_figures.MAX_POINTS and thinned[0] == 0 and thinned[-1] == 2000
+    assert len(report_figures.thin(np.arange(10))[0]) == 10
+
+
+def test_pr_curves_have_one_trace_per_scored_arm_grouped_by_arm(fake, tmp_path):
+    fake.record(tmp_path, "c1", "reference")
+    fake.record(tmp_path, "c1", "rslora", scores=False)  # no scores: no curve
+    fig = report_figures.pr_curves(load_records(tmp_path, "c1"), "cpu-tiny")
+    assert {t.legendgroup for t in fig.data} == {"reference"}
+    assert report_figures.pr_curves(load_records(tmp_path, "c1"), "gpu") is None
+
+
+def test_cli_writes_the_page(capsys, fake, one_commit, history_module):
+    out = one_commit / "site" / "report.html"
+    rc, stdout, err = fake.run(capsys, "results", "report", "c1", "--results-dir", one_commit, "--out", out,
+                               "--resamples", B)
+    assert rc == 0, err
+    assert stdout.strip() == str(out) and out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--out", "{root}"], "is a folder"),
+    (["--out", "{root}/r.html", "--history-last", "0"], "--history-last"),
+    (["--out", "{root}/r.html", "--resamples", "5"], "--resamples"),
+])
+def test_cli_refuses_bad_options(capsys, fake, one_commit, argv, message):
+    argv = [a.format(root=one_commit) for a in argv]
+    rc, _, err = fake.run(capsys, "results", "report", "c1", "--results-dir", one_commit, *argv)
+    assert rc == 2 and message in err
