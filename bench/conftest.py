@@ -4,6 +4,7 @@ are in the root conftest.py).
     pytest bench                      # the ablation grid on CPU: tiny model, synthetic data
     pytest bench -n 2                 # two arms at a time (pytest-xdist): the cores split between them
     pytest bench -m gpu -n 8 --model PATH --data-dir DIR --seeds 3   # a node of 8 GPUs, one per worker
+    pytest bench --data-dir DIR --extra-test other=other.jsonl      # every arm also scored on other.jsonl
 
 Under pytest-xdist each worker's `fraudft run-arm` processes get one GPU of those visible (worker
 gwN: the N-th, round robin) and cores // workers CPU threads; expectations wait for the records
@@ -167,7 +168,18 @@ def _real_model_recipe(config):
         except Exception as err:  # offline, missing path, no access...
             raise UsageError(f"-m gpu: --model {model}: cannot be loaded ({type(err).__name__}: {str(err).splitlines()[0]})") from None
     return load_recipe("gpu", model=model, tokenizer=OFFLINE_QWEN2 if model in PRESETS else model,
-                       data_dir=config.getoption("--data-dir"), device=device, dtype=config.getoption("--dtype"))
+                       data_dir=config.getoption("--data-dir"), device=device, dtype=config.getoption("--dtype"),
+                       extra_tests=_extra_tests(config))
+
+
+def _extra_tests(config) -> tuple:
+    """--extra-test NAME=PATH (else env FRAUDFT_EXTRA_TESTS), parsed and each file read once (bad data
+    stops the session with one line before any arm trains)."""
+    from fraudft.experiment.extra_tests import load_extra_tests, parse_extra_tests
+
+    extra = parse_extra_tests(config.getoption("--extra-test") or os.environ.get("FRAUDFT_EXTRA_TESTS", ""))
+    load_extra_tests(extra)
+    return extra
 
 
 @pytest.fixture(scope="session")
@@ -179,7 +191,8 @@ def recipe_for(pytestconfig):
         if name not in cache:
             try:
                 recipe = (_real_model_recipe(pytestconfig) if name == "gpu"
-                          else load_recipe(name, data_dir=pytestconfig.getoption("--data-dir")))
+                          else load_recipe(name, data_dir=pytestconfig.getoption("--data-dir"),
+                                           extra_tests=_extra_tests(pytestconfig)))
                 cache[name] = recipe.with_steps(pytestconfig.getoption("--steps"))
             except UsageError as err:
                 pytest.exit(f"error: {err}", returncode=pytest.ExitCode.USAGE_ERROR)

@@ -24,6 +24,10 @@ so that a flip rate of 0 is never read off records nothing happened to.
   ngrams check: both classes' top_k, fraudft.audit.config) replaced by □ of the same length; n-grams
   with whitespace or a colon are skipped so that the dialogue's lines and speaker tags survive.
 
+- append_transfer_request (directional, not label-keeping in meaning): a non-fraud dialogue gets a
+  last line asking for a transfer, said by one of its own speakers; fraud records are unchanged.
+  The label is kept as the data has it: the test is that P(fraud) does not fall (DIRECTIONAL).
+
 Errors: ValueError for an unknown name, or for mask_top_ngrams without train records.
 """
 
@@ -176,12 +180,56 @@ def mask_top_ngrams(records: list[dict], train: list[dict] | None = None, ngrams
     return out, _report("mask_top_ngrams", records, out, why, ngrams=list(ngrams))
 
 
+TRANSFER_REQUEST = "请您现在把钱转到这个安全账户。"
+
+
+def append_transfer_request(records: list[dict], text: str = TRANSFER_REQUEST) -> tuple[list[dict], dict]:
+    """A directional test (CheckList): each NON-fraud dialogue gets one more line, `text` (a request to
+    transfer money), said by one of its own speakers (the first one who did not say the last line, so
+    no new speaker tag appears), with the dialogue's own tag separator and line ending. Fraud records,
+    and dialogues without speaker tags, are left as they are (counted, with why). Labels are kept: the
+    data's label of such a dialogue is still "not fraud"; what is tested is that P(fraud) does not fall."""
+    out, why = [], {}
+    for i, record in enumerate(records):
+        turns = _turns(record["input"])
+        if record["label"]:
+            why[i] = "a fraud record (the set changes non-fraud dialogues only)"
+        elif not turns:
+            why[i] = NO_TAGS
+        if i in why:
+            out.append(dict(record))
+            continue
+        tags = list(dict.fromkeys(tag for tag, _ in turns))
+        speaker = next((t for t in tags if t != turns[-1][0]), tags[0])
+        sep = next(m["sep"] for m in (SPEAKER_LINE.match(line) for _, line in turns) if m)
+        brk = LINE_BREAK.search(record["input"])
+        body = record["input"].rstrip("\r\n")
+        tail = record["input"][len(body):]  # a final line break stays final
+        out.append({**record, "input": f"{body}{brk.group() if brk else chr(10)}{speaker}{sep}{text}{tail}"})
+    return out, _report("append_transfer_request", records, out, why, appended=text)
+
+
+def _turns(text: str) -> list[tuple[str, str]]:
+    """(speaker tag, the whole line) of each tagged line of a dialogue, in order."""
+    turns = []
+    for line in LINE_BREAK.split(text):
+        match = SPEAKER_LINE.match(line) if line.strip() else None
+        if match and match["tag"].strip():
+            turns.append((match["tag"].strip(), line))
+    return turns
+
+
+# Directional sets: the direction P(fraud) must not go against on the records they change
+# ("up": must not fall). fraudft.flips.directional reports the share that went the wrong way.
+DIRECTIONAL = {"append_transfer_request": "up"}
+
 COUNTERFACTUALS: dict[str, Callable[..., tuple[list[dict], dict]]] = {
     "neutralize_speakers": neutralize_speakers,
     "swap_speaker_names": swap_speaker_names,
     "remove_role_words": remove_role_words,
     "normalize_width": normalize_width,
     "mask_top_ngrams": mask_top_ngrams,
+    "append_transfer_request": append_transfer_request,
 }
 
 

@@ -1,10 +1,12 @@
 """Flip rates: how often one adapter's answer changes between a test set and its counterfactual.
 
-    from fraudft.flips import flip_rate
+    from fraudft.flips import flip_rate, directional
     flip_rate(labels, original_predictions, changed_predictions, n_resamples=10_000, seed=0,
               original_scores=None, changed_scores=None)
         # {"value", "low", "high", "flips", "n", "seeds", "n_resamples", "by_label", "to_fraud",
         #  "to_not_fraud", "mean_delta_p": {"value", "low", "high"} | None}
+    directional(labels, original_scores, changed_scores, changed)   # a directional set: P(fraud) must not fall
+        # {"value" (share of changed examples whose P(fraud) fell), "low", "high", "violations", "changed", ...}
 
 The bootstrap is fraudft.stats's (the same stratified example draws, seeds drawn too), applied to a
 per-example quantity: whether the answer flipped, and the change of P(fraud).
@@ -72,3 +74,35 @@ def flip_rate(labels, original, changed, n_resamples: int = B_DEFAULT, seed: int
     if "delta_p" in quantities:
         out["mean_delta_p"] = summary("delta_p")
     return out
+
+
+def directional(labels, original_scores, changed_scores, changed, n_resamples: int = B_DEFAULT, seed: int = 0) -> dict:
+    """A directional test (CheckList): over the examples a directional set changed, the share whose
+    P(fraud) FELL (changed < original: a violation when the change should raise it), with its 95%
+    interval, and the mean change of P(fraud) there.
+
+    labels (n,); original_scores, changed_scores: P(fraud), (n,) or (seeds, n); changed: (n,) bools,
+    the examples the set rewrote (the others are left out: they cannot move). The bootstrap is
+    flip_rate's, run on the changed examples with "fell" as the 0/1 answer that "flips" from 0 (so the
+    same stratified, seed-resampled draws). Returns {"value", "low", "high", "violations" (all seeds),
+    "changed" (examples), "seeds", "n_resamples", "mean_delta_p": {"value", "low", "high"}}; value..high
+    None and "undefined" when no example changed."""
+    keep = np.asarray(changed, dtype=bool)
+    y = _labels(labels)
+    if keep.shape != y.shape:
+        raise ValueError(f"changed: got shape {keep.shape}, expected one flag per label {y.shape}")
+    score = metrics.get_metric("roc_auc")
+    sa = _values(original_scores, y.size, score, "original_scores")
+    sb = _values(changed_scores, y.size, score, "changed_scores")
+    if sa.shape != sb.shape:
+        raise ValueError(f"changed_scores: got shape {sb.shape}, expected that of original_scores {sa.shape}")
+    out = {"value": None, "low": None, "high": None, "violations": 0, "changed": int(keep.sum()), "seeds": sa.shape[0],
+           "n_resamples": int(n_resamples), "mean_delta_p": None, "undefined": None}
+    if not keep.any():
+        return {**out, "undefined": "no record changed"}
+    sa, sb = sa[:, keep], sb[:, keep]
+    fell = (sb < sa).astype(int)
+    flips = flip_rate(y[keep], np.zeros_like(fell), fell, n_resamples=n_resamples, seed=seed,
+                      original_scores=sa, changed_scores=sb)
+    return {**out, "value": flips["value"], "low": flips["low"], "high": flips["high"], "violations": int(fell.sum()),
+            "mean_delta_p": flips["mean_delta_p"]}

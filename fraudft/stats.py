@@ -12,6 +12,8 @@
     p_best(labels, {name: values, ...}, "mcc")     # each arm's P(best); replicates() gives the draws
     compare(labels, head, base, "mcc", margin=0.05)["p_worse"]
         # non-inferiority: the p of "a is worse than b by more than the margin" (see compare)
+    compare_unpaired(labels_ood, runs_on_ood, labels_test, runs_on_test, "mcc", margin=0.1)
+        # the same runs on two different test sets: examples drawn apart, seeds drawn together
 
 Values are per test example, 2-D (seeds x examples) or 1-D (one seed); the metric's `needs` in
 fraudft.metrics decides whether they are 0/1 predictions or scores in [0, 1]. An arm's value is the
@@ -251,6 +253,54 @@ def compare(labels, values_a, values_b, metric: str, n_resamples: int = B_DEFAUL
     out.update(_judge(deltas))
     if margin is not None:
         within = deltas >= -margin if m.higher_is_better else deltas <= margin  # H0's side, ties included
+        out["p_worse"] = float(min(1.0, 2 * (np.count_nonzero(within) + 1) / (deltas.size + 1)))
+    return out
+
+
+def compare_unpaired(labels_a, values_a, labels_b, values_b, metric: str, n_resamples: int = B_DEFAULT,
+                     seed: int = 0, margin: float | None = None) -> dict:
+    """Unpaired two-level bootstrap of metric(a) - metric(b) where a and b are the same seeds' runs
+    scored on two different test sets (e.g. an out-of-distribution set against the in-domain split).
+
+    Each resample draws each set's examples within each class of that set (stratified), independently
+    of the other set (unpaired: no example is in both), and draws k of the k seeds with replacement,
+    the same seed draw for both sets (a seed is one adapter, scored on both). values_a (seeds x n_a)
+    and values_b (seeds x n_b) hold the seeds in the same order. Returns what compare() returns
+    (delta, low, high, p_value, verdict, ..., with n_a and n_b instead of n), margin and p_worse too
+    when a margin is given; where the metric is undefined on a set, delta..p_value are None and
+    `undefined` says why ("a: ..."). Raises ValueError on mismatched shapes or seed counts."""
+    if margin is not None and not margin >= 0:
+        raise ValueError(f"margin: got {margin}, expected a number >= 0 in the metric's units")
+    m = metrics.get_metric(metric)
+    ya, yb = _labels(labels_a), _labels(labels_b)
+    a, b = _values(values_a, ya.size, m, "values_a"), _values(values_b, yb.size, m, "values_b")
+    if a.shape[0] != b.shape[0]:
+        raise ValueError(f"values_b: got {b.shape[0]} seeds, expected the {a.shape[0]} of values_a (the same runs)")
+    (value_a, reason_a), (value_b, reason_b) = _point(m, ya, a), _point(m, yb, b)
+    reason = f"a: {reason_a}" if reason_a else (f"b: {reason_b}" if reason_b else None)
+    out = {"metric": metric, "delta": None, "low": None, "high": None, "p_value": None, "significant": False,
+           "verdict": "no difference shown", "borderline": False, "undefined": reason, "n_a": int(ya.size),
+           "n_b": int(yb.size), "seeds": a.shape[0], "n_resamples": int(n_resamples), "paired": False}
+    if margin is not None:
+        out.update(margin=float(margin), p_worse=None)
+    if reason is not None:
+        return out
+    (ya, a), (yb, b) = _sorted_by_label(ya, a), _sorted_by_label(yb, b)
+    streams = np.random.SeedSequence(seed).spawn(2)  # one example stream per set: independent draws
+    seeds_a, seeds_b = (int(s.generate_state(1)[0]) for s in streams)
+    chunks = []
+    with threadpool_limits(1, user_api="blas"):  # see _resamples
+        for (wa, draws), (wb, _) in zip(_resamples(ya, n_resamples, seeds_a, (a.shape[0],)),
+                                        _resamples(yb, n_resamples, seeds_b, ())):
+            chunks.append(_arm(m, ya, a, wa, draws[0]) - _arm(m, yb, b, wb, draws[0]))  # the same seed draw
+    deltas = np.concatenate(chunks)
+    deltas = deltas[~np.isnan(deltas)]
+    out["delta"] = value_a - value_b
+    if deltas.size == 0:
+        return out
+    out.update(_judge(deltas))
+    if margin is not None:
+        within = deltas >= -margin if m.higher_is_better else deltas <= margin
         out["p_worse"] = float(min(1.0, 2 * (np.count_nonzero(within) + 1) / (deltas.size + 1)))
     return out
 

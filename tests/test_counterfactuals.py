@@ -92,3 +92,16 @@ def test_split_transforms_keep_their_change_report():
 def test_unknown_name():
     with pytest.raises(ValueError, match="expected one of"):
         counterfactual("nope", RECORDS)
+
+
+def test_append_transfer_request_changes_non_fraud_dialogues_only_with_their_own_speakers_and_endings():
+    from fraudft.counterfactuals import TRANSFER_REQUEST, append_transfer_request
+
+    out, report = append_transfer_request(RECORDS)
+    assert out[0] == RECORDS[0] and out[3] == RECORDS[3] and out[4] == RECORDS[4]  # fraud records as they were
+    assert out[1]["input"] == f"王芳: 你好\r\n发言人2: 在的\r\n王芳: {TRANSFER_REQUEST}"  # not the last speaker; CRLF kept
+    assert speakers_of(out[1]["input"]) == speakers_of(RECORDS[1]["input"])  # no new speaker tag
+    assert out[2] == RECORDS[2]  # no speaker tags: left, and named
+    assert report["unchanged_why"] == {"a fraud record (the set changes non-fraud dialogues only)": 3,
+                                       "no speaker tags": 1}
+    assert not out[1]["label"]  # the data's label is kept: a directional test, not a relabelling

@@ -52,3 +52,20 @@ def test_bad_shapes():
         flip_rate([0, 1], [0, 1], [[0, 1], [1, 0]])
     with pytest.raises(ValueError, match="both or neither"):
         flip_rate([0, 1], [0, 1], [1, 0], original_scores=[0.1, 0.2])
+
+
+def test_directional_counts_only_the_changed_examples_whose_p_fraud_fell():
+    from fraudft.flips import directional
+
+    labels = [0] * 6 + [1] * 4
+    before = [0.2] * 10
+    after = [0.1, 0.1, 0.3, 0.3, 0.3, 0.2, 0.0, 0.0, 0.0, 0.0]  # two of the five changed fell; fraud rows left out
+    changed = [True] * 5 + [False] * 5
+    out = directional(labels, before, after, changed, n_resamples=500)
+    assert out["value"] == pytest.approx(2 / 5) and out["violations"] == 2 and out["changed"] == 5
+    assert out["low"] <= out["value"] <= out["high"]
+    assert out["mean_delta_p"]["value"] == pytest.approx((-0.1 - 0.1 + 0.1 + 0.1 + 0.1) / 5)
+    nothing = directional(labels, before, after, [False] * 10)
+    assert nothing["value"] is None and nothing["undefined"] == "no record changed"
+    with pytest.raises(ValueError, match="one flag per label"):
+        directional(labels, before, after, [True])

@@ -455,3 +455,25 @@ def test_holm_keeps_the_family_wise_rate_under_five_percent():
         adjusted += any(r["significant"] for r in stats.holm(results))
     assert adjusted / families <= 0.05
     assert raw / families > adjusted / families
+
+
+def test_compare_unpaired_two_test_sets_of_one_adapter():
+    from fraudft.stats import compare_unpaired
+
+    rng = np.random.default_rng(3)
+    ya, yb = rng.integers(0, 2, 300), rng.integers(0, 2, 500)
+    good_a = np.where(rng.random(300) < 0.9, ya, 1 - ya)  # 90% right on a
+    good_b = np.where(rng.random(500) < 0.9, yb, 1 - yb)  # and on b
+    poor_b = np.where(rng.random(500) < 0.6, yb, 1 - yb)  # 60% right on b
+    same = compare_unpaired(ya, good_a, yb, good_b, "mcc", n_resamples=2000, margin=0.1)
+    assert same["verdict"] == "no difference shown" and same["low"] < same["delta"] < same["high"]
+    assert same["n_a"] == 300 and same["n_b"] == 500 and same["paired"] is False and same["low"] > -0.1
+    worse = compare_unpaired(yb, poor_b, ya, good_a, "mcc", n_resamples=2000, margin=0.1)
+    assert worse["verdict"] == "lower" and worse["high"] < -0.1 and worse["p_worse"] < 0.05
+    # seeds: the same runs on both sets; a seed count that differs is refused
+    two = compare_unpaired(ya, np.stack([good_a, good_a]), yb, np.stack([good_b, good_b]), "mcc", n_resamples=2000)
+    assert (two["low"], two["high"]) == (same["low"], same["high"])  # identical seeds: the interval of one
+    with pytest.raises(ValueError, match="seeds"):
+        compare_unpaired(ya, np.stack([good_a, good_a]), yb, good_b, "mcc")
+    one_class = compare_unpaired(np.zeros(20, int), np.zeros(20, int), ya, good_a, "mcc", n_resamples=200)
+    assert one_class["delta"] is None and one_class["undefined"].startswith("a: ")

@@ -3,6 +3,7 @@
     fraudft evaluate --model tiny --adapter runs/r8 --data data/test.jsonl --max-length 256
     fraudft evaluate --model tiny --adapter runs/r8 --data test.jsonl --perturb neutralize_speakers
     fraudft evaluate ... --perturb mask_top_ngrams --train train.jsonl   # n-grams found on train
+    fraudft evaluate ... --data test.jsonl --extra-test other=other.jsonl  # and an out-of-distribution set
 
 --perturb NAME (fraudft.counterfactuals) scores the same model on the data and on its counterfactual
 and prints the flip rate, the mean change of P(fraud) and the MCC delta, each with its 95% interval
@@ -65,17 +66,21 @@ def _perturbed(args, records: list[dict]) -> tuple[list[dict], dict]:
     return counterfactual(args.perturb, records, train=train, seed=args.perturb_seed)
 
 
-def _report_perturb(args, result: dict, records: list[dict], labels: list[int], strict: list[int], model, tokenizer, config) -> int:
+def _report_perturb(args, result: dict, records: list[dict], labels: list[int], strict: list[int], model, tokenizer,
+                    config, extra: dict) -> int:
     from fraudft.evaluate import evaluate
-    from fraudft.results.robustness import robustness, robustness_cells
+    from fraudft.results.robustness import directional_figures, robustness, robustness_cells
 
     changed_records, change = _perturbed(args, records)
     changed = evaluate(model, tokenizer, changed_records, config)
     changed_strict = [int(not y) if p is None else int(p) for y, p in zip(labels, changed["predictions"])]
     figures = robustness(labels, strict, changed_strict, result.get("probabilities"), changed.get("probabilities"),
                          n_resamples=args.n_resamples)
+    figures["directional"] = directional_figures(args.perturb, labels, result.get("probabilities"),
+                                                 changed.get("probabilities"), [u["line"] for u in change["unchanged"]],
+                                                 args.n_resamples)
     out = {"perturb": args.perturb, "records": len(records), "change": change, **figures,
-           "metrics": result["metrics"], "perturbed_metrics": changed["metrics"]}
+           "metrics": result["metrics"], "perturbed_metrics": changed["metrics"], **({"extra_tests": extra} if extra else {})}
     if args.json:
         print_json(out)
         return 0
@@ -87,15 +92,49 @@ def _report_perturb(args, result: dict, records: list[dict], labels: list[int], 
           f"not->fraud {figures['flip_rate']['to_fraud']})")
     print(f"  mean ΔP(fraud) {cells[2]}")
     print(f"  MCC perturbed − original {cells[3]}")
+    if cells[4]:
+        print(f"  directional: share of changed records whose P(fraud) fell {cells[4]}")
+    _print_extra(extra)
     return 0
+
+
+def _score_extra(args, extras: dict[str, list[dict]], model, tokenizer, config) -> dict[str, dict]:
+    """{NAME: {n, examples_per_s, seconds, metrics, all_metrics}} of the model on each --extra-test set
+    (one scoring pass each); a metric a set cannot define (one class) is named with why in all_metrics."""
+    from fraudft.evaluate import evaluate
+    from fraudft.experiment.extra_tests import extra_name
+    from fraudft.stats import point_values
+
+    out = {}
+    for name, records in extras.items():
+        result = evaluate(model, tokenizer, records, config)
+        labels = [int(r["label"]) for r in records]
+        strict = [int(not y) if p is None else int(p) for y, p in zip(labels, result["predictions"])]
+        out[extra_name(name)] = {"data": dict(args.extra_tests)[extra_name(name)], "n": len(records),
+                                 "fraud": sum(labels), "examples_per_s": result["examples_per_s"],
+                                 "seconds": result["seconds"], "metrics": result["metrics"],
+                                 "all_metrics": point_values(labels, strict, result.get("probabilities"))}
+    return out
+
+
+def _figures(all_metrics: dict) -> dict[str, str]:
+    """Every registry figure as text: an undefined one as "— (why)", never as 0."""
+    return {name: (f"{v['value']:.4f}" if v["value"] is not None else f"— ({v['undefined']})")
+            for name, v in all_metrics.items()}
+
+
+def _print_extra(extra: dict[str, dict]) -> None:
+    for name, e in extra.items():
+        figures, m = _figures(e["all_metrics"]), e["metrics"]
+        print(f"extra:{name} ({e['data']}): {e['n']} records ({e['fraud']} fraud), {e['examples_per_s']:.1f} examples/s")
+        print(f"  tn/fp/fn/tp {m['tn']}/{m['fp']}/{m['fn']}/{m['tp']}  " + "  ".join(f"{k} {v}" for k, v in figures.items()))
 
 
 def cmd_evaluate(args) -> int:
     from fraudft.evaluate import EvalConfig, evaluate
     from fraudft.modeling.models import load_model
-    from fraudft.stats import point_values
-
     from fraudft.modeling.taskformat import read_saved_format
+    from fraudft.stats import point_values
 
     adapter = adapter_folder(args.adapter) if args.adapter else None
     saved = read_saved_format(adapter) if adapter else None
@@ -104,6 +143,12 @@ def cmd_evaluate(args) -> int:
     max_new_tokens = args.max_new_tokens or (saved[1] if saved and saved[0].answer == task_format.answer else None)
     records = read_records(args, args.data)
     task_format.check_records(records, args.data)
+    from fraudft.experiment.extra_tests import load_extra_tests, parse_extra_tests
+
+    args.extra_tests = parse_extra_tests(args.extra_test)
+    extras = load_extra_tests(args.extra_tests, args.format, args.column_map)  # bad data fails before the model loads
+    for (_, path), extra_records in zip(args.extra_tests, extras.values()):
+        task_format.check_records(extra_records, path)
     if args.perturb:
         _check_perturb(args)  # bad --perturb input fails before the model loads
     config = config_from_flags(EvalConfig, mode=args.mode, batch_size=args.batch_size, threshold=args.threshold,
@@ -120,18 +165,18 @@ def cmd_evaluate(args) -> int:
     strict = [int(not y) if p is None else int(p) for y, p in zip(labels, result["predictions"])]  # invalid: wrong
     # Every metric of the registry (fraudft.metrics), the score metrics from P(fraud) in score mode.
     result["all_metrics"] = point_values(labels, strict, result.get("probabilities"))
+    extra = _score_extra(args, extras, model, tokenizer, config)
     if args.perturb:
-        return _report_perturb(args, result, records, labels, strict, model, tokenizer, config)
+        return _report_perturb(args, result, records, labels, strict, model, tokenizer, config, extra)
     summary = {k: v for k, v in result.items() if k not in ("predictions", "probabilities")}
     summary["format"] = task_format.to_dict()
     if args.json:
-        print_json(summary)
+        print_json({**summary, **({"extra_tests": extra} if extra else {})})
         return 0
     m = result["metrics"]
     print(f"{args.data}: {m['n']} records, mode {result['mode']}, {result['examples_per_s']:.1f} examples/s")
     # Every figure from the metric registry: an undefined one shows as "— (why)", never as 0.
-    figures = {name: (f"{v['value']:.4f}" if v["value"] is not None else f"— ({v['undefined']})")
-               for name, v in result["all_metrics"].items()}
+    figures = _figures(result["all_metrics"])
     print(f"  tn/fp/fn/tp {m['tn']}/{m['fp']}/{m['fn']}/{m['tp']}  precision {figures['precision']}  "
           f"recall {figures['recall']}  f1 {figures['f1']}  accuracy {m['accuracy']:.4f}  invalid {m['invalid']}")
     print(f"  truncated to --max-length {config.max_length}: {result['truncated']} of {m['n']} dialogues, "
@@ -152,6 +197,7 @@ def cmd_evaluate(args) -> int:
             v = m[name]
             value = f"{v['value']:.4f}" if v["value"] is not None else f"— ({v['undefined']})"
             print(f"  {label} {value}  (n {v['n']}: {v['denominator']})")
+    _print_extra(extra)
     return 0
 
 
@@ -173,5 +219,7 @@ def register(commands) -> None:
                         "flip rate, mean change of P(fraud) and MCC delta with 95%% intervals")
     p.add_argument("--train", default=None, help="--perturb mask_top_ngrams: the train split the n-grams are found on")
     p.add_argument("--perturb-seed", type=int, default=0, help="--perturb swap_speaker_names: the seed of the draws")
+    p.add_argument("--extra-test", action="append", default=None, metavar="NAME=PATH",
+                   help="also score this out-of-distribution set (read with --format/--column-map); repeatable")
     p.add_argument("--n-resamples", type=int, default=10_000, help="bootstrap draws of the --perturb intervals")
     p.set_defaults(func=cmd_evaluate)

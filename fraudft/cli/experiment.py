@@ -4,6 +4,7 @@
     fraudft run-arm --recipe gpu --arm reference --model /models/qwen2-1.5b --data-dir data/ --device cpu
     fraudft grid --recipe cpu-tiny --jobs 2 [--arms a,b] [--seeds N] [--rerun]
     fraudft grid --recipe gpu --launcher ray --address auto --seeds 3 --results-dir /shared/results
+    fraudft grid --recipe cpu-tiny --data-dir data-real --extra-test other=other.jsonl   # + evaluation extra:other
 
 run-arm's exit status: 0 when the arm succeeded, 1 when it failed (its record says why), 3 when the
 arm cannot run on this data (nothing is written); the record's path is the last line printed.
@@ -25,8 +26,20 @@ def recipe_overrides(args) -> dict:
     # A checkpoint brings its tokenizer; a built-in preset uses the offline Qwen2 one.
     tokenizer = args.tokenizer or (OFFLINE_QWEN2 if args.model in PRESETS else args.model)
     given = {"model": args.model, "tokenizer": tokenizer, "data_dir": args.data_dir, "device": args.device,
-             "dtype": args.dtype}
+             "dtype": args.dtype, "extra_tests": _extra_tests(args.extra_test)}
     return {name: value for name, value in given.items() if value is not None}
+
+
+def _extra_tests(specs) -> tuple | None:
+    """The parsed --extra-test NAME=PATH flags, each file read once here so that bad data stops the
+    command (one line naming the file, line and field) before any arm trains; None when none given."""
+    from fraudft.experiment.extra_tests import load_extra_tests, parse_extra_tests
+
+    if not specs:
+        return None
+    extra = parse_extra_tests(specs)
+    load_extra_tests(extra)
+    return extra
 
 
 def cmd_run_arm(args) -> int:
@@ -95,3 +108,6 @@ def _recipe_options(p) -> None:
     p.add_argument("--dtype", choices=["auto", "bf16", "fp32"], default=None, help="override the recipe's dtype")
     p.add_argument("--steps", type=int, default=None, help="override the recipe's training step budget")
     p.add_argument("--results-dir", default=DEFAULT_RESULTS_DIR, help="where records go, one folder per commit")
+    p.add_argument("--extra-test", action="append", default=None, metavar="NAME=PATH",
+                   help="an out-of-distribution test set (any format fraudft.readers reads, detected from the file) "
+                        "every arm is also scored on, as the evaluation extra:NAME; repeatable")

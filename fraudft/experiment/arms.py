@@ -53,8 +53,8 @@ class Arm:
             if name not in SPLIT_TRANSFORMS:
                 raise ValueError(f"{self.name}: extra_tests: got {name!r}, expected one of {', '.join(SPLIT_TRANSFORMS)}")
         for e in self.expects:
-            if e.kind == "invariant" and e.under not in self.extra_tests:
-                raise ValueError(f"{self.name}: expect: invariant under {e.under!r}: add {e.under!r} to the arm's "
+            if e.kind in ("invariant", "directional") and e.under not in self.extra_tests:
+                raise ValueError(f"{self.name}: expect: {e.kind} under {e.under!r}: add {e.under!r} to the arm's "
                                  f"extra_tests (the flip rate compares its `test` and `test:{e.under}` evaluations)")
         scale = self.learning_rate_scale
         if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:

@@ -21,6 +21,14 @@ An expectation is a kind registered with `@expectation_kind(NAME, compares=...)`
   upper bound of the 95% interval of its flip rate (fraudft.flips.flip_rate, from its own `test`
   and `test:UNDER` evaluations) is at most `max_flip_rate`. arms.toml requires UNDER among the
   arm's extra_tests.
+- `directional`: on the records the directional set `under` changed (fraudft.counterfactuals
+  DIRECTIONAL, e.g. append_transfer_request), P(fraud) must not fall: the upper bound of the 95%
+  interval of the share where it fell (fraudft.flips.directional) is at most `max_violation_rate`.
+- `generalizes`: the metric on the out-of-distribution set `on` (--extra-test ON=PATH, evaluation
+  `extra:ON`) is not below the in-domain test metric by more than `margin`: the lower bound of the
+  95% interval of (extra − in-domain) lies above −margin. The two sets hold other examples, so it is
+  fraudft.stats.compare_unpaired (each set drawn within its own labels, the seeds drawn once for
+  both). A run without that set is "not judged", with why.
 
 An arm is compared with the other arms on its own test data: the other arm's own test evaluation
 when it is tested on the same data, else its extra evaluation of that data (arms.toml
@@ -56,6 +64,8 @@ class Expectation:
     margin: float = 0.0  # not_worse_than: how much worse (in the metric's units) still counts as not worse
     under: str = ""  # invariant: the counterfactual test set (an extra test of the arm)
     max_flip_rate: float | None = None  # invariant: the most the flip rate's 95% upper bound may be
+    on: str = ""  # generalizes: the --extra-test set NAME (evaluation extra:NAME)
+    max_violation_rate: float | None = None  # directional: the most the violation share's 95% upper bound may be
 
     def __post_init__(self):
         if isinstance(self.other, str):
@@ -72,16 +82,30 @@ class Expectation:
             raise ValueError(f"expect: metric: got {self.metric!r}, expected one of {', '.join(METRICS)}")
         if isinstance(self.margin, bool) or not isinstance(self.margin, (int, float)) or self.margin < 0:
             raise ValueError(f"expect: margin: got {self.margin!r}, expected a number >= 0")
-        if self.margin and self.kind != "not_worse_than":
-            raise ValueError(f"expect: margin: only not_worse_than takes a margin, not {self.kind}")
-        if self.kind == "invariant":
+        if self.margin and self.kind not in ("not_worse_than", "generalizes"):
+            raise ValueError(f"expect: margin: only not_worse_than and generalizes take a margin, not {self.kind}")
+        rates = {"invariant": "max_flip_rate", "directional": "max_violation_rate"}
+        if self.kind in rates:
             if not isinstance(self.under, str) or not self.under:
-                raise ValueError("expect: invariant needs `under`, the counterfactual test set (one of the arm's extra_tests)")
-            rate = self.max_flip_rate
+                raise ValueError(f"expect: {self.kind} needs `under`, the counterfactual test set (one of the arm's extra_tests)")
+            if self.kind == "directional" and self.under not in _directional_sets():
+                raise ValueError(f"expect: directional: under: got {self.under!r}, expected a directional set "
+                                 f"({', '.join(_directional_sets())})")
+            rate = getattr(self, rates[self.kind])
             if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
-                raise ValueError(f"expect: max_flip_rate: got {rate!r}, expected a share in [0, 1]")
-        elif self.under or self.max_flip_rate is not None:
-            raise ValueError(f"expect: under, max_flip_rate: only invariant takes them, not {self.kind}")
+                raise ValueError(f"expect: {rates[self.kind]}: got {rate!r}, expected a share in [0, 1]")
+        elif self.under:
+            raise ValueError(f"expect: under: only invariant and directional take it, not {self.kind}")
+        for kind, name in rates.items():
+            if self.kind != kind and getattr(self, name) is not None:
+                raise ValueError(f"expect: {name}: only {kind} takes it, not {self.kind}")
+        if self.kind == "generalizes":
+            from fraudft.experiment.extra_tests import _NAME
+
+            if not isinstance(self.on, str) or not _NAME.fullmatch(self.on):
+                raise ValueError(f"expect: generalizes needs `on`, the NAME of an --extra-test NAME=PATH set, got {self.on!r}")
+        elif self.on:
+            raise ValueError(f"expect: on: only generalizes takes it, not {self.kind}")
 
     @property
     def compares(self) -> bool:
@@ -90,6 +114,10 @@ class Expectation:
     def __str__(self) -> str:
         if self.kind == "invariant":
             return f"invariant:{self.under}:flip rate <= {self.max_flip_rate:g}"
+        if self.kind == "directional":
+            return f"directional:{self.under}:share with P(fraud) fallen <= {self.max_violation_rate:g}"
+        if self.kind == "generalizes":
+            return f"generalizes:{self.on}:{self.metric}:margin {self.margin:g}"
         if not self.compares:
             return self.kind
         other = self.other[0] if len(self.other) == 1 else "every one of " + "|".join(self.other)
@@ -131,8 +159,12 @@ class Verdict:
     def summary(self) -> str:
         """One line: `reference beats every one of untuned|always_fraud|surface_probe on mcc: ... -> pass`."""
         head = f"{self.arm} {self.expectation}"
-        if self.kind == "invariant" and self.delta is not None:
-            head += f": flip rate {self.delta:.3f}" + (f" [{self.low:.3f}, {self.high:.3f}]" if self.high is not None else "")
+        if self.kind in ("invariant", "directional") and self.delta is not None:
+            what = "flip rate" if self.kind == "invariant" else "P(fraud) fell for"
+            head += f": {what} {self.delta:.3f}" + (f" [{self.low:.3f}, {self.high:.3f}]" if self.high is not None else "")
+        elif self.kind == "generalizes" and self.delta is not None:
+            head += f": {self.metric} extra set − in-domain {self.delta:+.3f}" + (
+                f" [{self.low:+.3f}, {self.high:+.3f}]" if self.low is not None else "")
         elif self.delta is not None:
             head += (f": weakest vs {self.other} {self.delta:+.3f} [{self.low:+.3f}, {self.high:+.3f}]"
                      + (" (borderline: Monte Carlo error could flip it)" if self.borderline else ""))
@@ -197,6 +229,76 @@ def _invariant(expectation, arm, ours, others, n_resamples, test_data) -> Verdic
         return _verdict(expectation, arm, "fail", "too few resamples for an interval", **fields)
     ok = flip["high"] <= expectation.max_flip_rate
     why = "" if ok else f"flip rate up to {flip['high']:.3f} > {expectation.max_flip_rate:g}"
+    return _verdict(expectation, arm, "pass" if ok else "fail", why, **fields)
+
+
+def _directional_sets() -> dict:
+    from fraudft.counterfactuals import DIRECTIONAL
+
+    return DIRECTIONAL
+
+
+@expectation_kind("directional", compares=False)
+def _directional(expectation, arm, ours, others, n_resamples, test_data) -> Verdict:
+    """P(fraud) must not fall on the records the directional set `under` changed: the upper bound of
+    the 95% interval of the share where it fell (fraudft.flips.directional) at most max_violation_rate."""
+    from fraudft import flips
+
+    name = f"{TEST}:{expectation.under}"
+    pairs = [(r.test, r.evaluation(name)) for r in ours]
+    if any(changed is None for _, changed in pairs):
+        return _verdict(expectation, arm, "fail", f"no {name!r} evaluation (add {expectation.under!r} to extra_tests)")
+    labels = pairs[0][0].labels
+    if any(o.labels != labels or c.labels != labels for o, c in pairs):
+        return _verdict(expectation, arm, "fail", "the runs' evaluations hold other examples")
+    if any(o.scores is None or c.scores is None for o, c in pairs):
+        return _verdict(expectation, arm, "fail", "no P(fraud) scores recorded (generate mode)")
+    unchanged = pairs[0][1].metrics.get("unchanged_lines")
+    if unchanged is None:
+        return _verdict(expectation, arm, "fail", f"{name!r} does not record which records it changed (unchanged_lines)")
+    changed = [i + 1 not in set(unchanged) for i in range(len(labels))]
+    result = flips.directional(labels, [o.scores for o, _ in pairs], [c.scores for _, c in pairs], changed,
+                               n_resamples=n_resamples)
+    fields = dict(delta=result["value"], low=result["low"], high=result["high"], comparisons={"directional": result})
+    if result["high"] is None:
+        return _verdict(expectation, arm, "fail", result["undefined"] or "too few resamples for an interval", **fields)
+    ok = result["high"] <= expectation.max_violation_rate
+    why = "" if ok else f"P(fraud) fell for up to {result['high']:.3f} of the changed records > {expectation.max_violation_rate:g}"
+    return _verdict(expectation, arm, "pass" if ok else "fail", why, **fields)
+
+
+@expectation_kind("generalizes", compares=False)
+def _generalizes(expectation, arm, ours, others, n_resamples, test_data) -> Verdict:
+    """The metric on the extra set `on` is not below the in-domain test metric by more than `margin`:
+    non-inferiority, as not_worse_than, but unpaired (fraudft.stats.compare_unpaired: the two sets hold
+    other examples, each drawn within its own labels; the seeds drawn once for both)."""
+    from fraudft import stats
+    from fraudft.experiment.extra_tests import evaluation_name
+
+    metric = get_metric(expectation.metric)
+    name = evaluation_name(expectation.on)
+    away = [r.evaluation(name) for r in ours]
+    if any(e is None for e in away):
+        return _verdict(expectation, arm, "not judged",
+                        f"no {name!r} evaluation: run with --extra-test {expectation.on}=PATH")
+    home = [r.test for r in ours]
+    for evaluations, where in ((home, TEST), (away, name)):
+        if any(e.labels != evaluations[0].labels for e in evaluations):
+            return _verdict(expectation, arm, "fail", f"the runs' {where!r} evaluations hold other examples")
+    values = [[e.values_for(metric.needs) for e in evaluations] for evaluations in (away, home)]
+    if any(v is None for side in values for v in side):
+        return _verdict(expectation, arm, "fail", f"{metric.name} needs {metric.needs}, which these records do not hold")
+    result = stats.compare_unpaired(away[0].labels, values[0], home[0].labels, values[1], metric.name,
+                                    n_resamples=n_resamples, margin=expectation.margin)
+    fields = dict(delta=result["delta"], low=result["low"], high=result["high"], comparisons={"unpaired": result},
+                  other=TEST)
+    if result["delta"] is None:
+        return _verdict(expectation, arm, "fail", f"{metric.name} undefined ({result['undefined']})", **fields)
+    if result["low"] is None:
+        return _verdict(expectation, arm, "fail", "too few defined resamples for an interval", **fields)
+    worse_bound = result["low"] if metric.higher_is_better else -result["high"]
+    ok = worse_bound > -expectation.margin
+    why = "" if ok else f"may be below the in-domain {metric.name} by more than {expectation.margin:g}"
     return _verdict(expectation, arm, "pass" if ok else "fail", why, **fields)
 
 

@@ -41,7 +41,7 @@ from fraudft.results.store import (
 
 SKIPPED = 3  # fraudft run-arm's exit status for an arm that cannot run on this data
 LAUNCHERS = ("local", "ray")
-RECIPE_OVERRIDES = ("model", "tokenizer", "data_dir", "device", "dtype")
+RECIPE_OVERRIDES = ("model", "tokenizer", "data_dir", "device", "dtype", "extra_tests")
 
 
 class WorkerDied(RuntimeError):
@@ -60,7 +60,7 @@ class GridConfig:
     address: str | None = None  # a Ray cluster (e.g. "auto"); None starts Ray on this machine
     jobs: int = 1  # local: tasks at a time
     rerun: bool = False
-    overrides: dict = dataclasses.field(default_factory=dict)  # model, tokenizer, data_dir, device, dtype
+    overrides: dict = dataclasses.field(default_factory=dict)  # model, tokenizer, data_dir, device, dtype, extra_tests
     steps: int | None = None  # another training step budget than the recipe's
 
     def __post_init__(self):
@@ -121,6 +121,8 @@ def run_arm_command(recipe: Recipe, arm: str, seed: int, results_root: Path) -> 
                "--device", recipe.device, "--dtype", recipe.dtype, "--results-dir", str(results_root)]
     if recipe.data_dir is not None:
         command += ["--data-dir", str(recipe.data_dir)]
+    for name, path in recipe.extra_tests:
+        command += ["--extra-test", f"{name}={path}"]
     if recipe.train.max_steps > 0:
         command += ["--steps", str(recipe.train.max_steps)]  # the caller's recipe, --steps included
     return command

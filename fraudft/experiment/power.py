@@ -26,7 +26,7 @@ from collections import Counter
 import numpy as np
 
 from fraudft.experiment.expectations import judge
-from fraudft.results.record import RunRecord
+from fraudft.results.record import RunRecord, extra_name
 
 
 def _drawn(record: RunRecord, index: np.ndarray) -> RunRecord:
@@ -34,10 +34,17 @@ def _drawn(record: RunRecord, index: np.ndarray) -> RunRecord:
     def take(values):
         return None if values is None else [values[i] for i in index]
 
+    def kept(metrics: dict) -> dict:  # which drawn examples a counterfactual left unchanged (directional)
+        if "unchanged_lines" not in metrics:
+            return {}
+        unchanged = set(metrics["unchanged_lines"])
+        return {"unchanged_lines": [j + 1 for j, i in enumerate(index) if i + 1 in unchanged]}
+
+    # An --extra-test set (extra:NAME) holds other examples: it is not drawn with the test split's.
     evaluations = [dataclasses.replace(e, labels=take(e.labels), predictions=take(e.predictions),
                                        scores=take(e.scores), replies=take(e.replies),
-                                       reply_status=take(e.reply_status), metrics={}, operating_point=None)
-                   for e in record.evaluations]
+                                       reply_status=take(e.reply_status), metrics=kept(e.metrics), operating_point=None)
+                   for e in record.evaluations if extra_name(e.name) is None]
     return dataclasses.replace(record, evaluations=evaluations, path=None)
 
 
@@ -54,7 +61,7 @@ def gate_power(records: list[RunRecord], n_test: int, simulations: int = 60, n_r
     arms = arms or ARMS
     ok = [r for r in records if r.ok]
     labels = np.asarray(ok[0].test.labels)
-    if any(e.labels != ok[0].test.labels for r in ok for e in r.evaluations):
+    if any(e.labels != ok[0].test.labels for r in ok for e in r.evaluations if extra_name(e.name) is None):
         raise ValueError("records: every evaluation must hold the same test labels (one test set, in one order)")
     positives, negatives = np.flatnonzero(labels == 1), np.flatnonzero(labels == 0)
     n_pos = round(n_test * positives.size / labels.size)

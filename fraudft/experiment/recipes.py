@@ -49,6 +49,8 @@ class Recipe:
     device: str = "cpu"
     dtype: str = "auto"  # auto: bf16 on CUDA, fp32 on CPU
     decision: ThresholdRule = ThresholdRule()  # [decision] threshold_rule: the operating point's rule
+    # --extra-test NAME=PATH: out-of-distribution sets every arm is also scored on (evaluation `extra:NAME`)
+    extra_tests: tuple[tuple[str, str], ...] = ()
 
     @property
     def format(self) -> TaskFormat:
@@ -85,7 +87,8 @@ class Recipe:
         return dataclasses.replace(self, train=train, budgets=budgets)
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "key": self.key, "device": self.device, "dtype": self.dtype, "model": self.model,
+        extra = {"extra_tests": [list(t) for t in self.extra_tests]} if self.extra_tests else {}
+        return {**extra, "name": self.name, "key": self.key, "device": self.device, "dtype": self.dtype, "model": self.model,
                 "tokenizer": self.tokenizer,
                 "train": dataclasses.asdict(self.train), "eval": dataclasses.asdict(self.eval),
                 "synth_sizes": list(self.synthetic), "synth_seeds": list(self.synthetic_seeds), "data_dir": str(self.data_dir) if self.data_dir else None,

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from fraudft.experiment.arms import Arm
 from fraudft.experiment.baselines import BASELINES
+from fraudft.experiment.extra_tests import load_extra_tests
 from fraudft.experiment.recipes import Recipe
 from fraudft.experiment.splits import ArmSkipped, Splits, fingerprint, load_splits, split_for
 from fraudft.results.record import TEST, Evaluation, RunRecord
@@ -98,10 +99,14 @@ def _evaluate_arm(arm: Arm, recipe: Recipe, splits: Splits, training: list[dict]
                   tests: dict[str, tuple[list[dict], list[dict]]], seed: int) -> tuple[dict, dict[str, tuple[dict, list | None]]]:
     """(train_info, {evaluation name: (its test result, P(fraud) of its eval split or None)}) of one arm;
     tests: {evaluation name: (test records, eval records transformed alike)}."""
+    dev_scores: dict[int, list] = {}  # by id of the eval records: extra sets share the test split's (one pass)
     if arm.method in BASELINES:
-        return {"status": "success", "steps": 0}, {
-            name: (_baseline_result(arm, training, test), _baseline_result(arm, training, dev)["probabilities"])
-            for name, (test, dev) in tests.items()}
+        results = {}
+        for name, (test, dev) in tests.items():
+            if id(dev) not in dev_scores:
+                dev_scores[id(dev)] = _baseline_result(arm, training, dev)["probabilities"]
+            results[name] = (_baseline_result(arm, training, test), dev_scores[id(dev)])
+        return {"status": "success", "steps": 0}, results
     from fraudft.evaluate import evaluate
     from fraudft.experiment.calibration import calibrate
     from fraudft.modeling.taskformat import answer_token_budget
@@ -125,10 +130,9 @@ def _evaluate_arm(arm: Arm, recipe: Recipe, splits: Splits, training: list[dict]
         eval_config = dataclasses.replace(eval_config, max_new_tokens=budget)
     results = {}
     for name, (test, dev) in tests.items():
-        dev_scores = None
-        if eval_config.mode == "score":  # the operating point is chosen on the eval split's scores
-            dev_scores = evaluate(model, tokenizer, dev, eval_config)["probabilities"]
-        results[name] = (evaluate(model, tokenizer, test, eval_config), dev_scores)
+        if eval_config.mode == "score" and id(dev) not in dev_scores:  # the operating point is chosen on the eval split's scores
+            dev_scores[id(dev)] = evaluate(model, tokenizer, dev, eval_config)["probabilities"]
+        results[name] = (evaluate(model, tokenizer, test, eval_config), dev_scores.get(id(dev)))
     return train_info, results
 
 
@@ -136,7 +140,9 @@ def run_arm(arm: Arm, recipe: Recipe, splits: Splits, seed: int, results_root: P
     """Train (unless the arm trains nothing) and evaluate one arm; write and return its record, failed or not.
 
     Each evaluation (`test`, then `test:NAME` for each of the arm's extra_tests: the test split after
-    that transform, scored by the same adapter) keeps the labels, predictions, P(fraud) scores (score
+    that transform, scored by the same adapter, then `extra:NAME` for each of the recipe's
+    extra_tests (--extra-test NAME=PATH): that file's records as they are, one scoring pass each, at
+    the operating point chosen on the arm's own eval split) keeps the labels, predictions, P(fraud) scores (score
     mode and baselines) and the operating point: the threshold the recipe's rule chooses on the eval
     split (transformed like that test data), applied to it. Raises ArmSkipped when the arm's data
     cannot be made from these splits."""
@@ -146,6 +152,8 @@ def run_arm(arm: Arm, recipe: Recipe, splits: Splits, seed: int, results_root: P
     tests = {TEST: (split_for(splits, "test", arm.test_data), split_for(splits, "eval", arm.test_data))}
     for name in arm.extra_tests:
         tests[f"{TEST}:{name}"] = (split_for(splits, "test", (name,)), split_for(splits, "eval", (name,)))
+    for name, records in load_extra_tests(recipe.extra_tests).items():
+        tests[name] = (records, tests[TEST][1])  # the in-domain eval split chooses its operating point
     record = new_record(arm, recipe, seed, splits)
     try:
         train_info, results = _evaluate_arm(arm, recipe, splits, training, tests, seed)
@@ -157,11 +165,12 @@ def run_arm(arm: Arm, recipe: Recipe, splits: Splits, seed: int, results_root: P
             if dev_scores is not None and evaluation.scores is not None:
                 evaluation.operating_point = operating_point(recipe.decision, [int(r["label"]) for r in dev],
                                                              dev_scores, labels, evaluation.scores)
-            change = splits.changes.get(f"{name.split(':', 1)[1]}:test") if ":" in name else None
-            if change is not None:  # a counterfactual: how many records it changed, and why not the others
+            change = splits.changes.get(f"{name.split(':', 1)[1]}:test") if name.startswith(f"{TEST}:") else None
+            if change is not None:  # a counterfactual: how many records it changed, and which not and why
                 evaluation.metrics.update(records_changed=change["records_changed"],
                                           records_unchanged=change["records_unchanged"],
-                                          unchanged_why=change["unchanged_why"])
+                                          unchanged_why=change["unchanged_why"],
+                                          unchanged_lines=[u["line"] for u in change["unchanged"]])
             record.evaluations.append(evaluation)
         record.train_info = train_info
     except Exception as err:  # a failed arm is recorded as failed; the suite goes on

@@ -34,6 +34,17 @@ SCHEMA_VERSION = 2
 READABLE_SCHEMAS = (1, 2)
 STATUSES = ("success", "failed")
 TEST = "test"  # the name of the arm's own test evaluation
+EXTRA = "extra"  # `extra:NAME`: the out-of-distribution set --extra-test NAME=PATH (counterfactuals are `test:NAME`)
+
+
+def extra_evaluation(name: str) -> str:
+    """The evaluation name of the --extra-test set `name`: `extra:NAME`."""
+    return f"{EXTRA}:{name}"
+
+
+def extra_name(evaluation: str) -> str | None:
+    """NAME of an `extra:NAME` evaluation name, else None."""
+    return evaluation.split(":", 1)[1] if evaluation.startswith(f"{EXTRA}:") else None
 
 
 class RecordError(ValueError):

@@ -32,6 +32,24 @@ def robustness(labels, original, changed, original_scores=None, changed_scores=N
     return {"flip_rate": flip, "mean_delta_p": flip["mean_delta_p"], "mcc_delta": mcc}
 
 
+def directional_figures(name: str, labels, original_scores, changed_scores, unchanged_lines,
+                        n_resamples: int | None = None, seed: int = 0) -> dict | None:
+    """fraudft.flips.directional on the records the directional set `name` changed (those not in
+    unchanged_lines, 1-based), or None when `name` is not a directional set; {"undefined": why} when
+    scores or the changed records are not recorded."""
+    from fraudft.counterfactuals import DIRECTIONAL
+
+    if name not in DIRECTIONAL:
+        return None
+    if original_scores is None or changed_scores is None:
+        return {"undefined": "no scores recorded"}
+    if unchanged_lines is None:
+        return {"undefined": "which records changed is not recorded"}
+    unchanged = set(unchanged_lines)
+    return flips.directional(labels, original_scores, changed_scores, [i + 1 not in unchanged for i in range(len(labels))],
+                             n_resamples=n_resamples or stats.B_DEFAULT, seed=seed)
+
+
 def robustness_rows(records: list[RunRecord], n_resamples: int | None = None) -> list[dict]:
     """One row per (successful record, `test:NAME` evaluation): {"recipe", "arm", "seed", "set",
     "records_changed", "records_unchanged", **robustness(...)}; rows whose examples differ from the
@@ -53,7 +71,10 @@ def robustness_rows(records: list[RunRecord], n_resamples: int | None = None) ->
                 rows.append({**row, "undefined": "other examples than the test evaluation (not a counterfactual)"})
                 continue
             rows.append({**row, **robustness(original.labels, original.predictions, evaluation.predictions,
-                                             original.scores, evaluation.scores, n_resamples)})
+                                             original.scores, evaluation.scores, n_resamples),
+                         "directional": directional_figures(row["set"], original.labels, original.scores,
+                                                            evaluation.scores, evaluation.metrics.get("unchanged_lines"),
+                                                            n_resamples)})
     return rows
 
 
@@ -65,22 +86,36 @@ def _interval(value, low, high, signed: bool = False) -> str:
     return text + (f" [{f.format(low)}, {f.format(high)}]" if low is not None else "")
 
 
+def directional_cell(figures: dict | None) -> str:
+    """`0.120 [0.080, 0.170] (24 of 200; mean ΔP +0.031 [...])` of flips.directional, `— (why)`, or ""."""
+    if not figures:
+        return ""
+    if figures.get("undefined"):
+        return f"— ({figures['undefined']})"
+    dp = figures["mean_delta_p"]
+    return (_interval(figures["value"], figures["low"], figures["high"])
+            + f" ({figures['violations']} of {figures['changed'] * figures['seeds']}; mean ΔP(fraud) "
+            + _interval(dp["value"], dp["low"], dp["high"], signed=True) + ")")
+
+
 def robustness_cells(row: dict) -> list[str]:
-    """[changed records, flip rate [CI], mean ΔP(fraud) [CI], MCC delta [CI]] of one row, as text."""
+    """[changed records, flip rate [CI], mean ΔP(fraud) [CI], MCC delta [CI], P(fraud) fell (directional
+    sets) [CI]] of one row, as text."""
     changed = ("" if row.get("records_changed") is None else
                f"{row['records_changed']} of {row['records_changed'] + row['records_unchanged']}")
     if row.get("undefined"):
-        return [changed, f"— ({row['undefined']})", "", ""]
+        return [changed, f"— ({row['undefined']})", "", "", ""]
     flip, dp, mcc = row["flip_rate"], row["mean_delta_p"], row["mcc_delta"]
     flip_cell = _interval(flip["value"], flip["low"], flip["high"]) + f" ({flip['flips']} flips)"
     dp_cell = _interval(dp["value"], dp["low"], dp["high"], signed=True) if dp else "— (no scores recorded)"
     mcc_cell = (f"— ({mcc['undefined']})" if mcc["delta"] is None
                 else _interval(mcc["delta"], mcc["low"], mcc["high"], signed=True))
-    return [changed, flip_cell, dp_cell, mcc_cell]
+    return [changed, flip_cell, dp_cell, mcc_cell, directional_cell(row.get("directional"))]
 
 
 COLUMNS = ["backend", "arm", "seed", "counterfactual set", "records changed", "flip rate [95% CI]",
-           "mean ΔP(fraud) [95% CI]", "MCC changed − original [95% CI]"]
+           "mean ΔP(fraud) [95% CI]", "MCC changed − original [95% CI]",
+           "directional: share of changed records whose P(fraud) fell [95% CI]"]
 
 
 def robustness_table_rows(rows: list[dict]) -> list[list]:

@@ -18,7 +18,7 @@ import pandas as pd
 
 from fraudft import stats
 from fraudft.metrics import METRICS, get_metric
-from fraudft.results.record import RunRecord
+from fraudft.results.record import RunRecord, extra_name
 from fraudft.results.store import group_runs, sort_records
 
 ERROR_WIDTH = 80
@@ -154,13 +154,14 @@ def _mean(values: list) -> float | None:
     return float(np.mean(values)) if values else None
 
 
-def _arm_metric(ok: list[RunRecord], metric: str, n_resamples: int) -> dict:
-    """mean, sd and per-seed values of a metric, and its 95% interval (stats.interval, seeds resampled)."""
-    per_seed = [record_metric(r, metric) for r in ok]
+def _arm_metric(ok: list[RunRecord], metric: str, n_resamples: int, evaluation: str = "test") -> dict:
+    """mean, sd and per-seed values of a metric on an evaluation, and its 95% interval (stats.interval,
+    seeds resampled)."""
+    per_seed = [record_metric(r, metric, evaluation) for r in ok]
     values = [m["value"] for m in per_seed if m["value"] is not None]
     out = {"mean": _mean(values), "sd": float(np.std(values, ddof=1)) if len(values) > 1 else None,
            "values": values, "low": None, "high": None, "undefined": None}
-    labels, inputs, why = metric_inputs(ok, metric)
+    labels, inputs, why = metric_inputs(ok, metric, evaluation)
     if why:
         out["undefined"] = why
         return out
@@ -206,6 +207,38 @@ def summary_table(summaries: list[dict]) -> str:
     return markdown(["backend", "arm", "seeds ok", "status", *names], rows)
 
 
+EXTRA_METRICS = ("mcc", "f1")
+
+
+def extra_section(records: list[RunRecord], n_resamples: int | None = None) -> str:
+    """Markdown: per (recipe, arm) and `extra:NAME` evaluation (--extra-test), MCC and F1 in-domain
+    (`test`) beside the extra set, each with its 95% interval, the set's size and its examples/s; ""
+    when no record has an extra set. A metric the set cannot define (one class) reads `— (why)`."""
+    n_resamples = n_resamples or stats.B_DEFAULT
+    rows = []
+    for (recipe, arm), runs in group_runs(records).items():
+        ok = [r for r in runs if r.ok]
+        names = list(dict.fromkeys(e.name for r in ok for e in r.evaluations if extra_name(e.name)))
+        if not names:
+            continue
+        home = {m: _arm_metric(ok, m, n_resamples) for m in EXTRA_METRICS}
+        for name in names:
+            found = [r.evaluation(name) for r in ok if r.evaluation(name) is not None]
+            away = {m: _arm_metric(ok, m, n_resamples, name) for m in EXTRA_METRICS}
+            speed = _mean([e.metrics.get("examples_per_s") for e in found])
+            size = f"{len(found[0].labels)} ({sum(found[0].labels)} fraud)"
+            rows.append([recipe, arm, extra_name(name), size,
+                         *(format_metric(c["mean"], c["low"], c["high"], c["undefined"])
+                           for m in EXTRA_METRICS for c in (home[m], away[m])),
+                         "" if speed is None else f"{speed:.1f}"])
+    if not rows:
+        return ""
+    columns = ["backend", "arm", "extra set", "records", *(f"{m} {where}" for m in EXTRA_METRICS
+                                                          for where in ("in-domain", "extra set")), "examples/s"]
+    return ("### Out of distribution: in-domain test split beside each --extra-test set (the same adapter; "
+            "95% intervals, examples resampled within each label, seeds resampled)\n\n" + markdown(columns, rows))
+
+
 def _header(records: list[RunRecord], commit: str) -> str:
     recipes = sorted({r.recipe for r in records})
     dirty = any(r.dirty for r in records)
@@ -223,14 +256,17 @@ def summarize_arms(records: list[RunRecord], n_resamples: int | None = None) -> 
 def table_report(records: list[RunRecord], commit: str, n_resamples: int | None = None,
                  summaries: list[dict] | None = None, robustness: list[dict] | None = None) -> str:
     """A commit's runs as markdown: one row per record, then per arm every metric with its 95% interval,
-    then (records with `test:NAME` evaluations) the Robustness section (fraudft.results.robustness).
+    then (records with `test:NAME` evaluations) the Robustness section (fraudft.results.robustness) and
+    (records with `extra:NAME` evaluations) the out-of-distribution section.
     `summaries` (summarize_arms) and `robustness` (robustness_rows) when already computed."""
     records = sort_records(records)
     from fraudft.results.robustness import robustness_section
 
     summaries = summarize_arms(records, n_resamples) if summaries is None else summaries
     robust = robustness_section(records, n_resamples, rows=robustness)
+    extra = extra_section(records, n_resamples)
     return "\n".join([
         _header(records, commit), "", markdown_table(records), "",
         "### Per arm: mean ± sd over successful seeds, 95% interval (test examples resampled within each label, "
-        "seeds resampled)", "", summary_table(summaries), *(["", robust] if robust else [])])
+        "seeds resampled)", "", summary_table(summaries), *(["", robust] if robust else []),
+        *(["", extra] if extra else [])])

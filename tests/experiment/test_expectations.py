@@ -122,7 +122,7 @@ def test_not_worse_than_is_non_inferiority_within_the_margin():
     much_worse = {"x": [run("x", 0.6)], "ref": [run("ref", 0.85)]}
     verdict = judge(arm("x", e), e, much_worse, n_resamples=2000)
     assert verdict.status == "fail" and "by more than 0.1" in verdict.why
-    with pytest.raises(ValueError, match="only not_worse_than takes a margin"):
+    with pytest.raises(ValueError, match="only not_worse_than and generalizes take a margin"):
         Expectation("beats", ("ref",), margin=0.1)
 
 

@@ -111,3 +111,13 @@ def test_worker_env_splits_the_cores_and_pins_one_gpu_per_slot(monkeypatch):
 def test_a_bad_grid_config_is_a_usage_error(fields, message):
     with pytest.raises(UsageError, match=message):
         GridConfig(**fields)
+
+
+def test_the_run_arm_command_carries_the_extra_test_sets(tmp_path):
+    import dataclasses
+
+
+    recipe = dataclasses.replace(load_recipe("smoke"), extra_tests=(("other", "/d/o.jsonl"), ("b", "/d/b.csv")))
+    command = grid.run_arm_command(recipe, "reference", 0, tmp_path)
+    assert command[command.index("--extra-test") :][:4] == ["--extra-test", "other=/d/o.jsonl", "--extra-test", "b=/d/b.csv"]
+    assert "extra_tests" not in load_recipe("smoke").to_dict()  # records without extra sets read as before

@@ -49,3 +49,23 @@ def test_the_simulation_keeps_every_evaluation_aligned(recorded):
         assert cut.labels == [original.labels[i] for i in (3, 3, 0)]
         assert cut.scores == [original.scores[i] for i in (3, 3, 0)]
     assert [e.name for e in drawn.evaluations] == ["test", "test:neutralize_speakers"]
+
+
+def test_an_extra_set_is_not_drawn_and_a_directional_set_keeps_its_changed_records(recorded):
+    import dataclasses
+
+    import numpy as np
+
+    from fraudft.experiment import power
+    from fraudft.results.record import Evaluation
+
+    reference = next(r for r in recorded if r.arm == "reference")
+    test = reference.test
+    directional = Evaluation("test:append_transfer_request", test.labels, test.predictions, scores=test.scores,
+                             metrics={"unchanged_lines": [1, 4]})
+    other = Evaluation("extra:other", [0, 1, 1], [0, 1, 0])  # other examples: never drawn with the test split's
+    record = dataclasses.replace(reference, evaluations=[*reference.evaluations, directional, other])
+    drawn = power._drawn(record, np.array([3, 3, 0, 1]))
+    assert [e.name for e in drawn.evaluations] == ["test", "test:neutralize_speakers", "test:append_transfer_request"]
+    assert drawn.evaluation("test:append_transfer_request").metrics["unchanged_lines"] == [1, 2, 3]  # lines 4, 4, 1
+    assert gate_power([*[r for r in recorded if r is not reference], record], 200, simulations=2, n_resamples=100)

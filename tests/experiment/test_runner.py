@@ -119,3 +119,26 @@ def test_an_iso_arm_trains_at_its_scaled_learning_rate(recipe):
 
     assert train_config(ARMS_BY_NAME["iso_alpha_r8"], recipe, 3).learning_rate == recipe.train.learning_rate / 4
     assert train_config(ARMS_BY_NAME["reference"], recipe, 3) == dataclasses.replace(recipe.train, seed=3)
+
+
+@pytest.mark.parametrize("name", ["reference", "surface_probe"])
+def test_every_arm_is_scored_on_each_extra_test_set_as_extra_name(tmp_path, recipe, splits, name):
+    from fraudft.experiment.extra_tests import parse_extra_tests
+    from fraudft.records import write_jsonl
+    from fraudft.synthetic import SynthConfig, generate
+
+    other = generate(SynthConfig(n=12, seed=41))
+    write_jsonl(other, tmp_path / "other.jsonl")
+    write_jsonl([r for r in other if r["label"]], tmp_path / "fraud.jsonl")  # one class
+    extra = parse_extra_tests([f"other={tmp_path / 'other.jsonl'}", f"neutralize_speakers={tmp_path / 'fraud.jsonl'}"])
+    record = run_arm(ARMS_BY_NAME[name], dataclasses.replace(recipe, extra_tests=extra), splits, seed=0)
+    assert record.ok, record.error
+    names = [e.name for e in record.evaluations]
+    assert names[-2:] == ["extra:other", "extra:neutralize_speakers"]  # a NAME like a counterfactual's cannot collide
+    ood = record.evaluation("extra:other")
+    assert ood.labels == [int(r["label"]) for r in other] and len(ood.scores) == 12
+    assert ood.metrics["examples_per_s"] > 0 and "records_changed" not in ood.metrics  # not a counterfactual
+    assert ood.operating_point["rule"] == record.test.operating_point["rule"]  # chosen on the in-domain eval split
+    one = record.evaluation("extra:neutralize_speakers")
+    assert set(one.labels) == {1} and "records_changed" not in one.metrics
+    assert record.config["backend"]["extra_tests"] == [list(t) for t in extra]  # a reused record must have them

@@ -39,3 +39,21 @@ def test_rows_figures_and_no_section_without_counterfactuals(fake, tmp_path):
     assert row["flip_rate"]["value"] == 0 and row["mcc_delta"]["delta"] == 0
     assert row["mean_delta_p"]["value"] > 0
     assert robustness_section([fake.record(tmp_path, "c2", "untuned")]) == ""
+
+
+def test_a_directional_set_shows_the_share_of_changed_records_whose_p_fraud_fell(fake, tmp_path):
+    record = fake.record(tmp_path, "c3", "reference")
+    test = record.test
+    unchanged = [i + 1 for i, y in enumerate(test.labels) if y]  # fraud records: left as they were
+    falls = [i for i, y in enumerate(test.labels) if not y][:10]
+    scores = [max(0.0, s - 0.05) if i in falls else s if test.labels[i] else min(1.0, s + 0.05)
+              for i, s in enumerate(test.scores)]
+    record.evaluations.append(Evaluation("test:append_transfer_request", test.labels, test.predictions, scores=scores,
+                                         metrics={"unchanged_lines": unchanged, "records_changed": 100,
+                                                  "records_unchanged": 100}))
+    [row] = robustness_rows([record], n_resamples=500)
+    assert row["directional"]["changed"] == 100 and row["directional"]["violations"] == 10
+    section = robustness_section([record], n_resamples=500)
+    assert "0.100 [" in section and "(10 of 100; mean ΔP(fraud) +" in section
+    [neutral] = robustness_rows([with_counterfactual(fake, tmp_path, flips=0)], n_resamples=200)
+    assert neutral["directional"] is None  # not a directional set: no figure, an empty cell

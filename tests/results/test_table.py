@@ -153,3 +153,26 @@ def test_table_shows_padding_and_mfu_where_recorded(fake, tmp_path):
     assert pd.isna(frame.loc["rslora", "pad %"])  # a record from before the accounting
     rows = table.markdown_table([gpu, cpu]).splitlines()
     assert "| tokens/s | pad % | MFU % |" in rows[0] and "| 5.1 | 23.4 |" in rows[2]
+
+
+def test_the_out_of_distribution_section_shows_in_domain_beside_each_extra_set(tmp_path, fake):
+    from fraudft.results.record import Evaluation
+
+    records = []
+    for seed in (0, 1):
+        record = fake.record(tmp_path, "c9", "reference", seed=seed)
+        away = [i % 3 == 0 for i in range(90)]
+        record.evaluations += [Evaluation("extra:other", [int(y) for y in away], [int(not y) if i < 30 else int(y)
+                                                                                  for i, y in enumerate(away)],
+                                          metrics={"examples_per_s": 40.0 + seed}),
+                               Evaluation("extra:clean", [0] * 12, [0] * 11 + [1], metrics={"examples_per_s": 50.0})]
+        records.append(record)
+    text = table.extra_section(records, n_resamples=300)
+    other = next(line for line in text.splitlines() if "| reference | other |" in line)
+    cells = [c.strip() for c in other.split(" | ")]
+    assert cells[3] == "90 (30 fraud)" and cells[-1].rstrip(" |") == "40.5"  # mean examples/s over the seeds
+    assert all("[" in c for c in cells[4:8])  # MCC and F1, in-domain and extra set, each with its interval
+    clean = next(line for line in text.splitlines() if "| reference | clean |" in line)
+    assert "— (test labels of one class" in clean  # MCC undefined on one class: named, never 0
+    assert table.extra_section([fake.record(tmp_path, "c9", "untuned")]) == ""  # no extra set: no section
+    assert "### Out of distribution" in table.table_report(records, "c9", n_resamples=300)
