@@ -255,6 +255,31 @@ def compare(labels, values_a, values_b, metric: str, n_resamples: int = B_DEFAUL
     return out
 
 
+def compare_unpaired(labels_a, values_a, labels_b, values_b, metric: str, n_resamples: int = B_DEFAULT,
+                     seed: int = 0) -> dict:
+    """metric(a) - metric(b) where a and b were scored on different test sets: each side resampled on
+    its own (its examples within each label, its seeds), the i-th draws subtracted, judged as compare()
+    judges (a resample undefined on either side dropped). Returns compare()'s keys, "n" as (n_a, n_b)."""
+    m = metrics.get_metric(metric)
+    sides = [(y, _values(v, y.size, m, name)) for y, v, name in
+             ((_labels(labels_a), values_a, "values_a"), (_labels(labels_b), values_b, "values_b"))]
+    (value_a, reason_a), (value_b, reason_b) = (_point(m, y, v) for y, v in sides)
+    out = {"metric": metric, "delta": None, "low": None, "high": None, "p_value": None, "significant": False,
+           "verdict": "no difference shown", "borderline": False, "n": tuple(int(y.size) for y, _ in sides),
+           "undefined": f"a: {reason_a}" if reason_a else (f"b: {reason_b}" if reason_b else None),
+           "seeds_a": sides[0][1].shape[0], "seeds_b": sides[1][1].shape[0], "n_resamples": int(n_resamples)}
+    if out["undefined"] is None:
+        draws = []
+        for side, (y, v) in enumerate(sides):  # independent streams: the sides share no example
+            y, v = _sorted_by_label(y, v)
+            draws.append(_replicate_rows(m, y, (v,), n_resamples, [seed, side])[:, 0])
+        deltas = draws[0] - draws[1]
+        out["delta"] = value_a - value_b
+        if np.count_nonzero(~np.isnan(deltas)):
+            out.update(_judge(deltas[~np.isnan(deltas)]))
+    return out
+
+
 def _judge(deltas: np.ndarray) -> dict:
     """low, high, p_value, significant, verdict and borderline of the defined resampled differences."""
     low, high = _bounds(deltas)
