@@ -455,3 +455,21 @@ def test_holm_keeps_the_family_wise_rate_under_five_percent():
         adjusted += any(r["significant"] for r in stats.holm(results))
     assert adjusted / families <= 0.05
     assert raw / families > adjusted / families
+
+
+def test_unpaired_compare_of_different_test_sets():
+    """compare_unpaired: each side on its own test set; a clear gap is seen, the delta is the point
+    difference, the interval wider than the paired one on a shared set, and the sides' draws independent."""
+    other = RNG.integers(0, 2, 300)  # another test set, of another size
+    good = np.where(RNG.random(300) < 0.95, other, 1 - other)
+    result = stats.compare_unpaired(other, good, LABELS, B_ARM, "mcc", n_resamples=B)
+    assert set(result) == {"metric", "delta", "low", "high", "p_value", "significant", "verdict", "borderline",
+                           "undefined", "n", "seeds_a", "seeds_b", "n_resamples"} and result["n"] == (300, N)
+    assert result["delta"] == pytest.approx(matthews_corrcoef(other, good) - matthews_corrcoef(LABELS, B_ARM))
+    assert result["verdict"] == "higher" and result["low"] > 0
+    same = stats.compare_unpaired(LABELS, A, LABELS, A, "mcc", n_resamples=B)  # not paired: not all zero
+    paired = stats.compare(LABELS, A, A, "mcc", n_resamples=B)
+    assert same["delta"] == 0.0 and same["low"] < 0 < same["high"] and paired["high"] - paired["low"] == 0
+    assert not same["significant"]
+    undefined = stats.compare_unpaired(LABELS, np.zeros(N, int), LABELS, A, "precision", n_resamples=B)
+    assert undefined["undefined"].startswith("a: ") and undefined["p_value"] is None

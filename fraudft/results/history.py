@@ -42,7 +42,7 @@ from fraudft.errors import UsageError
 from fraudft.metrics import METRICS
 from fraudft.results.compare import metric_delta, paired_labels
 from fraudft.results.store import available_commits, group_runs, load_records
-from fraudft.results.table import format_metric, markdown, short_error, summarize_arm
+from fraudft.results.table import format_metric, markdown, metric_inputs, short_error, summarize_arm
 
 COLUMNS = ("commit", "position", "subject", "recipe", "arm", "metric", "value", "low", "high", "status",
            "change", "p_adjusted", "borderline")
@@ -52,15 +52,18 @@ NAN = float("nan")
 @dataclass
 class History:
     """What history() found: `frame` (history_frame's columns), the shown commits [(folder, subject)]
-    oldest first, the folders left out [(folder, why)], the number of Holm-adjusted tests, and per
-    (commit, recipe, arm) a note for the text (failures, unpaired or untested steps)."""
+    oldest first, the folders left out [(folder, why)], the number of Holm-adjusted tests, the number
+    of steps not tested for identical inputs, per (commit, recipe, arm) a note for the text (failures,
+    undefined values, untested steps), and the (commit, recipe, arm) tested unpaired."""
 
     metric: str
     frame: pd.DataFrame
     commits: list[tuple[str, str]]
     left_out: list[tuple[str, str]]
     tests: int
+    identical: int = 0
     notes: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    unpaired: set[tuple[str, str, str]] = field(default_factory=set)
 
 
 def _git(args: list[str], cwd: Path | None) -> str | None:
@@ -172,7 +175,7 @@ def history(root: Path, metric: str = "mcc", arms: list[str] | None = None, last
     groups = [{key: runs for key, runs in group_runs(records[c]).items() if recipe in (None, key[0])} for c, _ in shown]
     keys = _arm_keys(groups, arms)
 
-    rows, notes, steps = [], {}, []  # steps: (row index, compare result) of each tested step
+    rows, notes, steps, unpaired, identical = [], {}, [], {}, 0  # steps: (row index, compare result)
     for recipe_, arm in keys:
         previous = None  # (summary, row index) of the arm's latest defined value
         for position, ((commit, subject), group) in enumerate(zip(shown, groups)):
@@ -187,9 +190,11 @@ def history(root: Path, metric: str = "mcc", arms: list[str] | None = None, last
                     note = "; ".join(filter(None, [note, "model changed: not tested"]))
                 elif previous is not None:
                     labels, why = paired_labels(previous[0], summary)
-                    steps.append((len(rows) - 1, metric_delta(previous[0], summary, labels, metric, n_resamples)))
-                    if labels is None:
-                        note = "; ".join(filter(None, [note, f"unpaired ({why or 'no common test labels'})"]))
+                    if labels is not None and _values(previous[0], metric) == _values(summary, metric):
+                        identical += 1  # every resampled difference is 0: p = 1 whatever B, no test (Tarone)
+                    else:
+                        steps.append((len(rows) - 1, metric_delta(previous[0], summary, labels, metric, n_resamples)))
+                        unpaired[len(rows) - 1] = labels is None
                 previous = (summary, len(rows) - 1)
             if note:
                 notes[commit, recipe_, arm] = note
@@ -198,7 +203,13 @@ def history(root: Path, metric: str = "mcc", arms: list[str] | None = None, last
         rows[i].update(p_adjusted=adjusted["p_adjusted"], borderline=bool(adjusted["borderline"]),
                        change={"higher": "up", "lower": "down"}.get(adjusted["verdict"], ""))
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
-    return History(metric, frame, shown, left_out, len(tested), notes)
+    return History(metric, frame, shown, left_out, len(tested), identical, notes,
+                   {(rows[i]["commit"], rows[i]["recipe"], rows[i]["arm"]) for i, flag in unpaired.items() if flag})
+
+
+def _values(summary: dict, metric: str) -> list | None:
+    """The per-seed values the metric is computed from (metric_inputs), None where it can't be."""
+    return metric_inputs(summary["records"], metric)[1]
 
 
 def history_frame(root: Path, metric: str = "mcc", arms: list[str] | None = None, last: int | None = None,
@@ -218,13 +229,14 @@ def history_frame(root: Path, metric: str = "mcc", arms: list[str] | None = None
 MARKS = {"up": "▲", "down": "▼", "": ""}
 
 
-def _text_cell(row, note: str) -> str:
+def _text_cell(row, note: str, unpaired: bool) -> str:
     if row.status == "missing":
         return "missing"
     if row.status == "failed":
         return note
     text = format_metric(None if math.isnan(row.value) else row.value, None if math.isnan(row.low) else row.low,
                          None if math.isnan(row.high) else row.high)
+    text += " †" if unpaired else ""
     if row.change:
         text += f" **{MARKS[row.change]}** (p {row.p_adjusted:.2g})"
     if row.borderline:
@@ -241,18 +253,20 @@ def history_text(h: History) -> str:
     table = []
     for (recipe, arm), cells in frame.groupby(["recipe", "arm"], sort=False):
         table.append([*([recipe] if len(recipes) > 1 else []), arm,
-                      *(_text_cell(row, h.notes.get((row.commit, recipe, arm), "")) for row in cells.itertuples())])
+                      *(_text_cell(row, h.notes.get((row.commit, recipe, arm), ""), (row.commit, recipe, arm) in h.unpaired)
+                        for row in cells.itertuples())])
     out = [f"## fraudft results history: {h.metric}, {len(h.commits)} commit{'s' if len(h.commits) != 1 else ''} "
            f"with records on the first-parent line, oldest first ({', '.join(recipes)})", ""]
-    out += [f"{i + 1}. {commit} {subject}" for i, (commit, subject) in enumerate(h.commits)] + [""]
+    out += [f"{i + 1}. {commit} {subject if len(subject) <= 90 else subject[:89] + '…'}"
+            for i, (commit, subject) in enumerate(h.commits)] + [""]
     out += [markdown([*(["recipe"] if len(recipes) > 1 else []), "arm", *heads], table), ""]
     flagged = int((frame["change"] != "").sum())
     out.append(f"Legend: mean over successful seeds [95% interval] (as `fraudft results table`). ▲/▼: {h.metric} rose/fell "
                f"from the arm's previous shown value, confirmed by the seed-aware bootstrap (paired per example on the "
-               f"same test data, else unpaired), Holm-adjusted across the {h.tests} tests shown (p: adjusted); "
-               f"(borderline): the bootstrap's Monte Carlo error could flip that verdict; failed (k/n): every seed "
-               f"failed; missing: no record of the arm at that commit. {flagged} change{'s' if flagged != 1 else ''} "
-               f"flagged.")
+               f"same test data; †: unpaired, the test data differ), Holm-adjusted across the {h.tests} tests shown "
+               f"(p: adjusted; {h.identical} steps with identical predictions are not tests); (borderline): the "
+               f"bootstrap's Monte Carlo error could flip that verdict; failed (k/n): every seed failed; missing: no "
+               f"record of the arm at that commit. {flagged} change{'s' if flagged != 1 else ''} flagged.")
     if h.left_out:
         out.append("Left out: " + "; ".join(f"{commit} ({why})" for commit, why in h.left_out) + ".")
     return "\n".join(out)
@@ -260,13 +274,15 @@ def history_text(h: History) -> str:
 
 def history_json(h: History) -> str:
     """The history as JSON: metric, commits [{commit, position, subject}], left_out [{commit, why}],
-    tests, rows (history_frame's columns, NaN as null, plus `note`)."""
+    tests, identical_steps, rows (history_frame's columns, NaN as null, plus `note` and `unpaired`)."""
     rows = []
     for row in h.frame.to_dict(orient="records"):
         row = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
         row["note"] = h.notes.get((row["commit"], row["recipe"], row["arm"]), "")
         rows.append(row)
-    return json.dumps({"metric": h.metric,
+    for row in rows:
+        row["unpaired"] = (row["commit"], row["recipe"], row["arm"]) in h.unpaired
+    return json.dumps({"metric": h.metric, "identical_steps": h.identical,
                        "commits": [{"commit": c, "position": i, "subject": s} for i, (c, s) in enumerate(h.commits)],
                        "left_out": [{"commit": c, "why": why} for c, why in h.left_out], "tests": h.tests,
                        "rows": rows}, ensure_ascii=False, indent=2, default=_plain)
