@@ -41,7 +41,7 @@ from fraudft.configs import arm_order
 from fraudft.errors import UsageError
 from fraudft.metrics import METRICS
 from fraudft.results.compare import metric_delta, paired_labels
-from fraudft.results.store import available_commits, group_runs, load_records
+from fraudft.results.store import RECORD_NAME, _record_files, available_commits, group_runs, load_records
 from fraudft.results.table import format_metric, markdown, metric_inputs, short_error, summarize_arm
 
 COLUMNS = ("commit", "position", "subject", "recipe", "arm", "metric", "value", "low", "high", "status",
@@ -159,12 +159,11 @@ def history(root: Path, metric: str = "mcc", arms: list[str] | None = None, last
     if not folders:
         load_records(root, rev)  # raises the store's error: no results dir, or no records in it
     shown, left_out = order_commits(folders, rev, cwd if cwd is not None else _git_dir_of(root))
-    records = {commit: load_records(root, commit) for commit, _ in shown}
     if recipe is not None:
-        kept = [(c, s) for c, s in shown if any(r.recipe == recipe for r in records[c])]
+        kept = [(c, s) for c, s in shown if any(RECORD_NAME.match(f.name) for f in (root / c / recipe).glob("*.json"))]
         left_out += [(commit, f"no {recipe} records") for commit, subject in shown if (commit, subject) not in kept]
         if not kept:
-            present = sorted({r.recipe for recs in records.values() for r in recs})
+            present = sorted({f.parent.name for c, _ in shown for f in _record_files(root / c)})
             raise UsageError(f"--recipe: no {recipe!r} records on {rev}'s first-parent line, expected one of "
                              f"{', '.join(present) or '(none)'}")
         shown = kept
@@ -172,6 +171,7 @@ def history(root: Path, metric: str = "mcc", arms: list[str] | None = None, last
         raise UsageError(f"history: none of the commit folders under {root}/ is on {rev}'s first-parent line "
                          f"({'; '.join(f'{c}: {why}' for c, why in left_out)})")
     shown = shown[-last:] if last else shown
+    records = {commit: load_records(root, commit) for commit, _ in shown}
     groups = [{key: runs for key, runs in group_runs(records[c]).items() if recipe in (None, key[0])} for c, _ in shown]
     keys = _arm_keys(groups, arms)
 

@@ -166,3 +166,14 @@ def test_not_a_git_checkout(fake, tmp_path):
     fake.record(tmp_path / "results", "abcdef1234", "reference")
     with pytest.raises(UsageError, match="first-parent"):
         history(tmp_path / "results", cwd=tmp_path / "results", n_resamples=B)
+
+
+def test_recipe_narrows_and_names_the_commits_left_out(fake, grid):
+    root, (c1, c2, c3, c4), _ = grid
+    fake.record(root, c4, "reference", backend="gpu")
+    h = history(root, recipe="gpu", n_resamples=B)
+    assert [c for c, _ in h.commits] == [c4] and set(h.frame["recipe"]) == {"gpu"}
+    assert (c1, "no gpu records") in h.left_out
+    both = history(root, arms=["reference"], n_resamples=B)  # a recipe is another arm, its own row
+    assert list(both.frame.groupby(["recipe", "arm"]).size().index) == [("cpu-tiny", "reference"), ("gpu", "reference")]
+    assert "| recipe | arm |" in history_text(both)
