@@ -12,7 +12,10 @@
     p_best(labels, {name: values, ...}, "mcc")     # each arm's P(best); replicates() gives the draws
     compare(labels, head, base, "mcc", margin=0.05)["p_worse"]
         # non-inferiority: the p of "a is worse than b by more than the margin" (see compare)
-    compare_unpaired(labels_ood, runs_on_ood, labels_test, runs_on_test, "mcc", margin=0.1)
+    compare_test_sets(labels_ood, runs_on_ood, labels_test, runs_on_test, "mcc", margin=0.1)
+        # the same runs scored on two test sets (one seed draw for both; examples drawn per set)
+    compare_unpaired(labels_new, runs_new, labels_old, runs_old, "mcc")
+        # two groups of runs (e.g. two commits) on different test sets: every draw independent
         # the same runs on two different test sets: examples drawn apart, seeds drawn together
 
 Values are per test example, 2-D (seeds x examples) or 1-D (one seed); the metric's `needs` in
@@ -257,7 +260,7 @@ def compare(labels, values_a, values_b, metric: str, n_resamples: int = B_DEFAUL
     return out
 
 
-def compare_unpaired(labels_a, values_a, labels_b, values_b, metric: str, n_resamples: int = B_DEFAULT,
+def compare_test_sets(labels_a, values_a, labels_b, values_b, metric: str, n_resamples: int = B_DEFAULT,
                      seed: int = 0, margin: float | None = None) -> dict:
     """Unpaired two-level bootstrap of metric(a) - metric(b) where a and b are the same seeds' runs
     scored on two different test sets (e.g. an out-of-distribution set against the in-domain split).
@@ -302,6 +305,31 @@ def compare_unpaired(labels_a, values_a, labels_b, values_b, metric: str, n_resa
     if margin is not None:
         within = deltas >= -margin if m.higher_is_better else deltas <= margin
         out["p_worse"] = float(min(1.0, 2 * (np.count_nonzero(within) + 1) / (deltas.size + 1)))
+    return out
+
+
+def compare_unpaired(labels_a, values_a, labels_b, values_b, metric: str, n_resamples: int = B_DEFAULT,
+                     seed: int = 0) -> dict:
+    """metric(a) - metric(b) where a and b were scored on different test sets: each side resampled on
+    its own (its examples within each label, its seeds), the i-th draws subtracted, judged as compare()
+    judges (a resample undefined on either side dropped). Returns compare()'s keys, "n" as (n_a, n_b)."""
+    m = metrics.get_metric(metric)
+    sides = [(y, _values(v, y.size, m, name)) for y, v, name in
+             ((_labels(labels_a), values_a, "values_a"), (_labels(labels_b), values_b, "values_b"))]
+    (value_a, reason_a), (value_b, reason_b) = (_point(m, y, v) for y, v in sides)
+    out = {"metric": metric, "delta": None, "low": None, "high": None, "p_value": None, "significant": False,
+           "verdict": "no difference shown", "borderline": False, "n": tuple(int(y.size) for y, _ in sides),
+           "undefined": f"a: {reason_a}" if reason_a else (f"b: {reason_b}" if reason_b else None),
+           "seeds_a": sides[0][1].shape[0], "seeds_b": sides[1][1].shape[0], "n_resamples": int(n_resamples)}
+    if out["undefined"] is None:
+        draws = []
+        for side, (y, v) in enumerate(sides):  # independent streams: the sides share no example
+            y, v = _sorted_by_label(y, v)
+            draws.append(_replicate_rows(m, y, (v,), n_resamples, [seed, side])[:, 0])
+        deltas = draws[0] - draws[1]
+        out["delta"] = value_a - value_b
+        if np.count_nonzero(~np.isnan(deltas)):
+            out.update(_judge(deltas[~np.isnan(deltas)]))
     return out
 
 

@@ -457,23 +457,41 @@ def test_holm_keeps_the_family_wise_rate_under_five_percent():
     assert raw / families > adjusted / families
 
 
-def test_compare_unpaired_two_test_sets_of_one_adapter():
-    from fraudft.stats import compare_unpaired
+def test_compare_test_sets_two_test_sets_of_one_adapter():
+    from fraudft.stats import compare_test_sets
 
     rng = np.random.default_rng(3)
     ya, yb = rng.integers(0, 2, 300), rng.integers(0, 2, 500)
     good_a = np.where(rng.random(300) < 0.9, ya, 1 - ya)  # 90% right on a
     good_b = np.where(rng.random(500) < 0.9, yb, 1 - yb)  # and on b
     poor_b = np.where(rng.random(500) < 0.6, yb, 1 - yb)  # 60% right on b
-    same = compare_unpaired(ya, good_a, yb, good_b, "mcc", n_resamples=2000, margin=0.1)
+    same = compare_test_sets(ya, good_a, yb, good_b, "mcc", n_resamples=2000, margin=0.1)
     assert same["verdict"] == "no difference shown" and same["low"] < same["delta"] < same["high"]
     assert same["n_a"] == 300 and same["n_b"] == 500 and same["paired"] is False and same["low"] > -0.1
-    worse = compare_unpaired(yb, poor_b, ya, good_a, "mcc", n_resamples=2000, margin=0.1)
+    worse = compare_test_sets(yb, poor_b, ya, good_a, "mcc", n_resamples=2000, margin=0.1)
     assert worse["verdict"] == "lower" and worse["high"] < -0.1 and worse["p_worse"] < 0.05
     # seeds: the same runs on both sets; a seed count that differs is refused
-    two = compare_unpaired(ya, np.stack([good_a, good_a]), yb, np.stack([good_b, good_b]), "mcc", n_resamples=2000)
+    two = compare_test_sets(ya, np.stack([good_a, good_a]), yb, np.stack([good_b, good_b]), "mcc", n_resamples=2000)
     assert (two["low"], two["high"]) == (same["low"], same["high"])  # identical seeds: the interval of one
     with pytest.raises(ValueError, match="seeds"):
-        compare_unpaired(ya, np.stack([good_a, good_a]), yb, good_b, "mcc")
-    one_class = compare_unpaired(np.zeros(20, int), np.zeros(20, int), ya, good_a, "mcc", n_resamples=200)
+        compare_test_sets(ya, np.stack([good_a, good_a]), yb, good_b, "mcc")
+    one_class = compare_test_sets(np.zeros(20, int), np.zeros(20, int), ya, good_a, "mcc", n_resamples=200)
     assert one_class["delta"] is None and one_class["undefined"].startswith("a: ")
+
+
+def test_unpaired_compare_of_different_test_sets():
+    """compare_unpaired: each side on its own test set; a clear gap is seen, the delta is the point
+    difference, the interval wider than the paired one on a shared set, and the sides' draws independent."""
+    other = RNG.integers(0, 2, 300)  # another test set, of another size
+    good = np.where(RNG.random(300) < 0.95, other, 1 - other)
+    result = stats.compare_unpaired(other, good, LABELS, B_ARM, "mcc", n_resamples=B)
+    assert set(result) == {"metric", "delta", "low", "high", "p_value", "significant", "verdict", "borderline",
+                           "undefined", "n", "seeds_a", "seeds_b", "n_resamples"} and result["n"] == (300, N)
+    assert result["delta"] == pytest.approx(matthews_corrcoef(other, good) - matthews_corrcoef(LABELS, B_ARM))
+    assert result["verdict"] == "higher" and result["low"] > 0
+    same = stats.compare_unpaired(LABELS, A, LABELS, A, "mcc", n_resamples=B)  # not paired: not all zero
+    paired = stats.compare(LABELS, A, A, "mcc", n_resamples=B)
+    assert same["delta"] == 0.0 and same["low"] < 0 < same["high"] and paired["high"] - paired["low"] == 0
+    assert not same["significant"]
+    undefined = stats.compare_unpaired(LABELS, np.zeros(N, int), LABELS, A, "precision", n_resamples=B)
+    assert undefined["undefined"].startswith("a: ") and undefined["p_value"] is None

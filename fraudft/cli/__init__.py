@@ -10,7 +10,7 @@ need them.
     fraudft audit FILE... [--json] [--fail-on warn|fail|never]
     fraudft mitigate FILE... --out-dir DIR [--neutralize-speakers] [--dedupe]
     fraudft run-arm --recipe cpu-tiny --arm reference --seed 0
-    fraudft results table [REV] | compare REV_A REV_B | plot [REV] --out DIR
+    fraudft results table [REV] | compare REV_A REV_B | history [--last N] | plot [REV] --out DIR
 
 Bad input and bad usage exit with status 2 and one line (`FILE:LINE: field: what was wrong, what
 was expected` for data). Anything else is a bug and shows its traceback.

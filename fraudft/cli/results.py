@@ -6,6 +6,8 @@
     fraudft results ab REV_A REV_B --arm NAME        tokens/s and peak memory of both commits' code,
                     [--repeats 5] [--recipe cpu-tiny] [--steps N]   run alternately, paired log ratios
                     [--tolerance 0.10] [--fail-on-regression]
+    fraudft results history [--arms a,b] [--metric mcc]  each arm's metric over the commits with records
+                    [--last N] [--recipe R] [--json]   (git first-parent order), confirmed changes flagged
     fraudft results plot [REV] --out plots/          precision_recall.png, pr_curves.png, reliability.png,
                                                      loss_curves.png, alpha_r.png
     fraudft results report [REV] --out report.html   one self-contained HTML page: tables, verdicts,
@@ -84,6 +86,17 @@ def cmd_results_ab(args) -> int:
     return 1 if regressed and args.fail_on_regression else 0
 
 
+def cmd_results_history(args) -> int:
+    from fraudft.results.history import history, history_json, history_text
+
+    arms = [a.strip() for a in args.arms.split(",") if a.strip()] if args.arms is not None else None
+    if arms is not None and not arms:
+        raise UsageError(f"--arms: got {args.arms!r}, expected arm names separated by commas")
+    found = history(Path(args.results_dir), args.metric, arms, args.last, args.recipe)
+    print(history_json(found) if args.json else history_text(found))
+    return 0
+
+
 def cmd_results_plot(args) -> int:
     from fraudft.results.plot import plot_records
     from fraudft.results.store import load_records, resolve_results_commit
@@ -140,7 +153,7 @@ def _add_common(p) -> None:
 
 
 def register(commands) -> argparse.ArgumentParser:
-    """Add the `results` command group (table, compare, plot, report, ab) to the top-level subparsers."""
+    """Add the `results` command group (table, compare, history, plot, report, ab, power) to the top-level subparsers."""
     parser = commands.add_parser("results", help="tables, comparisons and plots of benchmark records")
     sub = parser.add_subparsers(dest="results_command", required=True)
     p = sub.add_parser("table", help="markdown table of a commit's runs, with a per-arm summary over seeds")
@@ -174,6 +187,16 @@ def register(commands) -> argparse.ArgumentParser:
     p.add_argument("--resamples", type=int, default=1000, help="bootstrap draws inside each simulated judgement")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_results_power)
+    p = sub.add_parser("history", help="each arm's metric with its 95%% interval over the commits with records, "
+                                       "in git first-parent order; changes flagged only where confirmed (Holm)")
+    p.add_argument("--results-dir", default=DEFAULT_RESULTS_DIR,
+                   help="where records are, one folder per commit (default: $FRAUDFT_RESULTS or results)")
+    p.add_argument("--arms", default=None, help="only these arms, separated by commas (default: every arm)")
+    p.add_argument("--metric", default="mcc", help="a registered metric (fraudft.metrics; default mcc)")
+    p.add_argument("--last", type=int, default=None, help="only the newest N commits with records")
+    p.add_argument("--recipe", default=None, help="only this recipe's records (its folder, e.g. cpu-tiny, gpu)")
+    p.add_argument("--json", action="store_true", help="JSON for machines instead of the markdown table")
+    p.set_defaults(func=cmd_results_history)
     p = sub.add_parser("plot", help="precision/recall bars, PR curves, reliability diagram, loss curves and the alpha/r sweep")
     p.add_argument("rev", nargs="?", default="HEAD", help="a commit folder under the results dir or a git revision")
     _add_common(p)

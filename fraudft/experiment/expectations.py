@@ -27,7 +27,7 @@ An expectation is a kind registered with `@expectation_kind(NAME, compares=...)`
 - `generalizes`: the metric on the out-of-distribution set `on` (--extra-test ON=PATH, evaluation
   `extra:ON`) is not below the in-domain test metric by more than `margin`: the lower bound of the
   95% interval of (extra − in-domain) lies above −margin. The two sets hold other examples, so it is
-  fraudft.stats.compare_unpaired (each set drawn within its own labels, the seeds drawn once for
+  fraudft.stats.compare_test_sets (each set drawn within its own labels, the seeds drawn once for
   both). A run without that set is "not judged", with why.
 
 An arm is compared with the other arms on its own test data: the other arm's own test evaluation
@@ -270,7 +270,7 @@ def _directional(expectation, arm, ours, others, n_resamples, test_data) -> Verd
 @expectation_kind("generalizes", compares=False)
 def _generalizes(expectation, arm, ours, others, n_resamples, test_data) -> Verdict:
     """The metric on the extra set `on` is not below the in-domain test metric by more than `margin`:
-    non-inferiority, as not_worse_than, but unpaired (fraudft.stats.compare_unpaired: the two sets hold
+    non-inferiority, as not_worse_than, but unpaired (fraudft.stats.compare_test_sets: the two sets hold
     other examples, each drawn within its own labels; the seeds drawn once for both)."""
     from fraudft import stats
     from fraudft.experiment.extra_tests import evaluation_name
@@ -288,7 +288,7 @@ def _generalizes(expectation, arm, ours, others, n_resamples, test_data) -> Verd
     values = [[e.values_for(metric.needs) for e in evaluations] for evaluations in (away, home)]
     if any(v is None for side in values for v in side):
         return _verdict(expectation, arm, "fail", f"{metric.name} needs {metric.needs}, which these records do not hold")
-    result = stats.compare_unpaired(away[0].labels, values[0], home[0].labels, values[1], metric.name,
+    result = stats.compare_test_sets(away[0].labels, values[0], home[0].labels, values[1], metric.name,
                                     n_resamples=n_resamples, margin=expectation.margin)
     fields = dict(delta=result["delta"], low=result["low"], high=result["high"], comparisons={"unpaired": result},
                   other=TEST)

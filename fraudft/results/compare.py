@@ -60,8 +60,9 @@ def _relative(a: float | None, b: float | None) -> float | None:
     return (b - a) / a if a and b is not None else None
 
 
-def _paired(a: dict, b: dict) -> tuple[list[int] | None, str | None]:
-    """The test labels both commits scored on, or why their runs cannot be paired per example."""
+def paired_labels(a: dict, b: dict) -> tuple[list[int] | None, str | None]:
+    """The test labels both commits scored on, or why their runs cannot be paired per example
+    (a, b: summaries of fraudft.results.table.summarize_arm)."""
     if a["fingerprints"] and b["fingerprints"] and None not in a["fingerprints"] | b["fingerprints"] \
             and a["fingerprints"] != b["fingerprints"]:
         return None, "test data differs"
@@ -94,6 +95,22 @@ def _failure(s: dict) -> str:
     return f"failed ({len(s['failed'])}/{s['runs']} seeds): {short_error(s['failed'][0], 60)}"
 
 
+def metric_delta(a: dict, b: dict, labels: list[int] | None, metric: str, n_resamples: int | None = None,
+                 margin: float | None = None) -> dict:
+    """metric(b) - metric(a) of two summaries (base a, head b: summarize_arm) by fraudft.stats: paired
+    per example on `labels` (paired_labels), or, with labels None (other test examples), unpaired
+    (stats.compare_unpaired; no margin test). Where a side's metric can't be computed (no scores
+    recorded, ...): {"undefined": why, "delta": None, "verdict": "no difference shown"}."""
+    labels_a, values_a, why_a = metric_inputs(a["records"], metric)
+    labels_b, values_b, why_b = metric_inputs(b["records"], metric)
+    if values_a is None or values_b is None:
+        return {"undefined": why_a or why_b, "delta": None, "verdict": "no difference shown"}
+    n_resamples = n_resamples or stats.B_DEFAULT
+    if labels is None:
+        return stats.compare_unpaired(labels_b, values_b, labels_a, values_a, metric, n_resamples=n_resamples)
+    return stats.compare(labels, values_b, values_a, metric, n_resamples=n_resamples, margin=margin)
+
+
 def measured_on_gpu(records: list[RunRecord]) -> bool:
     """Whether every one of these runs trained on a GPU (record device "cuda", meta device not a CPU)."""
     return bool(records) and all(r.device == "cuda" and not str(r.device_name or "gpu").lower().startswith("cpu")
@@ -124,19 +141,13 @@ def compare_arm(a: dict | None, b: dict | None, margin_mcc: float = 0.05, tolera
         row["notes"].append("fixed (failed before)")
     elif a["failed"] and b["failed"]:
         row["notes"].append("failed in both")
-    labels, why = _paired(a, b)
+    labels, why = paired_labels(a, b)
     if why:
         row["notes"].append(why)
     row["untested"] = why or (None if labels is not None else "no common test labels")
     if labels is not None and a["records"] and b["records"]:
         for m in METRICS:
-            _, values_a, why_a = metric_inputs(a["records"], m)
-            _, values_b, why_b = metric_inputs(b["records"], m)
-            if values_a is None or values_b is None:
-                row["deltas"][m] = {"undefined": why_a or why_b, "delta": None, "verdict": "no difference shown"}
-            else:
-                row["deltas"][m] = stats.compare(labels, values_b, values_a, m, n_resamples=n_resamples or stats.B_DEFAULT,
-                                                 margin=margin_mcc if m == QUALITY else None)
+            row["deltas"][m] = metric_delta(a, b, labels, m, n_resamples, margin=margin_mcc if m == QUALITY else None)
     gpu = measured_on_gpu(a["records"]) and measured_on_gpu(b["records"])
     rel = _relative(a["tokens_per_s"], b["tokens_per_s"])
     if rel is not None and rel < -tolerance_throughput:

@@ -170,9 +170,10 @@ def _arm_metric(ok: list[RunRecord], metric: str, n_resamples: int, evaluation: 
     return out
 
 
-def summarize_arm(runs: list[RunRecord], n_resamples: int | None = None) -> dict:
-    """Seeds of one (recipe, arm): counts, failures, speed, memory, and per registered metric its
-    mean, sd and 95% interval (test examples and seeds resampled, fraudft.stats)."""
+def summarize_arm(runs: list[RunRecord], n_resamples: int | None = None, metrics: tuple[str, ...] | None = None) -> dict:
+    """Seeds of one (recipe, arm): counts, failures, speed, memory, and per registered metric (or
+    only those of `metrics`) its mean, sd and 95% interval (test examples and seeds resampled,
+    fraudft.stats)."""
     n_resamples = n_resamples or stats.B_DEFAULT
     ok = [r for r in runs if r.ok]
     mems = [peak_bytes(r.train_info) for r in ok]
@@ -187,7 +188,7 @@ def summarize_arm(runs: list[RunRecord], n_resamples: int | None = None) -> dict
         "memory_kind": memory_kind,
         "peak_bytes": _mean([value for _, value in mems]) if memory_kind else None,
         "tokens_per_s": _mean([r.tokens_per_s for r in ok]),
-        "metrics": {m: _arm_metric(ok, m, n_resamples) for m in METRICS} if ok else {},
+        "metrics": {m: _arm_metric(ok, m, n_resamples) for m in (METRICS if metrics is None else metrics)} if ok else {},
     }
 
 
