@@ -16,7 +16,6 @@
         # the same runs scored on two test sets (one seed draw for both; examples drawn per set)
     compare_unpaired(labels_new, runs_new, labels_old, runs_old, "mcc")
         # two groups of runs (e.g. two commits) on different test sets: every draw independent
-        # the same runs on two different test sets: examples drawn apart, seeds drawn together
 
 Values are per test example, 2-D (seeds x examples) or 1-D (one seed); the metric's `needs` in
 fraudft.metrics decides whether they are 0/1 predictions or scores in [0, 1]. An arm's value is the
