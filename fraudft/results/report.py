@@ -26,7 +26,7 @@ from fraudft.results.robustness import COLUMNS as ROBUSTNESS_COLUMNS
 from fraudft.results.robustness import robustness_rows, robustness_table_rows
 from fraudft.results.store import group_runs, sort_records
 from fraudft.results.sweep import SWEEP_METRIC, sweep_columns, sweep_kind, sweep_rows, sweep_summaries, trend_line
-from fraudft.results.table import arm_cell, records_frame, summarize_arms
+from fraudft.results.table import EXTRA_TITLE, arm_cell, extra_rows, records_frame, summarize_arms
 
 HISTORY_METRIC = "mcc"
 HISTORY_LAST = 10  # commits in the history charts by default
@@ -116,10 +116,16 @@ def environments(records: list[RunRecord]) -> list[dict]:
     return list(distinct.values())
 
 
+def extra_context(records: list[RunRecord], n_resamples: int | None = None) -> dict:
+    """The out-of-distribution table (table.extra_rows: in-domain beside each --extra-test set)."""
+    columns, rows = extra_rows(records, n_resamples)
+    return {"title": EXTRA_TITLE, "columns": columns, "rows": [{"arm": row[1], "cells": row} for row in rows]}
+
+
 # --- history --------------------------------------------------------------------------------------
 
 def history_section(root: Path | None, recipes: list[str], metric: str = HISTORY_METRIC, last: int | None = HISTORY_LAST,
-                    n_resamples: int | None = None) -> dict:
+                    n_resamples: int | None = None, rev: str = "HEAD") -> dict:
     """{"charts": [(recipe, arm, div)], "unavailable": why or None} from
     fraudft.results.history.history_frame, imported here (it may be absent from this build)."""
     if root is None:
@@ -133,7 +139,8 @@ def history_section(root: Path | None, recipes: list[str], metric: str = HISTORY
     charts = []
     for recipe in recipes:
         try:
-            frame = history_frame(root, metric=metric, last=last, recipe=recipe, n_resamples=n_resamples)
+            frame = history_frame(root, metric=metric, last=last, recipe=recipe, n_resamples=n_resamples,
+                                  rev=rev)  # the history up to the report's commit
         except UsageError as err:  # e.g. the results dir is not in a git checkout: say so on the page
             return {"charts": [], "unavailable": f"history unavailable: {err}"}
         for arm in dict.fromkeys(frame["arm"]):
@@ -181,7 +188,9 @@ def report_context(records: list[RunRecord], commit: str, root: Path | None = No
         "robustness": {"columns": ROBUSTNESS_COLUMNS,
                        "rows": [{"arm": row[1], "cells": row} for row in robustness_table_rows(robustness)]},
         "audit": audit_sections(records), "environments": environments(records),
-        "history": history_section(root, recipes, last=history_last, n_resamples=n_resamples),
+        "extra": extra_context(records, n_resamples),
+        "history": history_section(root, recipes, last=history_last, n_resamples=n_resamples,
+                                   rev=commit if commit != "nogit" else "HEAD"),
         "history_metric": HISTORY_METRIC, "history_last": history_last,
     }
 

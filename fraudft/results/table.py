@@ -211,10 +211,15 @@ def summary_table(summaries: list[dict]) -> str:
 EXTRA_METRICS = ("mcc", "f1")
 
 
-def extra_section(records: list[RunRecord], n_resamples: int | None = None) -> str:
-    """Markdown: per (recipe, arm) and `extra:NAME` evaluation (--extra-test), MCC and F1 in-domain
-    (`test`) beside the extra set, each with its 95% interval, the set's size and its examples/s; ""
-    when no record has an extra set. A metric the set cannot define (one class) reads `— (why)`."""
+EXTRA_TITLE = ("Out of distribution: in-domain test split beside each --extra-test set (the same adapter; "
+               "95% intervals, examples resampled within each label, seeds resampled)")
+
+
+def extra_rows(records: list[RunRecord], n_resamples: int | None = None) -> tuple[list[str], list[list]]:
+    """(columns, rows): per (recipe, arm) and `extra:NAME` evaluation (--extra-test), MCC and F1
+    in-domain (`test`) beside the extra set, each with its 95% interval, the set's size and its
+    examples/s; no rows when no record has an extra set. A metric the set cannot define (one class)
+    reads `— (why)`."""
     n_resamples = n_resamples or stats.B_DEFAULT
     rows = []
     for (recipe, arm), runs in group_runs(records).items():
@@ -232,12 +237,15 @@ def extra_section(records: list[RunRecord], n_resamples: int | None = None) -> s
                          *(format_metric(c["mean"], c["low"], c["high"], c["undefined"])
                            for m in EXTRA_METRICS for c in (home[m], away[m])),
                          "" if speed is None else f"{speed:.1f}"])
-    if not rows:
-        return ""
     columns = ["backend", "arm", "extra set", "records", *(f"{m} {where}" for m in EXTRA_METRICS
                                                           for where in ("in-domain", "extra set")), "examples/s"]
-    return ("### Out of distribution: in-domain test split beside each --extra-test set (the same adapter; "
-            "95% intervals, examples resampled within each label, seeds resampled)\n\n" + markdown(columns, rows))
+    return columns, rows
+
+
+def extra_section(records: list[RunRecord], n_resamples: int | None = None) -> str:
+    """Markdown of extra_rows under its title; "" when no record has an extra set."""
+    columns, rows = extra_rows(records, n_resamples)
+    return f"### {EXTRA_TITLE}\n\n" + markdown(columns, rows) if rows else ""
 
 
 def _header(records: list[RunRecord], commit: str) -> str:

@@ -117,7 +117,7 @@ def one_commit(tmp_path):
     return tmp_path
 
 
-def history_standin(root, metric="mcc", arms=None, last=None, recipe=None, n_resamples=None):
+def history_standin(root, metric="mcc", arms=None, last=None, recipe=None, n_resamples=None, rev="HEAD", cwd=None):
     """A stand-in for fraudft.results.history.history_frame (built apart): three commits of every arm
     under root's first commit folder, the reference confirmed up at the last, one failed, one missing."""
     import pandas as pd

@@ -121,3 +121,20 @@ def test_cli_refuses_bad_options(capsys, fake, one_commit, argv, message):
     argv = [a.format(root=one_commit) for a in argv]
     rc, _, err = fake.run(capsys, "results", "report", "c1", "--results-dir", one_commit, *argv)
     assert rc == 2 and message in err
+
+
+def test_extra_test_sets_are_shown_beside_the_in_domain_split(fake, tmp_path, history_module):
+    from fraudft.results.record import Evaluation
+    from fraudft.results.store import write_record
+
+    for seed in (0, 1):
+        record = fake.record(tmp_path, "c7", "reference", seed=seed)
+        away = [i % 3 == 0 for i in range(60)]
+        record.evaluations.append(Evaluation("extra:other", [int(y) for y in away], [int(y) for y in away],
+                                             metrics={"examples_per_s": 40.0}))
+        write_record(record, tmp_path)
+    page = page_of(tmp_path, "c7")
+    assert rows_of(page, "extra") == ["reference"]
+    body = page.split('<table class="extra">', 1)[1].split("</table>", 1)[0]
+    assert "<td>other</td>" in body and "<td>60 (20 fraud)</td>" in body and "mcc extra set" in body
+    assert "No record holds an extra test set" not in page
