@@ -91,6 +91,26 @@ def environment_changes(records_a: list[RunRecord], records_b: list[RunRecord]) 
     return changes
 
 
+def format_changes(records_a: list[RunRecord], records_b: list[RunRecord]) -> list[str]:
+    """Task-format fields (fraudft.modeling.taskformat: prompt, system_prompt, separator, answer) that
+    differ between the two commits' records of one (recipe, arm): such a pair compares two tasks, not
+    two versions of one. Records without a format (written before it was recorded) are left out."""
+    def formats(records):
+        out: dict[tuple[str, str], dict] = {}
+        for record in records:
+            if record.format is not None:
+                out.setdefault((record.recipe, record.arm), record.format)
+        return out
+
+    fa, fb = formats(records_a), formats(records_b)
+    changes = []
+    for key in [k for k in fa if k in fb and fa[k] != fb[k]]:
+        fields = [f"{f} {fa[key].get(f)!r} → {fb[key].get(f)!r}" for f in dict.fromkeys([*fa[key], *fb[key]])
+                  if fa[key].get(f) != fb[key].get(f)]
+        changes.append(f"{key[0]}/{key[1]}: {', '.join(fields)}")
+    return changes
+
+
 def _failure(s: dict) -> str:
     return f"failed ({len(s['failed'])}/{s['runs']} seeds): {short_error(s['failed'][0], 60)}"
 
@@ -311,6 +331,10 @@ def compare_report(records_a: list[RunRecord], records_b: list[RunRecord], commi
                 "seeds resampled; verdicts Holm-adjusted across the arms for each metric, `no difference shown` "
                 "unless the adjusted test rejects)", "",
                 markdown(["backend", "arm", "metric", "base → head", "Δ 95% CI, adjusted verdict"], deltas), ""]
+    formats = format_changes(records_a, records_b)
+    if formats:
+        out += [f"Task format changed (these arms answer another prompt or schema; their deltas compare two tasks): "
+                f"{'; '.join(formats)}", ""]
     changes = environment_changes(records_a, records_b)
     if changes:
         out += [f"Environment changed (speed and memory may move without a code change): {'; '.join(changes)}", ""]

@@ -286,3 +286,17 @@ def test_a_changed_environment_is_said(fake, tmp_path):
     assert "Environment changed (speed and memory may move without a code change): triton None → 3.9.0" in text
     assert regressed == 0
     assert "Environment changed" not in compare_report([base], [base], "base", "base")[0]
+
+
+def test_a_changed_task_format_is_said(fake, tmp_path):
+    from fraudft.results.compare import compare_report, format_changes
+
+    base, head = fake.record(tmp_path, "base", "reference"), fake.record(tmp_path, "head", "reference")
+    base.format = {"prompt": "reference", "system_prompt": None, "separator": "", "answer": "is_fraud"}
+    head.format = {**base.format, "prompt": "chat_template", "separator": "\n"}
+    assert format_changes([base], [head]) == ["cpu-tiny/reference: prompt 'reference' → 'chat_template', "
+                                              "separator '' → '\\n'"]
+    assert "Task format changed" in compare_report([base], [head], "base", "head")[0]
+    assert format_changes([base], [base]) == []
+    head.format = None  # not recorded: not a change
+    assert format_changes([base], [head]) == [] and "Task format changed" not in compare_report([base], [head], "base", "head")[0]
