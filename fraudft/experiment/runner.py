@@ -72,7 +72,9 @@ def _evaluation(name: str, labels: list[int], result: dict, test: list[dict]) ->
     predictions = [int(not y) if p is None else int(p) for y, p in zip(labels, result["predictions"])]
     metrics = {**result["metrics"], "examples_per_s": len(test) / result["seconds"], "eval_seconds": result["seconds"]}
     # The dialogues cut to fit max_length and, in generate mode, the replies cut at max_new_tokens.
-    for key, field in (("truncated", "truncated"), ("tokens_removed", "tokens_removed"), ("cut", "cut_replies")):
+    # max_new_tokens: generate mode's limit as used (sized from the trained answers unless the recipe set it).
+    for key, field in (("truncated", "truncated"), ("tokens_removed", "tokens_removed"), ("cut", "cut_replies"),
+                       ("max_new_tokens", "max_new_tokens")):
         if key in result:
             metrics[field] = result[key]
     scores, replies = result.get("probabilities"), result.get("replies")  # replies: [{"reply", "status"}]

@@ -114,6 +114,29 @@ def test_a_model_arm_records_truncation_and_generate_mode_replies(tmp_path, reci
     assert loaded.test == test
 
 
+@pytest.mark.parametrize("answer", ["is_fraud", "is_fraud_speaker_reason"])
+def test_generate_mode_sizes_max_new_tokens_from_the_trained_answers(tmp_path, recipe, splits, answer):
+    from fraudft.modeling.encode import EncodeConfig, Encoder
+    from fraudft.modeling.taskformat import ANSWER_MARGIN, TaskFormat
+    from fraudft.modeling.tokenizer import load_tokenizer
+
+    task = TaskFormat(answer=answer)
+    # The three-field answer trains each record's reason (the synthetic records have none: give one).
+    splits = dataclasses.replace(splits, **{name: [{**r, "reason": "对方要求转账到安全账户。" if r["label"] else "日常对话。"}
+                                                   for r in getattr(splits, name)] for name in ("train", "eval", "test")})
+    sized = dataclasses.replace(recipe, eval=dataclasses.replace(recipe.eval, format=task, mode="generate",
+                                                                 max_new_tokens=None))
+    record = run_arm(ARMS_BY_NAME["untuned"], sized, splits, seed=0, results_root=tmp_path)
+    assert record.ok, record.train_info
+    encoder = Encoder(load_tokenizer("qwen2-offline"), EncodeConfig(format=task))
+    longest = max(len(encoder.answer_ids(r)) for r in splits.train)
+    assert record.test.metrics["max_new_tokens"] == longest + ANSWER_MARGIN
+    assert record.format == task.to_dict()
+    set_by_recipe = dataclasses.replace(sized, eval=dataclasses.replace(sized.eval, max_new_tokens=3))
+    record = run_arm(ARMS_BY_NAME["untuned"], set_by_recipe, splits, seed=0, results_root=tmp_path / "set")
+    assert record.test.metrics["max_new_tokens"] == 3  # the recipe's own limit wins
+
+
 def test_an_iso_arm_trains_at_its_scaled_learning_rate(recipe):
     from fraudft.experiment.runner import train_config
 
