@@ -191,15 +191,19 @@ def _read_json(path: Path, column_map: dict) -> RawRecords:
         yield f"item {n}", _rename(item, column_map, path, f"item {n}")
 
 
-@reader("alpaca", places="item", labels="output's is_fraud, a JSON bool (true or false)")
-def _read_alpaca(path: Path, column_map: dict) -> RawRecords:
+def answer_items(path: Path, column_map: dict, to_record: Callable[[dict, Path, str], dict]) -> RawRecords:
+    """(place, record) of each item of a JSON array whose items hold the answer as text (alpaca,
+    sharegpt): `to_record(item, path, place)` makes the record; a non-object item is passed on for
+    validate_record to name."""
     for n, item in enumerate(_json_array(path), start=1):
         place = f"item {n}"
         item = _rename(item, column_map, path, place)
-        if not isinstance(item, dict):
-            yield place, item  # validate_record names it
-            continue
-        yield place, _from_alpaca(item, path, place)
+        yield place, (to_record(item, path, place) if isinstance(item, dict) else item)
+
+
+@reader("alpaca", places="item", labels="output's is_fraud, a JSON bool (true or false)")
+def _read_alpaca(path: Path, column_map: dict) -> RawRecords:
+    return answer_items(path, column_map, _from_alpaca)
 
 
 def _from_alpaca(item: dict, path: Path, place: str) -> dict:

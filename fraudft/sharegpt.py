@@ -32,7 +32,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fraudft.errors import DataError
-from fraudft.readers import RawRecords, _json_array, _rename, answer_fields, parse_answer, reader
+from fraudft.readers import RawRecords, answer_fields, answer_items, parse_answer, reader
 from fraudft.records import _describe
 
 # The two spellings: the item key, a turn's role and text keys, and the role names.
@@ -45,13 +45,7 @@ SPELLINGS = {
 
 @reader("sharegpt", places="item", labels="the assistant answer's is_fraud, a JSON bool (true or false)")
 def _read_sharegpt(path: Path, column_map: dict) -> RawRecords:
-    for n, item in enumerate(_json_array(path), start=1):
-        place = f"item {n}"
-        item = _rename(item, column_map, path, place)
-        if not isinstance(item, dict):
-            yield place, item  # validate_record names it
-            continue
-        yield place, from_conversation(item, path, place)
+    return answer_items(path, column_map, from_conversation)
 
 
 def split_user_turn(text: str) -> tuple[str, str]:

@@ -211,10 +211,9 @@ def _collapse(expectation, arm, ours, others, n_resamples, test_data) -> Verdict
     return _verdict(expectation, arm, "pass")
 
 
-@expectation_kind("invariant", compares=False)
-def _invariant(expectation, arm, ours, others, n_resamples, test_data) -> Verdict:
-    from fraudft import flips
-
+def _counterfactual_pairs(expectation, arm, ours):
+    """[(test, test:UNDER evaluation)] of each run, or the failing Verdict when a run lacks the
+    counterfactual evaluation or its evaluations hold other examples than the test split's."""
     name = f"{TEST}:{expectation.under}"
     pairs = [(r.test, r.evaluation(name)) for r in ours]
     if any(changed is None for _, changed in pairs):
@@ -222,6 +221,17 @@ def _invariant(expectation, arm, ours, others, n_resamples, test_data) -> Verdic
     labels = pairs[0][0].labels
     if any(o.labels != labels or c.labels != labels for o, c in pairs):
         return _verdict(expectation, arm, "fail", "the runs' evaluations hold other examples")
+    return pairs
+
+
+@expectation_kind("invariant", compares=False)
+def _invariant(expectation, arm, ours, others, n_resamples, test_data) -> Verdict:
+    from fraudft import flips
+
+    pairs = _counterfactual_pairs(expectation, arm, ours)
+    if isinstance(pairs, Verdict):
+        return pairs
+    labels = pairs[0][0].labels
     flip = flips.flip_rate(labels, [o.predictions for o, _ in pairs], [c.predictions for _, c in pairs],
                            n_resamples=n_resamples)
     fields = dict(delta=flip["value"], low=flip["low"], high=flip["high"], comparisons={"flip_rate": flip})
@@ -244,19 +254,18 @@ def _directional(expectation, arm, ours, others, n_resamples, test_data) -> Verd
     the 95% interval of the share where it fell (fraudft.flips.directional) at most max_violation_rate."""
     from fraudft import flips
 
-    name = f"{TEST}:{expectation.under}"
-    pairs = [(r.test, r.evaluation(name)) for r in ours]
-    if any(changed is None for _, changed in pairs):
-        return _verdict(expectation, arm, "fail", f"no {name!r} evaluation (add {expectation.under!r} to extra_tests)")
+    pairs = _counterfactual_pairs(expectation, arm, ours)
+    if isinstance(pairs, Verdict):
+        return pairs
     labels = pairs[0][0].labels
-    if any(o.labels != labels or c.labels != labels for o, c in pairs):
-        return _verdict(expectation, arm, "fail", "the runs' evaluations hold other examples")
     if any(o.scores is None or c.scores is None for o, c in pairs):
         return _verdict(expectation, arm, "fail", "no P(fraud) scores recorded (generate mode)")
     unchanged = pairs[0][1].metrics.get("unchanged_lines")
     if unchanged is None:
-        return _verdict(expectation, arm, "fail", f"{name!r} does not record which records it changed (unchanged_lines)")
-    changed = [i + 1 not in set(unchanged) for i in range(len(labels))]
+        return _verdict(expectation, arm, "fail", f"'{TEST}:{expectation.under}' does not record which records it changed "
+                        "(unchanged_lines)")
+    unchanged = set(unchanged)
+    changed = [i + 1 not in unchanged for i in range(len(labels))]
     result = flips.directional(labels, [o.scores for o, _ in pairs], [c.scores for _, c in pairs], changed,
                                n_resamples=n_resamples)
     fields = dict(delta=result["value"], low=result["low"], high=result["high"], comparisons={"directional": result})
