@@ -27,6 +27,19 @@ def tokenizer():
     return load_tokenizer("qwen2-offline")
 
 
+@pytest.fixture(scope="session")
+def small_data_dir(tmp_path_factory) -> Path:
+    """A data folder (train.jsonl, eval.jsonl, test.jsonl: 40, 8 and 16 synthetic records) for
+    `pytest bench --data-dir` runs in a subprocess: small, so a real-model recipe scores it in seconds."""
+    from fraudft.records import write_jsonl
+    from fraudft.synthetic import SynthConfig, generate
+
+    folder = tmp_path_factory.mktemp("small_data")
+    for name, n, seed in (("train", 40, 1), ("eval", 8, 2), ("test", 16, 3)):
+        write_jsonl(generate(SynthConfig(n=n, seed=seed)), folder / f"{name}.jsonl")
+    return folder
+
+
 @pytest.fixture
 def shared_eval_path() -> Path:
     path = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "eval0819.jsonl"

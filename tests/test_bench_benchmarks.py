@@ -30,8 +30,6 @@ from bench.benchmarks import (
     training_seconds,
 )
 from fraudft.experiment.arms import ARMS_BY_NAME
-from fraudft.records import write_jsonl
-from fraudft.synthetic import SynthConfig, generate
 
 ROOT = Path(__file__).resolve().parents[1]
 ARMS = ("untuned", "reference")
@@ -101,14 +99,6 @@ def test_a_forwarded_entry_becomes_pytest_benchmarks_own():
 
 # --- the real thing: pytest bench in a subprocess, twice, then pytest-benchmark compare --------------
 
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("data")
-    for name, n, seed in (("train", 40, 1), ("eval", 8, 2), ("test", 16, 3)):
-        write_jsonl(generate(SynthConfig(n=n, seed=seed)), folder / f"{name}.jsonl")
-    return folder
-
-
 def _bench(*args, data_dir: Path, tmp: Path) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "pytest", "bench", "-q", "-p", "no:cacheprovider", "-k", "test_arm",
                "-W", "error::pytest_benchmark.logger.PytestBenchmarkWarning", "--data-dir", str(data_dir),
@@ -117,11 +107,11 @@ def _bench(*args, data_dir: Path, tmp: Path) -> subprocess.CompletedProcess:
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
 
 
-def test_the_grid_saves_every_arm_under_xdist_and_without_and_compare_lists_them(data_dir, tmp_path):
+def test_the_grid_saves_every_arm_under_xdist_and_without_and_compare_lists_them(small_data_dir, tmp_path):
     """Under -n 2 (the controller writes the JSON) and then -n 0 (pytest-benchmark times the tests
     itself): the same entries, no PytestBenchmarkWarning, and `compare` lists every arm of both runs."""
     for workers in ("2", "0"):
-        done = _bench("-n", workers, data_dir=data_dir, tmp=tmp_path)
+        done = _bench("-n", workers, data_dir=small_data_dir, tmp=tmp_path)
         output = done.stdout + done.stderr
         assert done.returncode == 0, output[-4000:]
         assert "PytestBenchmarkWarning" not in output and "automatically disabled" not in output, output[-4000:]

@@ -23,7 +23,6 @@ from fraudft.modeling.collate import Collator, position_ids_for
 from fraudft.modeling.encode import EncodeConfig, Encoder
 from fraudft.modeling.loss import label_position_loss
 from fraudft.modeling.taskformat import TaskFormat
-from fraudft.records import write_jsonl
 from fraudft.results.store import load_records
 from fraudft.synthetic import SynthConfig, generate
 from tests.families import FAMILIES, save_tiny_family
@@ -40,20 +39,10 @@ def family(request, tmp_path_factory) -> tuple[str, Path]:
     return request.param, save_tiny_family(request.param, tmp_path_factory.mktemp(request.param))
 
 
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory) -> Path:
-    """A small data folder: the gpu recipe's own synthetic splits (2,000/200/600 records at up to
-    1,024 tokens) would spend minutes scoring on a CPU and show nothing more here."""
-    folder = tmp_path_factory.mktemp("data")
-    for name, n, seed in (("train", 40, 1), ("eval", 8, 2), ("test", 16, 3)):
-        write_jsonl(generate(SynthConfig(n=n, seed=seed)), folder / f"{name}.jsonl")
-    return folder
-
-
-def test_the_gpu_recipe_runs_another_family_on_cpu(family, data_dir, tmp_path):
+def test_the_gpu_recipe_runs_another_family_on_cpu(family, small_data_dir, tmp_path):
     _, family_folder = family
     command = [sys.executable, "-m", "pytest", "bench", "-q", "-p", "no:cacheprovider", "-m", "gpu",
-               "--model", str(family_folder), "--data-dir", str(data_dir), "--device", "cpu", "--steps", "2", "--arms", "untuned,reference",
+               "--model", str(family_folder), "--data-dir", str(small_data_dir), "--device", "cpu", "--steps", "2", "--arms", "untuned,reference",
                "--seeds", "1", "--rerun", "--results-dir", str(tmp_path)]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=1200)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

@@ -10,19 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from fraudft.records import write_jsonl
 from fraudft.results.store import load_records
-from fraudft.synthetic import SynthConfig, generate
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("data")
-    for name, n, seed in (("train", 40, 1), ("eval", 8, 2), ("test", 16, 3)):
-        write_jsonl(generate(SynthConfig(n=n, seed=seed)), folder / f"{name}.jsonl")
-    return folder
 
 
 def _bench(*args, results: Path) -> subprocess.CompletedProcess:
@@ -32,18 +22,18 @@ def _bench(*args, results: Path) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize("dtype", ["fp32", "bf16"])
-def test_the_gpu_recipe_runs_a_checkpoint_folder_on_cpu(tiny_checkpoint, data_dir, tmp_path, dtype):
-    done = _bench("--model", tiny_checkpoint, "--data-dir", data_dir, "--device", "cpu", "--dtype", dtype,
+def test_the_gpu_recipe_runs_a_checkpoint_folder_on_cpu(tiny_checkpoint, small_data_dir, tmp_path, dtype):
+    done = _bench("--model", tiny_checkpoint, "--data-dir", small_data_dir, "--device", "cpu", "--dtype", dtype,
                   "--steps", 2, "--arms", "untuned,reference", "--rerun", results=tmp_path)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     (commit,) = [p.name for p in tmp_path.iterdir()]
     records = load_records(tmp_path, commit)
-    key = f"gpu-{tiny_checkpoint.name.lower().replace('_', '-')}-cpu-on-{data_dir.name.lower().replace('_', '-')}"
+    key = f"gpu-{tiny_checkpoint.name.lower().replace('_', '-')}-cpu-on-{small_data_dir.name.lower().replace('_', '-')}"
     assert {(r.recipe, r.arm) for r in records} == {(key, "untuned"), (key, "reference")}
     reference = next(r for r in records if r.arm == "reference")
     config = reference.config["backend"]
     assert (config["model"], config["tokenizer"], config["dtype"]) == (str(tiny_checkpoint), str(tiny_checkpoint), dtype)
-    assert reference.steps == 2 and reference.config["data"]["source"] == str(data_dir)
+    assert reference.steps == 2 and reference.config["data"]["source"] == str(small_data_dir)
     table = subprocess.run([sys.executable, "-m", "fraudft.cli", "results", "table", commit, "--results-dir", str(tmp_path)],
                            cwd=ROOT, capture_output=True, text=True)
     assert table.returncode == 0 and f"| {key} | reference |" in table.stdout
