@@ -26,15 +26,27 @@ from fraudft.errors import UsageError
 DEFAULT_RESULTS_DIR = os.environ.get("FRAUDFT_RESULTS", "results")
 
 
+def _commit_of(args) -> str:
+    """The commit folder of args.rev; without one, HEAD's, else the newest on HEAD's line (said on stderr)."""
+    from fraudft.results.store import resolve_default_commit, resolve_results_commit
+
+    if args.rev is not None:
+        return resolve_results_commit(Path(args.results_dir), args.rev)
+    commit, note = resolve_default_commit(Path(args.results_dir))
+    if note:
+        print(f"note: {note}", file=sys.stderr)
+    return commit
+
+
 def cmd_results_table(args) -> int:
-    from fraudft.results.store import load_records, resolve_results_commit
+    from fraudft.results.store import load_records
     from fraudft.results.sweep import sweep_report
     from fraudft.results.table import table_report
 
     from fraudft.experiment.expectations import judge_all
     from fraudft.results.store import group_runs
 
-    commit = resolve_results_commit(Path(args.results_dir), args.rev)
+    commit = _commit_of(args)
     records = load_records(Path(args.results_dir), commit, args.backend)
     print(table_report(records, commit))
     for recipe in dict.fromkeys(backend for backend, _ in group_runs(records)):
@@ -99,9 +111,9 @@ def cmd_results_history(args) -> int:
 
 def cmd_results_plot(args) -> int:
     from fraudft.results.plot import plot_records
-    from fraudft.results.store import load_records, resolve_results_commit
+    from fraudft.results.store import load_records
 
-    commit = resolve_results_commit(Path(args.results_dir), args.rev)
+    commit = _commit_of(args)
     records = load_records(Path(args.results_dir), commit, args.backend)
     for path in plot_records(records, commit, Path(args.out)):
         print(path)
@@ -110,7 +122,7 @@ def cmd_results_plot(args) -> int:
 
 def cmd_results_report(args) -> int:
     from fraudft.results.report import write_report
-    from fraudft.results.store import load_records, resolve_results_commit
+    from fraudft.results.store import load_records
 
     if args.history_last is not None and args.history_last < 1:
         raise UsageError(f"--history-last: got {args.history_last}, expected a number of commits >= 1")
@@ -118,7 +130,7 @@ def cmd_results_report(args) -> int:
     if out.is_dir():
         raise UsageError(f"--out {out}: is a folder, expected the path of the HTML file to write")
     root = Path(args.results_dir)
-    commit = resolve_results_commit(root, args.rev)
+    commit = _commit_of(args)
     records = load_records(root, commit, args.backend)
     if args.resamples is not None and args.resamples < 100:
         raise UsageError(f"--resamples: got {args.resamples}, expected at least 100 bootstrap draws")
@@ -128,11 +140,11 @@ def cmd_results_report(args) -> int:
 
 def cmd_results_power(args) -> int:
     from fraudft.experiment.power import gate_power
-    from fraudft.results.store import load_records, resolve_results_commit
+    from fraudft.results.store import load_records
 
     if args.n_test < 10 or args.simulations < 1:
         raise UsageError(f"--n-test, --simulations: got {args.n_test}, {args.simulations}, expected >= 10 and >= 1")
-    commit = resolve_results_commit(Path(args.results_dir), args.rev)
+    commit = _commit_of(args)
     records = load_records(Path(args.results_dir), commit, args.backend)
     recipes = sorted({r.recipe for r in records})
     if len(recipes) > 1:
@@ -157,7 +169,8 @@ def register(commands) -> argparse.ArgumentParser:
     parser = commands.add_parser("results", help="tables, comparisons and plots of benchmark records")
     sub = parser.add_subparsers(dest="results_command", required=True)
     p = sub.add_parser("table", help="markdown table of a commit's runs, with a per-arm summary over seeds")
-    p.add_argument("rev", nargs="?", default="HEAD", help="a commit folder under the results dir or a git revision")
+    p.add_argument("rev", nargs="?", default=None, help="a commit folder under the results dir or a git revision "
+                   "(default: HEAD, else the newest commit with records on HEAD's first-parent line)")
     _add_common(p)
     p.set_defaults(func=cmd_results_table)
     p = sub.add_parser("compare", help="per-arm deltas between two commits, regressions flagged (markdown)")
@@ -178,7 +191,8 @@ def register(commands) -> argparse.ArgumentParser:
                    help="compare arms whose model differs between the two commits (refused otherwise)")
     p.set_defaults(func=cmd_results_compare)
     p = sub.add_parser("power", help="how often the gate would be green at another test-set size (simulation)")
-    p.add_argument("rev", nargs="?", default="HEAD", help="a commit folder under the results dir or a git revision")
+    p.add_argument("rev", nargs="?", default=None, help="a commit folder under the results dir or a git revision "
+                   "(default: HEAD, else the newest commit with records on HEAD's first-parent line)")
     _add_common(p)
     p.add_argument("--n-test", type=int, default=2000, help="test examples per simulated test set")
     p.add_argument("--n-test-list", type=lambda s: [int(x) for x in s.split(",")], default=None,
@@ -198,13 +212,15 @@ def register(commands) -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="JSON for machines instead of the markdown table")
     p.set_defaults(func=cmd_results_history)
     p = sub.add_parser("plot", help="precision/recall bars, PR curves, reliability diagram, loss curves and the alpha/r sweep")
-    p.add_argument("rev", nargs="?", default="HEAD", help="a commit folder under the results dir or a git revision")
+    p.add_argument("rev", nargs="?", default=None, help="a commit folder under the results dir or a git revision "
+                   "(default: HEAD, else the newest commit with records on HEAD's first-parent line)")
     _add_common(p)
     p.add_argument("--out", required=True, help="folder to write the PNG files into")
     p.set_defaults(func=cmd_results_plot)
     p = sub.add_parser("report", help="one self-contained HTML page: tables, verdicts, interactive plots, audit, "
                                       "environment and history (no network needed to view it)")
-    p.add_argument("rev", nargs="?", default="HEAD", help="a commit folder under the results dir or a git revision")
+    p.add_argument("rev", nargs="?", default=None, help="a commit folder under the results dir or a git revision "
+                   "(default: HEAD, else the newest commit with records on HEAD's first-parent line)")
     _add_common(p)
     p.add_argument("--out", required=True, help="the HTML file to write (e.g. report.html)")
     p.add_argument("--history-last", type=int, default=10,

@@ -164,7 +164,11 @@ def _no_records(root: Path, what: str) -> UsageError:
     commits = available_commits(root)
     if not commits:
         return UsageError(f"results: no records for {what}: {root}/ holds none yet, run `pytest bench` first")
-    listed = ", ".join(f"{c} ({n} records, {t:%Y-%m-%d %H:%M})" for c, n, t in commits[:10])
+    line = (_git("log", "--first-parent", "--format=%H", "HEAD", "--") or "").split()
+    position = {name: i for i, full in enumerate(line) for name in [_match([c for c, _, _ in commits], full)] if name}
+    commits.sort(key=lambda c: position.get(c[0], len(line)))  # git order, newest first; then the others
+    listed = ", ".join(f"{c} ({n} records{'' if c in position else ', not on HEAD’s first-parent line'})"
+                       for c, n, _ in commits[:10])
     more = f" and {len(commits) - 10} more" if len(commits) > 10 else ""
     return UsageError(f"results: no records for {what} under {root}/; commits with records: {listed}{more}")
 
@@ -177,6 +181,35 @@ def _match(names: list[str], key: str) -> str | None:
         return None
     hits = [n for n in names if n.startswith(key) or key.startswith(n)]
     return hits[0] if len(hits) == 1 else None
+
+
+def newest_on_line(root: Path, cwd: Path | None = None) -> str | None:
+    """The commit folder under root of the newest commit on HEAD's first-parent line that has
+    records (git order, not file times: a fresh clone gives every file the clone's time); None when
+    none has, or git can't tell."""
+    names = [f.name for f in _commit_folders(root) if _record_files(f)]
+    out = _git("log", "--first-parent", "--format=%H", "HEAD", "--", cwd=cwd)
+    for full in (out or "").split():
+        found = _match(names, full)
+        if found:
+            return found
+    return None
+
+
+def resolve_default_commit(root: Path, cwd: Path | None = None) -> tuple[str, str | None]:
+    """(commit folder, note) for a results command given no REV: HEAD's records when it has some,
+    else the newest commit with records on HEAD's first-parent line, with a note saying so (a new
+    commit has no records until `pytest bench` runs on it). Raises what resolve_results_commit raises
+    when no commit on the line has records."""
+    try:
+        return resolve_results_commit(root, "HEAD", cwd), None
+    except UsageError:
+        newest = newest_on_line(root, cwd)
+        if newest is None:
+            raise
+        head = resolve_commit("HEAD", cwd)[:10]
+        return newest, (f"HEAD ({head}) has no records under {root}/: showing {newest}, the newest commit with "
+                        "records on HEAD's first-parent line (pass a REV for another)")
 
 
 def resolve_results_commit(root: Path, rev: str, cwd: Path | None = None) -> str:

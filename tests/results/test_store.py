@@ -256,3 +256,29 @@ def test_rev_is_a_folder_or_a_git_revision(repo, tmp_path, monkeypatch):
     assert resolve_results_commit(root, head[:7]) == head  # an abbreviated hash
     with pytest.raises(UsageError, match="nosuchrev .neither a folder there nor a git revision here"):
         resolve_results_commit(root, "nosuchrev")
+
+
+def test_without_a_rev_the_newest_commit_with_records_on_heads_line_is_shown(tmp_path, fake, monkeypatch):
+    """A new commit has no records until the bench runs on it: `results table` (no REV) shows the
+    newest commit with records on HEAD's first-parent line, in git order (file times say nothing in a
+    fresh clone), and says so."""
+    import subprocess
+
+    from fraudft.results.store import resolve_default_commit
+
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True, text=True).stdout.strip()
+
+    git("init", "-q")
+    commits = []
+    for i in range(3):
+        git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", f"c{i}")
+        commits.append(git("rev-parse", "HEAD")[:10])
+    root = tmp_path / "results"
+    fake.record(root, commits[1], "reference")  # written last, but older in git than...
+    fake.record(root, commits[0], "reference")
+    monkeypatch.chdir(tmp_path)
+    assert resolve_default_commit(root) == (commits[1], resolve_default_commit(root)[1])
+    assert "has no records" in resolve_default_commit(root)[1] and commits[1] in resolve_default_commit(root)[1]
+    fake.record(root, commits[2], "reference")  # HEAD has records: no note
+    assert resolve_default_commit(root) == (commits[2], None)
