@@ -30,7 +30,8 @@ COMMAND_MODULES = (data, encode, train, evaluate, audit, experiment, results)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="fraudft", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="fraudft", description="fraudft: LoRA fine-tuning of chat LLMs as fraud classifiers, with "
+                                     "its ablation benchmark, audits and results across commits")
     commands = parser.add_subparsers(dest="command", required=True)
     for module in COMMAND_MODULES:
         module.register(commands)

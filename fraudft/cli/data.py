@@ -55,7 +55,7 @@ def cmd_synth(args) -> int:
 
 
 def register(commands) -> None:
-    data_parser = commands.add_parser("data", help="validate, summarise and synthesise JSONL data")
+    data_parser = commands.add_parser("data", help="validate and summarise data (JSONL, JSON, alpaca, ShareGPT, CSV, Parquet, hub); synthesise JSONL")
     sub = data_parser.add_subparsers(dest="data_command", required=True)
     p = sub.add_parser("validate", help="check files against the reference format")
     p.add_argument("files", nargs="+")

@@ -14,9 +14,10 @@ in generate mode, how replies read (status counts; --json lists each reply with 
 invalid replies cut at --max-new-tokens apart from the malformed ones and, for the three-field
 answer, speaker accuracy and reason ROUGE-L (fraudft.answer_metrics).
 
-The task format (--prompt, --system-prompt, --separator, --answer) and generate mode's
---max-new-tokens default to those saved with the adapter by `fraudft train` (its longest trained
-answer + a margin); flags given win. Without an adapter: the default format and 32 new tokens.
+The task format (--prompt, --system-prompt, --separator, --answer), --max-length and generate
+mode's --max-new-tokens default to those saved with the adapter by `fraudft train` (the length it
+trained at; its longest trained answer + a margin); flags given win. Without an adapter: the default
+format, 2048 tokens and 32 new tokens.
 """
 
 from __future__ import annotations
@@ -130,10 +131,13 @@ def _print_extra(extra: dict[str, dict]) -> None:
         print(f"  tn/fp/fn/tp {m['tn']}/{m['fp']}/{m['fn']}/{m['tp']}  " + "  ".join(f"{k} {v}" for k, v in figures.items()))
 
 
+DEFAULT_MAX_LENGTH = 2048  # tokens, without --max-length or an adapter that saved its own
+
+
 def cmd_evaluate(args) -> int:
     from fraudft.evaluate import EvalConfig, evaluate
     from fraudft.modeling.models import load_model
-    from fraudft.modeling.taskformat import read_saved_format
+    from fraudft.modeling.taskformat import read_saved_format, saved_max_length
     from fraudft.stats import point_values
 
     adapter = adapter_folder(args.adapter) if args.adapter else None
@@ -142,17 +146,19 @@ def cmd_evaluate(args) -> int:
     # the saved limit fits the saved answer schema only
     max_new_tokens = args.max_new_tokens or (saved[1] if saved and saved[0].answer == task_format.answer else None)
     records = read_records(args, args.data)
-    task_format.check_records(records, args.data)
+    task_format.check_records(records, args.data, training=False)
     from fraudft.experiment.extra_tests import load_extra_tests, parse_extra_tests
 
     args.extra_tests = parse_extra_tests(args.extra_test)
     extras = load_extra_tests(args.extra_tests, args.format, args.column_map)  # bad data fails before the model loads
     for (_, path), extra_records in zip(args.extra_tests, extras.values()):
-        task_format.check_records(extra_records, path)
+        task_format.check_records(extra_records, path, training=False)
     if args.perturb:
         _check_perturb(args)  # bad --perturb input fails before the model loads
+    # --max-length, else the length the adapter was trained at, else 2048
+    max_length = args.max_length or (saved_max_length(adapter) if adapter else None) or DEFAULT_MAX_LENGTH
     config = config_from_flags(EvalConfig, mode=args.mode, batch_size=args.batch_size, threshold=args.threshold,
-                               max_length=args.max_length, max_new_tokens=max_new_tokens, progress=not args.json,
+                               max_length=max_length, max_new_tokens=max_new_tokens, progress=not args.json,
                                format=task_format)
     tokenizer = tokenizer_for(args, task_format)
     model = load_model(args.model, seed=args.model_seed, trust_remote_code=args.trust_remote_code)
@@ -203,7 +209,7 @@ def cmd_evaluate(args) -> int:
 
 def register(commands) -> None:
     p = commands.add_parser("evaluate", help="precision, recall, F1 of a model (and adapter) on labelled data")
-    add_model_options(p)
+    add_model_options(p, max_length_default=None)
     p.add_argument("--adapter", default=None, help="the --out folder of `fraudft train`, or its adapter/")
     p.add_argument("--data", required=True)
     add_data_format_options(p)
@@ -215,8 +221,9 @@ def register(commands) -> None:
                    help="generate mode's reply limit (default: the one saved with the adapter, else 32)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--perturb", default=None, metavar="NAME",
-                   help="also score the counterfactual NAME of the data (fraudft.counterfactuals) and report the "
-                        "flip rate, mean change of P(fraud) and MCC delta with 95%% intervals")
+                   help="also score the counterfactual NAME of the data (a set registered in "
+                        "fraudft.counterfactuals, e.g. neutralize_speakers; an unknown NAME lists them all) and report "
+                        "the flip rate, mean change of P(fraud) and MCC delta with 95%% intervals")
     p.add_argument("--train", default=None, help="--perturb mask_top_ngrams: the train split the n-grams are found on")
     p.add_argument("--perturb-seed", type=int, default=0, help="--perturb swap_speaker_names: the seed of the draws")
     p.add_argument("--extra-test", action="append", default=None, metavar="NAME=PATH",

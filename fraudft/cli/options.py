@@ -71,6 +71,10 @@ def task_format_from(args, base=None):
     changes = {k: v for k, v in changes.items() if v is not None}
     if "separator" in changes:  # hand-written: unicode_escape would mangle non-ASCII separators
         changes["separator"] = changes["separator"].replace("\\n", "\n").replace("\\t", "\t")
+    if changes.get("system_prompt") == "":
+        changes["system_prompt"] = None  # --system-prompt "": none (clears a saved one)
+    if changes.get("prompt") == "reference":
+        changes.setdefault("system_prompt", None)  # the reference prompt has its own: a saved one does not carry over
     try:
         return dataclasses.replace(base or TaskFormat(), **changes)
     except ValueError as err:

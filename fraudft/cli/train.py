@@ -94,6 +94,8 @@ def cmd_train(args) -> int:
     )
     task_format = task_format_from(args)
     train_records, eval_records = read_records(args, args.train), read_records(args, args.eval)
+    for records, path in ((train_records, args.train), (eval_records, args.eval)):
+        task_format.check_records(records, path)  # errors name the file's line, item or row
     # once the input is known good (an error stays the only line), and once under torchrun (RANK is
     # set before the process group exists)
     if defaults_used and os.environ.get("RANK", "0") == "0":
@@ -108,7 +110,7 @@ def cmd_train(args) -> int:
     model.save_pretrained(f"{args.out}/adapter")
     # generate mode's reply limit, sized from the longest trained answer; `fraudft evaluate` reads both
     max_new_tokens = answer_token_budget(Encoder(tokenizer, EncodeConfig(config.max_length, task_format)), train_records)
-    save_format(f"{args.out}/adapter", task_format, max_new_tokens)
+    save_format(f"{args.out}/adapter", task_format, max_new_tokens, config.max_length)
     record = {
         "run_info": run_info({"model": args.model, "model_seed": args.model_seed, "train": args.train,
                               "eval": args.eval, "lora": lora.to_dict(), "train_config": vars(config),

@@ -240,24 +240,44 @@ class TaskFormat:
             raise DataError("record", f"input {where!r}", err.args[0],
                             f"missing, expected a string: answer {self.answer} trains it") from None
 
-    def check_records(self, records: list[dict], source: str) -> None:
-        """DataError (`source: record N: field`) on the first record lacking a field the answer
-        trains (a record without `reason` under is_fraud_speaker_reason; no silent empty answer);
-        DataWarning, once, when instructions ask for fields the answer does not train."""
-        for i, record in enumerate(records, 1):
-            for field in self.fields[1:]:
-                if not isinstance(record.get(field), str):
-                    raise DataError(source, f"record {i}", field, f"got {record.get(field)!r}, expected a string: "
-                                    f"answer {self.answer} trains it")
+    def check_records(self, records: list[dict], source: str, training: bool = True) -> None:
+        """When `training`: DataError (`FILE:LINE: field`, `FILE: item N: field` or `FILE: row N:
+        field` where `source` is the records' file, else `source: record N: field`) on the first record
+        lacking a field the answer trains (a record without `reason` under is_fraud_speaker_reason; no
+        silent empty answer). Evaluation needs no such field: score mode reads is_fraud alone, and the
+        three-field metrics count the records that have one. Either way, a DataWarning, once, when
+        instructions ask for fields the answer does not give."""
+        if training:
+            for i, record in enumerate(records, 1):
+                for field in self.fields[1:]:
+                    if not isinstance(record.get(field), str):
+                        raise DataError(source, _place(source, i), field, f"got {record.get(field)!r}, expected a "
+                                        f"string: answer {self.answer} trains it")
         untrained = [f for f in ("fraud_speaker", "reason") if f not in self.fields]
         asking = [(i, r) for i, r in enumerate(records, 1) if any(f in r.get("instruction", "") for f in untrained)]
         if asking:
             i, record = asking[0]
+            advice = ("use --answer is_fraud_speaker_reason to train them" if training else
+                      "the model's answer does not give them")
             warnings.warn(
                 f"{source}: {len(asking)} of {len(records)} instructions ask for "
-                f"{' or '.join(f for f in untrained if f in record['instruction'])} but answer {self.answer} trains "
-                f"only {', '.join(self.fields)} (e.g. record {i}: {record['instruction'][:80]!r}); "
-                "use --answer is_fraud_speaker_reason to train them", DataWarning, stacklevel=2)
+                f"{' or '.join(f for f in untrained if f in record['instruction'])} but answer {self.answer} has "
+                f"only {', '.join(self.fields)} (e.g. record {i}: {record['instruction'][:80]!r}); {advice}",
+                DataWarning, stacklevel=2)
+
+
+def _place(source: str, n: int) -> int | str:
+    """How DataError names the n-th record of `source`: its line in a JSONL file (a blank line is an
+    error there, so record n is line n), "item n" / "row n" in other files, "record n" otherwise."""
+    from pathlib import Path
+
+    from fraudft.readers import place_word
+
+    try:
+        word = place_word(source) if Path(source).is_file() else "record"
+    except Exception:  # noqa: BLE001  a source whose format can't be told: name the record by its number
+        word = "record"
+    return n if word == "line" else f"{word} {n}"
 
 
 def answer_token_budget(encoder, records: list[dict]) -> int:
@@ -269,14 +289,25 @@ def answer_token_budget(encoder, records: list[dict]) -> int:
 SAVED_FORMAT = "fraudft_format.json"  # written beside the adapter by `fraudft train`
 
 
-def save_format(folder, fmt: TaskFormat, max_new_tokens: int) -> None:
-    """Write the format an adapter was trained with, and generate mode's max_new_tokens sized from
-    its longest trained answer (answer_token_budget), to folder/SAVED_FORMAT."""
+def save_format(folder, fmt: TaskFormat, max_new_tokens: int, max_length: int | None = None) -> None:
+    """Write the format an adapter was trained with, generate mode's max_new_tokens sized from its
+    longest trained answer (answer_token_budget) and the max_length (tokens) it was trained at, to
+    folder/SAVED_FORMAT."""
     from pathlib import Path
 
-    (Path(folder) / SAVED_FORMAT).write_text(
-        json.dumps({"format": fmt.to_dict(), "max_new_tokens": max_new_tokens}, ensure_ascii=False, indent=2) + "\n",
-        encoding="utf-8")
+    saved = {"format": fmt.to_dict(), "max_new_tokens": max_new_tokens, "max_length": max_length}
+    (Path(folder) / SAVED_FORMAT).write_text(json.dumps(saved, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+def saved_max_length(folder) -> int | None:
+    """The max_length an adapter was trained at (save_format), or None when not saved."""
+    from pathlib import Path
+
+    path = Path(folder) / SAVED_FORMAT
+    if not path.exists():
+        return None
+    value = json.loads(path.read_text(encoding="utf-8")).get("max_length")
+    return value if isinstance(value, int) and value > 0 else None
 
 
 def read_saved_format(folder) -> tuple[TaskFormat, int] | None:

@@ -116,11 +116,12 @@ def test_train_then_evaluate_the_adapter(capsys, synthetic_files, tmp_path):
     assert "probabilities" not in summary and "predictions" not in summary
 
     # The human-readable form of the same evaluation, given the --out folder of `fraudft train`.
-    rc, out, _ = run(capsys, "evaluate", "--model", "tiny", "--adapter", str(out_dir),
-                     "--data", str(eval_path), "--max-length", "128")
+    # Without --max-length: the length the adapter was trained at (128 here), not 2048.
+    rc, out, _ = run(capsys, "evaluate", "--model", "tiny", "--adapter", str(out_dir), "--data", str(eval_path))
     assert rc == 0
     assert out.startswith(f"{eval_path}: 4 records, mode score, ")
     assert f"tn/fp/fn/tp {m['tn']}/{m['fp']}/{m['fn']}/{m['tp']}" in out
+    assert "truncated to --max-length 128:" in out
 
 
 # --- model-dependent training defaults --------------------------------------------------------
@@ -269,13 +270,38 @@ def test_train_the_three_field_answer_then_evaluate_in_generate_mode(capsys, tmp
     assert summary["max_new_tokens"] == 2 and summary["format"] == saved["format"]
     assert summary["metrics"]["invalid_cut"] == summary["metrics"]["invalid"] == 4  # two tokens: all cut
 
+    # evaluation needs no reason: score mode reads is_fraud alone
+    plain = tmp_path / "plain.jsonl"
+    write_jsonl(generate(SynthConfig(n=4, seed=23)), plain)
+    rc, out, err = run(capsys, "evaluate", "--model", "tiny", "--adapter", str(out_dir), "--data", str(plain),
+                       "--max-length", "128", "--json")
+    assert rc == 0, err
+    assert json.loads(out)["metrics"]["n"] == 4
+
+
+def test_flags_override_a_saved_format_field_by_field():
+    import argparse
+
+    from fraudft.cli.options import task_format_from
+    from fraudft.modeling.taskformat import TaskFormat
+
+    saved = TaskFormat(prompt="chat_template", system_prompt="你是反诈专家。", separator="\n")
+
+    def flags(**given):
+        return argparse.Namespace(**{"prompt": None, "system_prompt": None, "separator": None, "answer": None, **given})
+
+    assert task_format_from(flags(), saved) == saved
+    # the reference prompt has its own system prompt: the saved one does not carry over
+    assert task_format_from(flags(prompt="reference"), saved) == TaskFormat(separator="\n")
+    assert task_format_from(flags(system_prompt=""), saved).system_prompt is None  # "" clears it
+
 
 def test_the_three_field_answer_needs_a_reason(capsys, synthetic_files, tmp_path):
     train_path, eval_path = synthetic_files  # synthetic records have no reason
     rc, _, err = run(capsys, "train", "--model", "tiny", "--train", str(train_path), "--eval", str(eval_path),
                      "--out", str(tmp_path / "out"), "--answer", "is_fraud_speaker_reason", *TINY_TRAIN)
     assert rc == 2
-    assert "train: record 1: reason: got None, expected a string: answer is_fraud_speaker_reason trains it" in err
+    assert f"{train_path}:1: reason: got None, expected a string: answer is_fraud_speaker_reason trains it" in err
 
 
 def test_a_system_prompt_needs_the_chat_template(capsys, synthetic_files, tmp_path):
