@@ -341,8 +341,11 @@ def detect_format(path: str | Path, column_map: dict | None = None) -> str:
         return "alpaca"
     if has["conversations"] or has["messages"]:
         return "sharegpt"
-    raise UsageError(f"{path}: a JSON array: use --format {ARRAY_FORMATS} (its first item has no label, output, "
-                     "conversations or messages)")
+    looked = ", ".join(column_map.get(f, f) + (f" (--column-map {f}=...)" if f in column_map else "")
+                       for f in ("label", "output", "conversations", "messages"))
+    keys = ", ".join(map(str, first)) if isinstance(first, dict) else type(first).__name__
+    raise UsageError(f"{path}: a JSON array: use --format {ARRAY_FORMATS} (its first item has none of the keys "
+                     f"{looked}; it has {keys})")
 
 
 def _first_char(path: Path) -> str:

@@ -237,3 +237,10 @@ def test_the_published_alpaca_file_gives_the_jsonl_records_but_fraud_speaker(sha
     # The published alpaca answers hold is_fraud alone: fraud_speaker is "" where the JSONL names one.
     assert all(r["fraud_speaker"] == "" for r in alpaca)
     assert sum(bool(r["fraud_speaker"]) for r in jsonl) == 1295
+
+
+def test_detection_under_a_column_map_says_which_keys_it_looked_for(tmp_path):
+    path = write_json(tmp_path, [{"instruction": "x", "input": "a", "output": '{"is_fraud": true}'}])
+    with pytest.raises(UsageError, match=r"none of the keys label, answer \(--column-map output=\.\.\.\), "
+                                         r"conversations, messages; it has instruction, input, output\)"):
+        load_records(path, column_map={"output": "answer"})
