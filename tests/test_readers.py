@@ -39,7 +39,7 @@ def write_json(tmp_path, data, name="data.json") -> Path:
 
 
 def error(path, place, field) -> str:
-    return rf"^{re.escape(str(path))}: {place}: {field}: "
+    return rf"^{re.escape(str(path))}: {place}: {re.escape(field)}: "
 
 
 # --- the same records in every format ---------------------------------------------------------

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 
@@ -14,6 +13,7 @@ from fraudft.errors import DataError
 from fraudft.readers import detect_format, load_records
 from fraudft.records import REFERENCE_INSTRUCTION, load_jsonl
 from fraudft.sharegpt import split_user_turn
+from tests.test_readers import error, write_json  # the readers' own test helpers
 
 
 @pytest.fixture
@@ -38,16 +38,6 @@ def conversations(records, system=None) -> list[dict]:
 def messages(records) -> list[dict]:
     return [{"messages": [{"role": "user", "content": r["instruction"] + r["input"]},
                           {"role": "assistant", "content": answer(r)}]} for r in records]
-
-
-def write_json(tmp_path, data, name="chats.json") -> Path:
-    path = tmp_path / name
-    path.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
-    return path
-
-
-def error(path, place, field) -> str:
-    return rf"^{re.escape(str(path))}: {place}: {re.escape(field)}: "
 
 
 @pytest.mark.filterwarnings("ignore:.*empty input")
