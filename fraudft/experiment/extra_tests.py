@@ -30,7 +30,7 @@ def parse_extra_tests(specs, flag: str = FLAG) -> tuple[tuple[str, str], ...]:
     """((NAME, PATH), ...) of NAME=PATH strings (a list, or one string of them separated by commas, as
     an environment variable gives them). Raises UsageError naming the flag: no `=`, a NAME that is
     not letters, digits, `_`, `.`, `-` (starting with a letter or digit), a NAME given twice, or a
-    PATH that is not a file."""
+    PATH that is neither a file nor a hub dataset split (OWNER/NAME:SPLIT)."""
     if isinstance(specs, str):
         specs = [s for s in specs.split(",") if s.strip()]
     out: dict[str, str] = {}
@@ -45,10 +45,16 @@ def parse_extra_tests(specs, flag: str = FLAG) -> tuple[tuple[str, str], ...]:
         if name in out:
             raise UsageError(f"{flag}: NAME {name!r} given twice (for {out[name]} and {path}), expected unique names: "
                              f"each becomes the evaluation {evaluation_name(name)!r}")
-        if not Path(path).is_file():
-            raise UsageError(f"{flag}: {name}={path}: no such file")
+        if not Path(path).is_file() and not _is_hub_id(path):
+            raise UsageError(f"{flag}: {name}={path}: no such file (nor a hub dataset split OWNER/NAME:SPLIT)")
         out[name] = path
     return tuple(out.items())
+
+
+def _is_hub_id(path: str) -> bool:
+    from fraudft.readers import HUB_ID  # the readers' own test: OWNER/NAME:SPLIT is read by the `hub` reader
+
+    return HUB_ID.fullmatch(path) is not None
 
 
 def load_extra_tests(extra_tests, format: str | None = None, column_map=None) -> dict[str, list[dict]]:

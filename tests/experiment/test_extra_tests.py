@@ -54,3 +54,9 @@ def test_bad_data_names_the_file_and_line(tmp_path):
     bad.write_text('{"input": "a: b", "label": "yes"}\n', encoding="utf-8")
     with pytest.raises(DataError, match="bad.jsonl:1: label"):
         load_extra_tests(parse_extra_tests([f"bad={bad}"]))
+
+
+def test_a_hub_dataset_split_is_an_extra_test_path():
+    from fraudft.experiment.extra_tests import parse_extra_tests
+
+    assert parse_extra_tests(["other=someone/fraud-calls:test"]) == (("other", "someone/fraud-calls:test"),)
