@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fraudft.errors import UsageError
+from fraudft.core.errors import UsageError
 from fraudft.readers import HUB_ID, TYPED_LABELS, RawRecords, _typed_label, reader, typed_rows
 
 

@@ -53,7 +53,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from fraudft.errors import DataError, DataWarning, UsageError
+from fraudft.core.errors import DataError, DataWarning, UsageError
 from fraudft.records import (
     OPTIONAL_FIELDS,
     REQUIRED_FIELDS,

@@ -27,7 +27,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from fraudft.errors import DataError, DataWarning  # noqa: F401  DataWarning: re-exported (load_jsonl warns it)
+from fraudft.core.errors import DataError, DataWarning  # noqa: F401  DataWarning: re-exported (load_jsonl warns it)
 
 REFERENCE_INSTRUCTION = (
     "\n下面是一段对话文本, 请分析对话内容是否有诈骗风险，以json格式输出你的判断结果(is_fraud: true/false)。\n"

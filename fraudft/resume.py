@@ -23,7 +23,7 @@ import json
 import time
 from pathlib import Path
 
-from fraudft.errors import UsageError
+from fraudft.core.errors import UsageError
 from fraudft.measure import SLOWEST_STATS, SUMMED_STATS, TrainStats, reduce_across_processes
 
 LEDGER = "fraudft_run.json"

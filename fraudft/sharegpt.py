@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fraudft.errors import DataError
+from fraudft.core.errors import DataError
 from fraudft.readers import RawRecords, answer_fields, answer_items, parse_answer, reader
 from fraudft.records import _describe
 

@@ -51,7 +51,7 @@ from transformers import (
 )
 from transformers.integrations.liger import apply_liger_kernel
 
-from fraudft.errors import UsageError
+from fraudft.core.errors import UsageError
 from fraudft.measure import (
     TrainStats,
     peak_memory,

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from fraudft import cli
-from fraudft.errors import DataError, UsageError
+from fraudft.core.errors import DataError, UsageError
 from fraudft.modeling import hf_dataset
 from fraudft.readers import detect_format, load_records
 

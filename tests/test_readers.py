@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from fraudft.errors import DataError, UsageError
+from fraudft.core.errors import DataError, UsageError
 from fraudft.experiment.splits import load_splits
 from fraudft.readers import FORMATS, detect_format, load_records, parse_column_map
 from fraudft.records import load_jsonl

@@ -18,7 +18,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from fraudft.errors import UsageError
+from fraudft.core.errors import UsageError
 from fraudft.measure import TrainStats
 from fraudft.modeling.lora import LoraSettings
 from fraudft.records import write_jsonl

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from fraudft.errors import DataError
+from fraudft.core.errors import DataError
 from fraudft.readers import detect_format, load_records
 from fraudft.records import REFERENCE_INSTRUCTION, load_jsonl
 from fraudft.sharegpt import split_user_turn

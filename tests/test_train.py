@@ -9,7 +9,7 @@ import warnings
 import pytest
 import torch
 
-from fraudft.errors import UsageError
+from fraudft.core.errors import UsageError
 from fraudft.measure import TrainStats, peak_memory
 from fraudft.modeling.encode import EncodeConfig, Encoder
 from fraudft.modeling.lora import LoraSettings

@@ -14,7 +14,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from fraudft.errors import UsageError
+from fraudft.core.errors import UsageError
 from fraudft.records import write_jsonl
 from fraudft.synthetic import SynthConfig, generate
 from fraudft.train import check_liger

@@ -43,7 +43,7 @@ from fraudft.audit.config import AuditConfig
 from fraudft.audit.features import SPEAKER_FORMATS, Split, prepare_split
 from fraudft.audit.registry import registered
 from fraudft.audit.report import FAIL_ON, LEVELS, AuditReport, Finding
-from fraudft.errors import UsageError
+from fraudft.core.errors import UsageError
 from fraudft.records import validate_record
 
 __all__ = ["FAIL_ON", "LEVELS", "SPEAKER_FORMATS", "AuditConfig", "AuditReport", "Finding", "audit", "load_tokenizer_or_none"]

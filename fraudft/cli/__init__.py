@@ -24,7 +24,7 @@ import sys
 import warnings
 
 from fraudft.cli import audit, data, encode, evaluate, experiment, results, train
-from fraudft.errors import DataWarning, UsageError
+from fraudft.core.errors import DataWarning, UsageError
 
 COMMAND_MODULES = (data, encode, train, evaluate, audit, experiment, results)
 

@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from fraudft.errors import UsageError
+from fraudft.core.errors import UsageError
 from fraudft.cli.options import add_data_format_options, read_named_splits, split_places
 from fraudft.records import write_jsonl
 

@@ -18,7 +18,7 @@ from fraudft.cli.options import (
     read_records,
     task_format_from,
 )
-from fraudft.errors import UsageError
+from fraudft.core.errors import UsageError
 
 
 def cmd_encode(args) -> int:

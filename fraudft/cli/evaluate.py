@@ -35,7 +35,7 @@ from fraudft.cli.options import (
     task_format_from,
     tokenizer_for,
 )
-from fraudft.errors import UsageError
+from fraudft.core.errors import UsageError
 
 
 def adapter_folder(given: str) -> Path:

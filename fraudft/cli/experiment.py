@@ -43,7 +43,7 @@ def _extra_tests(specs) -> tuple | None:
 
 
 def cmd_run_arm(args) -> int:
-    from fraudft.errors import UsageError
+    from fraudft.core.errors import UsageError
     from fraudft.experiment.arms import ARMS_BY_NAME
     from fraudft.experiment.recipes import load_recipe
     from fraudft.experiment.runner import ArmSkipped, run_arm, splits_of

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from fraudft.errors import UsageError
+from fraudft.core.errors import UsageError
 
 
 def print_json(obj) -> None:

@@ -21,7 +21,7 @@ import os
 import sys
 from pathlib import Path
 
-from fraudft.errors import UsageError
+from fraudft.core.errors import UsageError
 
 DEFAULT_RESULTS_DIR = os.environ.get("FRAUDFT_RESULTS", "results")
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import tomllib
 from importlib import resources
 
-from fraudft.errors import UsageError
+from fraudft.core.errors import UsageError
 
 
 def read_config(name: str) -> dict:

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from fraudft.errors import UsageError
+from fraudft.core.errors import UsageError
 from fraudft.results.ab import Measurement
 from fraudft.results.record import RecordError, RunRecord
 from fraudft.results.store import project_dir

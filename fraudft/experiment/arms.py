@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from fraudft.configs import read_config
-from fraudft.errors import UsageError
+from fraudft.core.errors import UsageError
 from fraudft.experiment.expectations import Expectation
 from fraudft.experiment.splits import SPLIT_TRANSFORMS
 from fraudft.modeling.lora import LoraSettings

@@ -49,7 +49,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
-from fraudft.errors import UsageError
+from fraudft.core.errors import UsageError
 from fraudft.metrics import METRICS, get_metric
 from fraudft.results.record import TEST, RunRecord
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from fraudft.errors import UsageError
+from fraudft.core.errors import UsageError
 
 from fraudft.results.record import extra_evaluation as evaluation_name
 from fraudft.results.record import extra_name

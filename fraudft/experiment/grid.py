@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from fraudft.errors import UsageError
+from fraudft.core.errors import UsageError
 from fraudft.experiment.arms import ARMS_BY_NAME, Arm
 from fraudft.experiment.expectations import Verdict, check_metrics_available, judge_all
 from fraudft.experiment.recipes import Recipe, load_recipe

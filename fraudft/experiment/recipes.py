@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fraudft.configs import read_config, recipe_names
-from fraudft.errors import UsageError
+from fraudft.core.errors import UsageError
 from fraudft.evaluate import EvalConfig
 from fraudft.modeling.taskformat import TaskFormat
 from fraudft.operating import ThresholdRule

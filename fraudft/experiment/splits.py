@@ -25,8 +25,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from fraudft.cache import cache_dir
-from fraudft.errors import DataError
+from fraudft.core.cache import cache_dir
+from fraudft.core.errors import DataError
 from fraudft.readers import load_records, place_word
 from fraudft.results.store import write_json_atomic
 from fraudft.synthetic import SHORTCUTS, SynthConfig, generate

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from fraudft.errors import UsageError
+from fraudft.core.errors import UsageError
 from fraudft.modeling.taskformat import REFERENCE_PROMPT, TaskFormat, pad_token_id
 
 __all__ = ["IGNORE_INDEX", "REFERENCE_PROMPT", "EncodeConfig", "Encoder", "target_text", "terminator_id"]

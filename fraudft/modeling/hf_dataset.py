@@ -27,7 +27,7 @@ from pathlib import Path
 import datasets
 from datasets.fingerprint import Hasher
 
-from fraudft.cache import cache_dir
+from fraudft.core.cache import cache_dir
 from fraudft import readers
 from fraudft.hub import parse_hub_id, read_hub  # noqa: F401  parse_hub_id: re-exported
 from fraudft.modeling import encode as encode_module

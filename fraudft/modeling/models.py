@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForCausalLM, Qwen2Config, Qwen2ForCausalLM
 
-from fraudft.errors import UsageError
+from fraudft.core.errors import UsageError
 
 QWEN2_VOCAB = 151936
 PRESETS = {

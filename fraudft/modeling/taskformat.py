@@ -43,7 +43,7 @@ import warnings
 from dataclasses import asdict, dataclass
 from typing import Callable
 
-from fraudft.errors import DataError, DataWarning, UsageError
+from fraudft.core.errors import DataError, DataWarning, UsageError
 
 REFERENCE_PROMPT = (
     "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
-from fraudft.cache import cache_dir
-from fraudft.errors import UsageError
+from fraudft.core.cache import cache_dir
+from fraudft.core.errors import UsageError
 
 OFFLINE_QWEN2 = "qwen2-offline"
 SPECIAL_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")  # ids 151643, 151644, 151645

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from fraudft import stats
 from fraudft.configs import arm_order
-from fraudft.errors import UsageError
+from fraudft.core.errors import UsageError
 from fraudft.metrics import METRICS
 from fraudft.results.record import RunRecord
 from fraudft.results.store import group_runs, model_of

@@ -38,7 +38,7 @@ import pandas as pd
 
 from fraudft import stats
 from fraudft.configs import arm_order
-from fraudft.errors import UsageError
+from fraudft.core.errors import UsageError
 from fraudft.metrics import METRICS
 from fraudft.results.compare import metric_delta, paired_labels
 from fraudft.results.store import RECORD_NAME, _record_files, available_commits, group_runs, load_records

@@ -134,7 +134,7 @@ def history_section(root: Path | None, recipes: list[str], metric: str = HISTORY
         from fraudft.results.history import history_frame
     except ImportError as err:
         return {"charts": [], "unavailable": f"history unavailable (fraudft.results.history: {err})"}
-    from fraudft.errors import UsageError
+    from fraudft.core.errors import UsageError
 
     charts = []
     for recipe in recipes:

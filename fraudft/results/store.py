@@ -25,7 +25,7 @@ from importlib import metadata
 from pathlib import Path
 
 from fraudft.configs import arm_order
-from fraudft.errors import UsageError
+from fraudft.core.errors import UsageError
 from fraudft.results.record import SCHEMA_VERSION, RecordError, RunRecord
 
 __all__ = ["SCHEMA_VERSION", "RunRecord", "load_records", "read_record", "write_record", "group_runs"]

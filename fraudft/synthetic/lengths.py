@@ -28,7 +28,7 @@ from typing import Callable
 
 import numpy as np
 
-from fraudft.errors import DataError
+from fraudft.core.errors import DataError
 from fraudft.synthetic.scripts import MAX_A_LINES
 
 LENGTHS: tuple[str, ...] = ("synthetic", "reference")  # "synthetic": the generator's own short dialogues

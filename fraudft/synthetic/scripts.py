@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from fraudft.errors import DataError
+from fraudft.core.errors import DataError
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
 SCRIPT_FIELDS = ("roles", "opening", "core", "closing", "replies")

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from fraudft import cli
-from fraudft.errors import DataError, UsageError
+from fraudft.core.errors import DataError, UsageError
 
 HEAVY = ("torch", "transformers", "peft", "datasets")
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from fraudft.errors import UsageError
+from fraudft.core.errors import UsageError
 from fraudft.experiment.arms import (
     ARMS,
     ARMS_BY_NAME,

@@ -8,7 +8,7 @@ import zlib
 import numpy as np
 import pytest
 
-from fraudft.errors import UsageError
+from fraudft.core.errors import UsageError
 from fraudft.experiment.arms import ARMS_BY_NAME, Arm
 from fraudft.experiment.expectations import KINDS, Expectation, check_metrics_available, judge, judge_all
 from fraudft.experiment.recipes import load_recipe

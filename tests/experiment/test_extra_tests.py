@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fraudft.errors import DataError, UsageError
+from fraudft.core.errors import DataError, UsageError
 from fraudft.experiment.extra_tests import evaluation_name, extra_name, load_extra_tests, parse_extra_tests
 from fraudft.records import write_jsonl
 from fraudft.synthetic import SynthConfig, generate

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from fraudft.errors import UsageError
+from fraudft.core.errors import UsageError
 from fraudft.experiment import grid
 from fraudft.experiment.arms import ARMS_BY_NAME
 from fraudft.experiment.grid import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fraudft.errors import UsageError
+from fraudft.core.errors import UsageError
 from fraudft.experiment.arms import Arm, arms_from_config
 from fraudft.experiment.expectations import KINDS, Expectation, judge
 from fraudft.modeling.lora import LoraSettings

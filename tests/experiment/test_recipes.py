@@ -2,7 +2,7 @@
 
 import pytest
 
-from fraudft.errors import UsageError
+from fraudft.core.errors import UsageError
 from fraudft.experiment.recipes import load_recipe, model_slug
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from fraudft.errors import DataError
+from fraudft.core.errors import DataError
 from fraudft.experiment.splits import ArmSkipped, load_splits, split_for
 from fraudft.records import write_jsonl
 from fraudft.synthetic import SynthConfig, generate

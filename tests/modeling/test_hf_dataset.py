@@ -9,7 +9,7 @@ import datasets
 import pandas as pd
 import pytest
 
-from fraudft.errors import DataError, UsageError
+from fraudft.core.errors import DataError, UsageError
 from fraudft.modeling import hf_dataset
 from fraudft.modeling.encode import EncodeConfig, Encoder
 from fraudft.modeling.hf_dataset import (

@@ -10,7 +10,7 @@ import shutil
 import pytest
 import torch
 
-from fraudft.errors import UsageError
+from fraudft.core.errors import UsageError
 from fraudft.modeling.lora import (
     REFERENCE_TARGET_MODULES,
     LoraSettings,

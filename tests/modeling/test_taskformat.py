@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fraudft.cli.options import ANSWER_NAMES, PROMPT_NAMES
-from fraudft.errors import DataError, DataWarning, UsageError
+from fraudft.core.errors import DataError, DataWarning, UsageError
 from fraudft.modeling.collate import Collator
 from fraudft.modeling.encode import IGNORE_INDEX, EncodeConfig, Encoder
 from fraudft.modeling.taskformat import (

@@ -9,7 +9,7 @@ from tokenizers import Tokenizer, models, pre_tokenizers
 from transformers import PreTrainedTokenizerFast
 
 import fraudft.modeling.tokenizer as tokmod
-from fraudft.errors import UsageError
+from fraudft.core.errors import UsageError
 from fraudft.modeling.tokenizer import (
     OFFLINE_QWEN2,
     SPECIAL_TOKENS,

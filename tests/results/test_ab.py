@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from fraudft.errors import UsageError
+from fraudft.core.errors import UsageError
 from fraudft.experiment.ab import resolve_commit, run_ab
 from fraudft.results.ab import Measurement, ab_report, judge, paired_log_ratio
 from fraudft.results.store import project_dir

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from fraudft.errors import UsageError
+from fraudft.core.errors import UsageError
 from fraudft.results.history import COLUMNS, history, history_frame, history_text
 
 B = 4000  # bootstrap draws in the library tests (the CLI test runs the default)

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from fraudft.errors import UsageError
+from fraudft.core.errors import UsageError
 from fraudft.results.store import (
     SCHEMA_VERSION,
     git_state,

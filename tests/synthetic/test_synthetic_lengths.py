@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fraudft.audit import audit
-from fraudft.errors import DataError
+from fraudft.core.errors import DataError
 from fraudft.modeling.encode import Encoder
 from fraudft.records import load_jsonl
 from fraudft.synthetic import SynthConfig, generate

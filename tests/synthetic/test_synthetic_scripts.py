@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from fraudft.errors import DataError
+from fraudft.core.errors import DataError
 from fraudft.synthetic.scripts import (
     FILLERS,
     FRAUD_SCRIPTS,

@@ -1,6 +1,6 @@
 """Where fraudft caches what it builds: $FRAUDFT_CACHE, else ~/.cache/fraudft.
 
-    from fraudft.cache import cache_dir
+    from fraudft.core.cache import cache_dir
     cache_dir("audits")   # ~/.cache/fraudft/audits
 """
 

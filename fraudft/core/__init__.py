@@ -1,0 +1,1 @@
+"""The ground floor: errors, the registry pattern, caches; imports nothing else of fraudft."""
