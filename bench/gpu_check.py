@@ -26,15 +26,15 @@ from pathlib import Path
 
 import torch
 
-from fraudft.evaluate import EvalConfig, evaluate
-from fraudft.measure import peak_memory
+from fraudft.engine.evaluate import EvalConfig, evaluate
+from fraudft.engine.measure import peak_memory
 from fraudft.modeling.lora import LoraSettings
 from fraudft.modeling.models import load_model
 from fraudft.modeling.tokenizer import load_tokenizer
 from fraudft.results.store import git_state, meta_info, run_info, write_json_atomic
 from fraudft.results.table import peak_bytes
 from fraudft.synthetic import SynthConfig, generate
-from fraudft.train import TrainConfig, train
+from fraudft.engine.train import TrainConfig, train
 
 TARGETS = {"train_tokens_per_s": 60_000, "memory_ratio_vs_full": 1 / 3, "score_examples_per_s": 1_000}
 # (name, TrainConfig overrides): the first is fraudft's default, "full-padded-gc" the full-logit pipeline.

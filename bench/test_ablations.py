@@ -33,7 +33,7 @@ from fraudft.experiment.arms import ARMS
 from fraudft.experiment.budgets import budget_violations
 from fraudft.experiment.expectations import judge
 from fraudft.results.table import peak_bytes
-from fraudft.stats import metric_value
+from fraudft.metrics.stats import metric_value
 
 RECIPE_PARAMS = [pytest.param("cpu-tiny", id="cpu-tiny"), pytest.param("gpu", id="gpu", marks=pytest.mark.gpu)]
 ARM_PARAMS = [pytest.param(arm, id=arm.name) for arm in ARMS]

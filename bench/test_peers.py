@@ -9,7 +9,7 @@ runs in bf16; peak RSS on CPU), then scores the test records. The record lands i
 results/<commit>/peers-<device>/peers.json and a table is printed. A first test proves that both
 trainers see the same input ids, labels and initial LoRA weights. Asserted: fraudft at least as fast
 and no larger than TRL, faster than its own full loss, and its MCC not significantly below TRL's
-(paired bootstrap over the test records, fraudft.stats).
+(paired bootstrap over the test records, fraudft.metrics.stats).
 
 On CPU, TRL's fused LM head scores every position over the full vocabulary (with its entropy and
 top-1 logging): its label-only path needs Triton (CUDA/XPU).
@@ -60,7 +60,7 @@ def _test_records() -> list[dict]:
 
 
 def _lora_model(lora):
-    """The tiny model with LoRA initialised from SEED (as fraudft.train does after seeding)."""
+    """The tiny model with LoRA initialised from SEED (as fraudft.engine.train does after seeding)."""
     from fraudft.modeling.lora import add_lora
     from fraudft.modeling.models import load_model
 
@@ -103,14 +103,14 @@ def _rss() -> int:
 
 def _test_predictions(model, tokenizer) -> list[bool]:
     """Score-mode predictions of the trained adapters on the test records (one evaluation for all)."""
-    from fraudft.evaluate import EvalConfig, evaluate
+    from fraudft.engine.evaluate import EvalConfig, evaluate
 
     return [bool(p) for p in evaluate(model, tokenizer, _test_records(), EvalConfig(progress=False))["predictions"]]
 
 
 def run_variant(name: str) -> dict:
     """Train one variant in this process; return its figures."""
-    from fraudft.measure import peak_memory, synchronize
+    from fraudft.engine.measure import peak_memory, synchronize
     from fraudft.results.table import peak_bytes
 
     torch.set_num_threads(1)
@@ -120,7 +120,7 @@ def run_variant(name: str) -> dict:
     with tempfile.TemporaryDirectory() as out:
         if name.startswith("fraudft"):
             from fraudft.modeling.models import load_model
-            from fraudft.train import TrainConfig, train
+            from fraudft.engine.train import TrainConfig, train
 
             config = TrainConfig(batch_size=BATCH, grad_accum=1, max_steps=STEPS, learning_rate=LR, eval_steps=STEPS,
                                  early_stopping_patience=None, load_best_model_at_end=False, max_length=MAX_LENGTH,
@@ -154,7 +154,7 @@ def run_variant(name: str) -> dict:
 
 
 def test_fraudft_and_trl_see_the_same_inputs_labels_and_lora_init(monkeypatch):
-    import fraudft.train
+    import fraudft.engine.train
     from fraudft.modeling.collate import Collator
     from fraudft.modeling.models import load_model
 
@@ -170,18 +170,18 @@ def test_fraudft_and_trl_see_the_same_inputs_labels_and_lora_init(monkeypatch):
 
         captured = {}
 
-        def capture(model, settings):  # fraudft.train's own add_lora call, stopped right after it
+        def capture(model, settings):  # fraudft.engine.train's own add_lora call, stopped right after it
             wrapped = add_lora(model, settings)
             captured.update({k: v.clone() for k, v in wrapped.state_dict().items() if "lora_" in k})
             raise KeyboardInterrupt
 
-        add_lora = fraudft.train.add_lora
-        monkeypatch.setattr(fraudft.train, "add_lora", capture)
+        add_lora = fraudft.engine.train.add_lora
+        monkeypatch.setattr(fraudft.engine.train, "add_lora", capture)
         model = load_model("tiny", seed=SEED)
         torch.manual_seed(SEED)  # as run_variant does before train()
         with pytest.raises(KeyboardInterrupt):
-            fraudft.train.train(model, tokenizer, train_records[:8],
-                                eval_records[:4], lora, fraudft.train.TrainConfig(max_length=MAX_LENGTH), out)
+            fraudft.engine.train.train(model, tokenizer, train_records[:8],
+                                eval_records[:4], lora, fraudft.engine.train.TrainConfig(max_length=MAX_LENGTH), out)
         trl_lora = {k: v for k, v in trainer.model.state_dict().items() if "lora_" in k}
         assert captured.keys() == trl_lora.keys() and captured
         assert all(torch.equal(captured[k], trl_lora[k]) for k in captured)
@@ -189,7 +189,7 @@ def test_fraudft_and_trl_see_the_same_inputs_labels_and_lora_init(monkeypatch):
 
 def test_fraudft_beside_trl(results_root):
     from fraudft.results.store import git_state, meta_info, write_json_atomic
-    from fraudft.stats import compare, metric_value
+    from fraudft.metrics.stats import compare, metric_value
 
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     rows = {}

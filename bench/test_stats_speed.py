@@ -1,4 +1,4 @@
-"""Speed of fraudft.stats.compare at the size issue 18 asks for: a paired comparison at n = 2,000 test
+"""Speed of fraudft.metrics.stats.compare at the size issue 18 asks for: a paired comparison at n = 2,000 test
 examples, 3 seeds per side, B = 10,000 resamples, well under a second on one core.
 
     pytest bench -n 0 -k stats_speed          # pytest-benchmark's table
@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from fraudft import metrics, stats
+from fraudft.metrics import registry as metrics, stats
 
 N, SEEDS, RESAMPLES = 2000, 3, 10_000
 LIMIT_S = 1.0  # per call, median

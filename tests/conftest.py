@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from fraudft.modeling.tokenizer import load_tokenizer
-from fraudft.records import REFERENCE_INSTRUCTION
+from fraudft.data.records import REFERENCE_INSTRUCTION
 
 # Encoded-data and tokenizer caches of the test session go to a temporary folder, not ~/.cache.
 os.environ.setdefault("FRAUDFT_CACHE", tempfile.mkdtemp(prefix="fraudft-test-cache-"))
@@ -31,7 +31,7 @@ def tokenizer():
 def small_data_dir(tmp_path_factory) -> Path:
     """A data folder (train.jsonl, eval.jsonl, test.jsonl: 40, 8 and 16 synthetic records) for
     `pytest bench --data-dir` runs in a subprocess: small, so a real-model recipe scores it in seconds."""
-    from fraudft.records import write_jsonl
+    from fraudft.data.records import write_jsonl
     from fraudft.synthetic import SynthConfig, generate
 
     folder = tmp_path_factory.mktemp("small_data")

@@ -13,7 +13,7 @@ how speakers are written and lines end per class, instruction texts per class, t
 most predictive of the label, a logistic-regression probe on surface features only, duplicates
 inside the split), then every pair of splits is checked for leakage (the same input, or the same
 meaningful dialogue line, in both) and label conflicts (the same input with opposite labels). Inputs
-and lines are compared by key (fraudft.dialogue.normalize_input: NFKC, whitespace removed); reports
+and lines are compared by key (fraudft.data.dialogue.normalize_input: NFKC, whitespace removed); reports
 show text as written, with visible escapes (fraudft.audit.features.show). Every finding has a level: `info` (figures only), `warn` (worth
 a look) or `fail` (a shortcut or leak a model will exploit, or that inflates its scores). All
 thresholds live in `AuditConfig`.
@@ -44,7 +44,7 @@ from fraudft.audit.features import SPEAKER_FORMATS, Split, prepare_split
 from fraudft.audit.registry import registered
 from fraudft.audit.report import FAIL_ON, LEVELS, AuditReport, Finding
 from fraudft.core.errors import UsageError
-from fraudft.records import validate_record
+from fraudft.data.records import validate_record
 
 __all__ = ["FAIL_ON", "LEVELS", "SPEAKER_FORMATS", "AuditConfig", "AuditReport", "Finding", "audit", "load_tokenizer_or_none"]
 
@@ -55,7 +55,7 @@ def audit(
 ) -> AuditReport:
     """Audit each split and every pair of splits; see the module docstring.
 
-    `places` ({split: "line", "item" or "row"}, fraudft.readers.place_word of its file; "line" for
+    `places` ({split: "line", "item" or "row"}, fraudft.data.readers.place_word of its file; "line" for
     a split not named) says how reports name a split's records: figures that list records give
     1-based numbers, and the split's place word with them (`place`, or `places` for a pair).
 

@@ -10,7 +10,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-from fraudft.leaks import LeakConfig
+from fraudft.data.leaks import LeakConfig
 
 
 @dataclass(frozen=True)
@@ -106,5 +106,5 @@ class AuditConfig:
 
     @property
     def leaks(self) -> LeakConfig:
-        """The settings of the shared-line leak check (fraudft.leaks)."""
+        """The settings of the shared-line leak check (fraudft.data.leaks)."""
         return LeakConfig(**{f.name: getattr(self, f.name) for f in dataclasses.fields(LeakConfig)})

@@ -5,7 +5,7 @@
     effect_sizes(fraud_values, not_fraud_values)               # Cohen's d, rank-biserial r, AUC
     show("。\\r\\n") == '"。\\\\r\\\\n"'                          # how reports quote text (escape)
 
-A dialogue line is `speaker: text` (fraudft.dialogue.parse_dialogue); lines without a speaker tag
+A dialogue line is `speaker: text` (fraudft.data.dialogue.parse_dialogue); lines without a speaker tag
 count as turns but have no speaker.
 """
 
@@ -20,14 +20,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from fraudft.audit.report import LEVELS
-from fraudft.dialogue import LINE_ENDINGS, line_ending_style, normalize_input, parse_dialogue, speaker_format
+from fraudft.data.dialogue import LINE_ENDINGS, line_ending_style, normalize_input, parse_dialogue, speaker_format
 
 CLASS_NAMES = {True: "fraud", False: "not_fraud"}
 SPEAKER_FORMATS = ("numbered", "name", "role", "other")
 PUNCTUATION = ("！", "!", "？", "?", "。", "…", "，", ",", "、", "；", "：", "~", "“", "”", "《")
 
 
-PLACES = ("line", "item", "row")  # fraudft.readers' Format.places
+PLACES = ("line", "item", "row")  # fraudft.data.readers' Format.places
 
 
 @dataclass
@@ -112,7 +112,7 @@ def surface_features(split: Split) -> tuple[np.ndarray, list[str]]:
     punctuation, digits, instruction.
 
     Returns (x, names): x of shape (records, len(names)), float. `line_endings_<style>` is 1.0 when
-    the input's lines end that way (fraudft.dialogue.LINE_ENDINGS), 0.0 otherwise or without a break.
+    the input's lines end that way (fraudft.data.dialogue.LINE_ENDINGS), 0.0 otherwise or without a break.
     """
     instructions = Counter(r["instruction"] for r in split.records)
     top_instructions = [text for text, _ in instructions.most_common(10)]

@@ -1,4 +1,4 @@
-"""`fraudft data validate|stats|synth`: check and summarise data (any format of fraudft.readers),
+"""`fraudft data validate|stats|synth`: check and summarise data (any format of fraudft.data.readers),
 synthesise JSONL data.
 
     fraudft data validate train.jsonl eval.jsonl
@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 
 from fraudft.cli.options import add_data_format_options, config_from_flags, print_json, read_records
-from fraudft.records import write_jsonl
+from fraudft.data.records import write_jsonl
 
 
 def cmd_validate(args) -> int:
@@ -23,7 +23,7 @@ def cmd_validate(args) -> int:
 
 
 def cmd_stats(args) -> int:
-    from fraudft.records import summarize
+    from fraudft.data.records import summarize
 
     stats = {path: summarize(read_records(args, path)) for path in args.files}
     if args.json:

@@ -5,14 +5,14 @@
     fraudft evaluate ... --perturb mask_top_ngrams --train train.jsonl   # n-grams found on train
     fraudft evaluate ... --data test.jsonl --extra-test other=other.jsonl  # and an out-of-distribution set
 
---perturb NAME (fraudft.counterfactuals) scores the same model on the data and on its counterfactual
+--perturb NAME (fraudft.audit.counterfactuals) scores the same model on the data and on its counterfactual
 and prints the flip rate, the mean change of P(fraud) and the MCC delta, each with its 95% interval
 (fraudft.results.robustness), and how many records the counterfactual changed.
 
 The summary says how many dialogues were shortened to fit --max-length and the tokens removed;
 in generate mode, how replies read (status counts; --json lists each reply with its status), the
 invalid replies cut at --max-new-tokens apart from the malformed ones and, for the three-field
-answer, speaker accuracy and reason ROUGE-L (fraudft.answer_metrics).
+answer, speaker accuracy and reason ROUGE-L (fraudft.metrics.answers).
 
 The task format (--prompt, --system-prompt, --separator, --answer), --max-length and generate
 mode's --max-new-tokens default to those saved with the adapter by `fraudft train` (the length it
@@ -49,7 +49,7 @@ def adapter_folder(given: str) -> Path:
 
 def _check_perturb(args) -> None:
     """UsageError (one line) when --perturb names no counterfactual or lacks what it needs."""
-    from fraudft.counterfactuals import COUNTERFACTUALS
+    from fraudft.audit.counterfactuals import COUNTERFACTUALS
 
     if args.perturb not in COUNTERFACTUALS:
         raise UsageError(f"--perturb: got {args.perturb!r}, expected one of {', '.join(COUNTERFACTUALS)}")
@@ -61,7 +61,7 @@ def _check_perturb(args) -> None:
 
 def _perturbed(args, records: list[dict]) -> tuple[list[dict], dict]:
     """The counterfactual --perturb names of records, with its change report."""
-    from fraudft.counterfactuals import counterfactual
+    from fraudft.audit.counterfactuals import counterfactual
 
     train = read_records(args, args.train) if args.train else None
     return counterfactual(args.perturb, records, train=train, seed=args.perturb_seed)
@@ -69,7 +69,7 @@ def _perturbed(args, records: list[dict]) -> tuple[list[dict], dict]:
 
 def _report_perturb(args, result: dict, records: list[dict], labels: list[int], strict: list[int], model, tokenizer,
                     config, extra: dict) -> int:
-    from fraudft.evaluate import evaluate
+    from fraudft.engine.evaluate import evaluate
     from fraudft.results.robustness import directional_figures, robustness, robustness_cells
 
     changed_records, change = _perturbed(args, records)
@@ -102,9 +102,9 @@ def _report_perturb(args, result: dict, records: list[dict], labels: list[int], 
 def _score_extra(args, extras: dict[str, list[dict]], model, tokenizer, config) -> dict[str, dict]:
     """{NAME: {n, examples_per_s, seconds, metrics, all_metrics}} of the model on each --extra-test set
     (one scoring pass each); a metric a set cannot define (one class) is named with why in all_metrics."""
-    from fraudft.evaluate import evaluate
+    from fraudft.engine.evaluate import evaluate
     from fraudft.experiment.extra_tests import extra_name
-    from fraudft.stats import point_values
+    from fraudft.metrics.stats import point_values
 
     out = {}
     for name, records in extras.items():
@@ -135,10 +135,10 @@ DEFAULT_MAX_LENGTH = 2048  # tokens, without --max-length or an adapter that sav
 
 
 def cmd_evaluate(args) -> int:
-    from fraudft.evaluate import EvalConfig, evaluate
+    from fraudft.engine.evaluate import EvalConfig, evaluate
     from fraudft.modeling.models import load_model
     from fraudft.modeling.taskformat import read_saved_format, saved_max_length
-    from fraudft.stats import point_values
+    from fraudft.metrics.stats import point_values
 
     adapter = adapter_folder(args.adapter) if args.adapter else None
     saved = read_saved_format(adapter) if adapter else None
@@ -169,7 +169,7 @@ def cmd_evaluate(args) -> int:
     result = evaluate(model, tokenizer, records, config)
     labels = [int(r["label"]) for r in records]
     strict = [int(not y) if p is None else int(p) for y, p in zip(labels, result["predictions"])]  # invalid: wrong
-    # Every metric of the registry (fraudft.metrics), the score metrics from P(fraud) in score mode.
+    # Every metric of the registry (fraudft.metrics.registry), the score metrics from P(fraud) in score mode.
     result["all_metrics"] = point_values(labels, strict, result.get("probabilities"))
     extra = _score_extra(args, extras, model, tokenizer, config)
     if args.perturb:
@@ -222,7 +222,7 @@ def register(commands) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--perturb", default=None, metavar="NAME",
                    help="also score the counterfactual NAME of the data (a set registered in "
-                        "fraudft.counterfactuals, e.g. neutralize_speakers; an unknown NAME lists them all) and report "
+                        "fraudft.audit.counterfactuals, e.g. neutralize_speakers; an unknown NAME lists them all) and report "
                         "the flip rate, mean change of P(fraud) and MCC delta with 95%% intervals")
     p.add_argument("--train", default=None, help="--perturb mask_top_ngrams: the train split the n-grams are found on")
     p.add_argument("--perturb-seed", type=int, default=0, help="--perturb swap_speaker_names: the seed of the draws")

@@ -81,7 +81,7 @@ def task_format_from(args, base=None):
         raise UsageError(f"--{str(err).split(':')[0].replace('_', '-')}: {str(err).split(':', 1)[1].strip()}") from None
 
 
-# The names of fraudft.readers.FORMATS, spelled out so that building the parser imports no reader
+# The names of fraudft.data.readers.FORMATS, spelled out so that building the parser imports no reader
 # (a test keeps them equal).
 FORMAT_NAMES = ("jsonl", "json", "alpaca", "sharegpt", "csv", "parquet", "hub")
 
@@ -97,20 +97,20 @@ def add_data_format_options(p) -> None:
 
 def read_records(args, path) -> list[dict]:
     """The validated records of `path`, read with the command's --format and --column-map."""
-    from fraudft.readers import load_records
+    from fraudft.data.readers import load_records
 
     return load_records(path, args.format, args.column_map)
 
 
 def split_places(args, paths, splits: dict) -> dict[str, str]:
     """{split: how its file names records, "line", "item" or "row"} for splits read by read_named_splits."""
-    from fraudft.readers import place_word
+    from fraudft.data.readers import place_word
 
     return {name: place_word(path, args.format, args.column_map) for name, path in zip(splits, paths)}
 
 
 def read_named_splits(args, paths) -> dict[str, list[dict]]:
     """Files as splits named by their stem, read with the command's --format and --column-map."""
-    from fraudft.readers import load_named_splits, parse_column_map
+    from fraudft.data.readers import load_named_splits, parse_column_map
 
     return load_named_splits(paths, args.format, parse_column_map(args.column_map))

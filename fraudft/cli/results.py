@@ -206,7 +206,7 @@ def register(commands) -> argparse.ArgumentParser:
     p.add_argument("--results-dir", default=DEFAULT_RESULTS_DIR,
                    help="where records are, one folder per commit (default: $FRAUDFT_RESULTS or results)")
     p.add_argument("--arms", default=None, help="only these arms, separated by commas (default: every arm)")
-    p.add_argument("--metric", default="mcc", help="a registered metric (fraudft.metrics; default mcc)")
+    p.add_argument("--metric", default="mcc", help="a registered metric (fraudft.metrics.registry; default mcc)")
     p.add_argument("--last", type=int, default=None, help="only the newest N commits with records")
     p.add_argument("--recipe", default=None, help="only this recipe's records (its folder, e.g. cpu-tiny, gpu)")
     p.add_argument("--json", action="store_true", help="JSON for machines instead of the markdown table")
@@ -226,7 +226,7 @@ def register(commands) -> argparse.ArgumentParser:
     p.add_argument("--history-last", type=int, default=10,
                    help="commits in the history charts, newest last (default 10)")
     p.add_argument("--resamples", type=int, default=None,
-                   help="bootstrap draws of every interval and test (default: fraudft.stats' 10,000)")
+                   help="bootstrap draws of every interval and test (default: fraudft.metrics.stats' 10,000)")
     p.set_defaults(func=cmd_results_report)
     p = sub.add_parser("ab", help="tokens/s and peak memory of two commits' code on one arm, run alternately "
                                   "(A, B, A, B, ...): paired log ratios with a t-interval")

@@ -4,7 +4,7 @@
     fraudft train ... --resume        # checkpoints every --eval-steps; run it again after a kill to continue
 
 --resume continues only the same run: another file, learning rate, step budget... than the
-checkpoint's stops with a one-line error naming them (fraudft.resume). The summary says how many
+checkpoint's stops with a one-line error naming them (fraudft.engine.resume). The summary says how many
 dialogues of each split --max-length shortened, and by how many tokens.
 
 Training flags left out take the defaults that suit the model: for `--model tiny`, its working
@@ -43,7 +43,7 @@ DEFAULTED_FLAGS = {"batch_size": "batch_size", "grad_accum": "grad_accum", "lr":
 def training_defaults(model: str) -> tuple[str, dict]:
     """(where they come from, {flag dest: value}) for the flags in DEFAULTED_FLAGS."""
     from fraudft.configs import read_config
-    from fraudft.train import TrainConfig
+    from fraudft.engine.train import TrainConfig
 
     recipe = read_config(TINY_RECIPE)
     if model == recipe["model"]:
@@ -72,13 +72,13 @@ def fill_defaults(args) -> str | None:
 
 
 def cmd_train(args) -> int:
-    from fraudft.measure import is_main_process
+    from fraudft.engine.measure import is_main_process
     from fraudft.modeling.encode import EncodeConfig, Encoder
     from fraudft.modeling.lora import REFERENCE_TARGET_MODULES, LoraSettings
     from fraudft.modeling.taskformat import answer_token_budget, save_format
     from fraudft.modeling.models import load_model
     from fraudft.results.store import meta_info, run_info, write_json_atomic
-    from fraudft.train import TrainConfig, train
+    from fraudft.engine.train import TrainConfig, train
 
     defaults_used = fill_defaults(args)
     target_modules = tuple(args.target_modules.split(",")) if args.target_modules else REFERENCE_TARGET_MODULES

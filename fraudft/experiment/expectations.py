@@ -11,30 +11,30 @@ An expectation is a kind registered with `@expectation_kind(NAME, compares=...)`
   dataset shortcut the series found.
 - `beats`: the arm's metric is significantly better than that of EVERY arm named in `other`
   (better: higher, or lower for a metric such as the Brier score where lower is better). Each
-  comparison is fraudft.stats.compare, paired over test examples; the expectation holds when all
+  comparison is fraudft.metrics.stats.compare, paired over test examples; the expectation holds when all
   of them do (an intersection-union test: no multiplicity correction is needed for the conjunction).
   The verdict reports the least favourable comparison (the smallest margin) with its interval.
 - `worse_than`: the arm's metric is significantly worse than that of every arm in `other`.
 - `not_worse_than`: non-inferiority: the arm's metric is no worse than that of every arm in
   `other` by more than `margin` (the 95% interval of the difference lies above -margin).
 - `invariant`: the arm's answers do not depend on what the counterfactual `under` changes: the
-  upper bound of the 95% interval of its flip rate (fraudft.flips.flip_rate, from its own `test`
+  upper bound of the 95% interval of its flip rate (fraudft.metrics.flips.flip_rate, from its own `test`
   and `test:UNDER` evaluations) is at most `max_flip_rate`. arms.toml requires UNDER among the
   arm's extra_tests.
-- `directional`: on the records the directional set `under` changed (fraudft.counterfactuals
+- `directional`: on the records the directional set `under` changed (fraudft.audit.counterfactuals
   DIRECTIONAL, e.g. append_transfer_request), P(fraud) must not fall: the upper bound of the 95%
-  interval of the share where it fell (fraudft.flips.directional) is at most `max_violation_rate`.
+  interval of the share where it fell (fraudft.metrics.flips.directional) is at most `max_violation_rate`.
 - `generalizes`: the metric on the out-of-distribution set `on` (--extra-test ON=PATH, evaluation
   `extra:ON`) is not below the in-domain test metric by more than `margin`: the lower bound of the
   95% interval of (extra − in-domain) lies above −margin. The two sets hold other examples, so it is
-  fraudft.stats.compare_test_sets (each set drawn within its own labels, the seeds drawn once for
+  fraudft.metrics.stats.compare_test_sets (each set drawn within its own labels, the seeds drawn once for
   both). A run without that set is "not judged", with why.
 
 An arm is compared with the other arms on its own test data: the other arm's own test evaluation
 when it is tested on the same data, else its extra evaluation of that data (arms.toml
 `extra_tests`: the same adapter scored on, e.g., the speaker-neutralised test split).
 
-Any metric of the registry (fraudft.metrics) can be an expectation's metric; one that needs scores
+Any metric of the registry (fraudft.metrics.registry) can be an expectation's metric; one that needs scores
 cannot be judged on records without them (generate mode, schema-1 records), and
 check_metrics_available() says so before a grid runs. The bench asserts what judge() returns;
 `fraudft grid` prints every verdict and exits 1 when one fails.
@@ -50,7 +50,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Callable
 
 from fraudft.core.errors import UsageError
-from fraudft.metrics import METRICS, get_metric
+from fraudft.metrics.registry import METRICS, get_metric
 from fraudft.results.record import TEST, RunRecord
 
 
@@ -129,7 +129,7 @@ class Verdict:
     """The judgement of one expectation of one arm.
 
     status: "pass", "fail" or "not judged" (records missing: `why`); comparisons: one
-    fraudft.stats.compare result per other arm; the `delta`, `low`, `high` and `other` fields are the
+    fraudft.metrics.stats.compare result per other arm; the `delta`, `low`, `high` and `other` fields are the
     least favourable of them (for a collapse: None)."""
 
     arm: str
@@ -226,7 +226,7 @@ def _counterfactual_pairs(expectation, arm, ours):
 
 @expectation_kind("invariant", compares=False)
 def _invariant(expectation, arm, ours, others, n_resamples, test_data) -> Verdict:
-    from fraudft import flips
+    from fraudft.metrics import flips
 
     pairs = _counterfactual_pairs(expectation, arm, ours)
     if isinstance(pairs, Verdict):
@@ -243,7 +243,7 @@ def _invariant(expectation, arm, ours, others, n_resamples, test_data) -> Verdic
 
 
 def _directional_sets() -> dict:
-    from fraudft.counterfactuals import DIRECTIONAL
+    from fraudft.audit.counterfactuals import DIRECTIONAL
 
     return DIRECTIONAL
 
@@ -251,8 +251,8 @@ def _directional_sets() -> dict:
 @expectation_kind("directional", compares=False)
 def _directional(expectation, arm, ours, others, n_resamples, test_data) -> Verdict:
     """P(fraud) must not fall on the records the directional set `under` changed: the upper bound of
-    the 95% interval of the share where it fell (fraudft.flips.directional) at most max_violation_rate."""
-    from fraudft import flips
+    the 95% interval of the share where it fell (fraudft.metrics.flips.directional) at most max_violation_rate."""
+    from fraudft.metrics import flips
 
     pairs = _counterfactual_pairs(expectation, arm, ours)
     if isinstance(pairs, Verdict):
@@ -279,9 +279,9 @@ def _directional(expectation, arm, ours, others, n_resamples, test_data) -> Verd
 @expectation_kind("generalizes", compares=False)
 def _generalizes(expectation, arm, ours, others, n_resamples, test_data) -> Verdict:
     """The metric on the extra set `on` is not below the in-domain test metric by more than `margin`:
-    non-inferiority, as not_worse_than, but unpaired (fraudft.stats.compare_test_sets: the two sets hold
+    non-inferiority, as not_worse_than, but unpaired (fraudft.metrics.stats.compare_test_sets: the two sets hold
     other examples, each drawn within its own labels; the seeds drawn once for both)."""
-    from fraudft import stats
+    from fraudft.metrics import stats
     from fraudft.experiment.extra_tests import evaluation_name
 
     metric = get_metric(expectation.metric)
@@ -329,7 +329,7 @@ def _comparison(direction: int, non_inferior: bool = False):
     non_inferior: not_worse_than (the interval of the difference above -margin, in the better direction)."""
 
     def judge(expectation, arm, ours, others, n_resamples, test_data) -> Verdict:
-        from fraudft import stats
+        from fraudft.metrics import stats
 
         metric = get_metric(expectation.metric)
         sign = direction * (1 if metric.higher_is_better else -1)  # the sign the delta must have
@@ -378,7 +378,7 @@ def judge(arm, expectation: Expectation, runs_by_arm: dict[str, list[RunRecord]]
           n_resamples: int | None = None) -> Verdict:
     """The verdict of one expectation of `arm` (an Arm) from successful runs of it and the arms it
     names ({arm name: runs}); "not judged" when some of them have no successful run."""
-    from fraudft import stats
+    from fraudft.metrics import stats
 
     n_resamples = n_resamples or stats.B_DEFAULT
     missing = [name for name in (arm.name, *expectation.other) if not runs_by_arm.get(name)]

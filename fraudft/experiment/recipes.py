@@ -20,10 +20,10 @@ from pathlib import Path
 
 from fraudft.configs import read_config, recipe_names
 from fraudft.core.errors import UsageError
-from fraudft.evaluate import EvalConfig
+from fraudft.engine.evaluate import EvalConfig
 from fraudft.modeling.taskformat import TaskFormat
-from fraudft.operating import ThresholdRule
-from fraudft.train import TrainConfig
+from fraudft.metrics.operating import ThresholdRule
+from fraudft.engine.train import TrainConfig
 
 TABLES = ("data", "train", "eval", "decision", "budgets", "format")
 KEYS = {"extends", "model", "tokenizer", "model_seed", "device", "dtype", *TABLES}

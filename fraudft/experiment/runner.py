@@ -67,7 +67,7 @@ def train_config(arm: Arm, recipe: Recipe, seed: int):
 
 
 def _evaluation(name: str, labels: list[int], result: dict, test: list[dict]) -> Evaluation:
-    """An evaluation named `name` from fraudft.evaluate's result (or a baseline's, shaped alike)."""
+    """An evaluation named `name` from fraudft.engine.evaluate's result (or a baseline's, shaped alike)."""
     # Strict predictions: an invalid reply (generate mode) counts as the wrong answer.
     predictions = [int(not y) if p is None else int(p) for y, p in zip(labels, result["predictions"])]
     metrics = {**result["metrics"], "examples_per_s": len(test) / result["seconds"], "eval_seconds": result["seconds"]}
@@ -86,8 +86,8 @@ def _evaluation(name: str, labels: list[int], result: dict, test: list[dict]) ->
 
 
 def _baseline_result(arm: Arm, training: list[dict], records: list[dict]) -> dict:
-    """A baseline's scores on records, in fraudft.evaluate's result shape (its fit included in the time)."""
-    from fraudft.evaluate import classification_metrics
+    """A baseline's scores on records, in fraudft.engine.evaluate's result shape (its fit included in the time)."""
+    from fraudft.engine.evaluate import classification_metrics
 
     start = time.perf_counter()
     scores = [float(s) for s in BASELINES[arm.method](training, records)]
@@ -109,10 +109,10 @@ def _evaluate_arm(arm: Arm, recipe: Recipe, splits: Splits, training: list[dict]
                 dev_scores[id(dev)] = _baseline_result(arm, training, dev)["probabilities"]
             results[name] = (_baseline_result(arm, training, test), dev_scores[id(dev)])
         return {"status": "success", "steps": 0}, results
-    from fraudft.evaluate import evaluate
+    from fraudft.engine.evaluate import evaluate
     from fraudft.experiment.calibration import calibrate
     from fraudft.modeling.taskformat import answer_token_budget
-    from fraudft.train import train
+    from fraudft.engine.train import train
 
     tokenizer, model = _load(recipe)
     train_info = {"status": "success", "steps": 0}
@@ -148,7 +148,7 @@ def run_arm(arm: Arm, recipe: Recipe, splits: Splits, seed: int, results_root: P
     mode and baselines) and the operating point: the threshold the recipe's rule chooses on the eval
     split (transformed like that test data), applied to it. Raises ArmSkipped when the arm's data
     cannot be made from these splits."""
-    from fraudft.operating import operating_point
+    from fraudft.metrics.operating import operating_point
 
     training = split_for(splits, "train", arm.train_data)
     tests = {TEST: (split_for(splits, "test", arm.test_data), split_for(splits, "eval", arm.test_data))}

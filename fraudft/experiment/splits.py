@@ -10,7 +10,7 @@ split with that shortcut planted (fraudft.synthetic); it raises ArmSkipped on a 
 `speaker_tag_shortcut` plants the speaker-tag shortcut on synthetic data and keeps a data folder's
 records as they are: in the reference data the speaker tags are already a shortcut.
 
-The counterfactual test sets of fraudft.counterfactuals (neutralize_speakers, swap_speaker_names,
+The counterfactual test sets of fraudft.audit.counterfactuals (neutralize_speakers, swap_speaker_names,
 remove_role_words, normalize_width, mask_top_ngrams: the last finds its n-grams on the train split)
 are registered here too; each keeps its change report in `splits.changes["NAME:SPLIT"]` (how many
 records it changed, and which it left unchanged and why), which the runner stores in the evaluation.
@@ -27,13 +27,13 @@ from typing import Callable
 
 from fraudft.core.cache import cache_dir
 from fraudft.core.errors import DataError
-from fraudft.readers import load_records, place_word
+from fraudft.data.readers import load_records, place_word
 from fraudft.results.store import write_json_atomic
 from fraudft.synthetic import SHORTCUTS, SynthConfig, generate
-from fraudft.counterfactuals import COUNTERFACTUALS, counterfactual
+from fraudft.audit.counterfactuals import COUNTERFACTUALS, counterfactual
 
 SPLIT_NAMES = ("train", "eval", "test")
-DATA_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")  # a data folder's files: fraudft.readers detects the format
+DATA_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")  # a data folder's files: fraudft.data.readers detects the format
 SYNTHETIC_SEEDS = (1, 2, 3)  # train, eval, test: a recipe's [data] synthetic_seeds may freeze others
 
 

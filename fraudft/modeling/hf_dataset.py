@@ -1,4 +1,4 @@
-"""Records as Hugging Face `datasets.Dataset`s: loaded from any file format of `fraudft.readers`
+"""Records as Hugging Face `datasets.Dataset`s: loaded from any file format of `fraudft.data.readers`
 (JSONL, JSON, alpaca and ShareGPT arrays, CSV, Parquet) or the hub, validated row by row, and encoded for
 training with `Dataset.map`, cached on disk across runs.
 
@@ -7,11 +7,11 @@ training with `Dataset.map`, cached on disk across runs.
     encoded = encode_dataset(records, tokenizer, EncodeConfig(max_length=256))
     encoded.cache_files                                  # the Arrow file a second run reads back
 
-Files are read by `fraudft.readers` (the readers the CLI uses), so bad data fails the same way
+Files are read by `fraudft.data.readers` (the readers the CLI uses), so bad data fails the same way
 whatever the format: `FILE:LINE: field` for JSONL, `FILE: item N: field` for arrays, `FILE: row N:
 field` for tables and hub rows (N counting data rows from 1: a dialogue's newlines make CSV line
 numbers useless). A dataset holds the four reference columns (and `reason` where a record has one); extra fields are dropped (they vary from
-record to record, which an Arrow schema cannot hold; read them with `fraudft.records`).
+record to record, which an Arrow schema cannot hold; read them with `fraudft.data.records`).
 
 Encoded datasets are cached in `$FRAUDFT_CACHE/datasets` (else the `datasets` cache) under a
 fingerprint of the data, the tokenizer (name, vocabulary size, chat template), the EncodeConfig
@@ -28,12 +28,12 @@ import datasets
 from datasets.fingerprint import Hasher
 
 from fraudft.core.cache import cache_dir
-from fraudft import readers
-from fraudft.hub import parse_hub_id, read_hub  # noqa: F401  parse_hub_id: re-exported
+from fraudft.data import readers
+from fraudft.data.hub import parse_hub_id, read_hub  # noqa: F401  parse_hub_id: re-exported
 from fraudft.modeling import encode as encode_module
 from fraudft.modeling import taskformat as taskformat_module
 from fraudft.modeling.encode import EncodeConfig, Encoder
-from fraudft.records import REQUIRED_FIELDS
+from fraudft.data.records import REQUIRED_FIELDS
 
 COLUMNS = tuple(REQUIRED_FIELDS)  # input, label, fraud_speaker, instruction
 FILE_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")
@@ -56,7 +56,7 @@ def records_dataset(records: list[dict]) -> datasets.Dataset:
 
 def load_records(source: str | Path, cache_dir: str | Path | None = None, format: str | None = None,
                  column_map: dict | str | None = None) -> datasets.Dataset:
-    """Load and validate records from a file (any format of fraudft.readers, detected or `format`)
+    """Load and validate records from a file (any format of fraudft.data.readers, detected or `format`)
     or a hub id `owner/name:split`, as records_dataset of them."""
     path = Path(source)
     if format not in (None, "hub") or path.suffix.lower() in FILE_SUFFIXES or path.exists():
@@ -67,8 +67,8 @@ def load_records(source: str | Path, cache_dir: str | Path | None = None, format
 def load_hub_records(source: str, cache_dir: str | Path | None = None,
                      column_map: dict | str | None = None) -> datasets.Dataset:
     """A split of a hub dataset (`owner/name:split`), validated row by row as a typed table (the
-    Parquet label rule: a bool or 0/1 integer column): the `hub` reader of fraudft.readers
-    (fraudft.hub), with the datasets cache in `cache_dir`."""
+    Parquet label rule: a bool or 0/1 integer column): the `hub` reader of fraudft.data.readers
+    (fraudft.data.hub), with the datasets cache in `cache_dir`."""
     column_map = readers.parse_column_map(column_map) if isinstance(column_map, str) or column_map is None else column_map
     rows = read_hub(str(source), column_map, cache_dir)
     return records_dataset(readers.validated(rows, source, readers.FORMATS["hub"]))

@@ -7,7 +7,7 @@
 An arm is a (recipe folder, arm) pair. A regression is only what is confirmed:
 - an arm of the base missing in the head, fewer successful runs (2/3 -> 0/3 included), more failed runs;
 - quality: MCC worse by more than the non-inferiority margin (`margin_mcc`, MCC units): the paired
-  two-level bootstrap of fraudft.stats.compare tests H0 "head - base >= -margin" against
+  two-level bootstrap of fraudft.metrics.stats.compare tests H0 "head - base >= -margin" against
   "head - base < -margin" (p_worse: one-sided level 0.025, i.e. the 95% interval wholly below
   -margin), Holm-adjusted across the arms of the report; a regression when the adjusted p < 0.05.
   MCC shown lower but not beyond the margin is a note, and so is an untestable drop (no common test
@@ -16,7 +16,7 @@ An arm is a (recipe folder, arm) pair. A regression is only what is confirmed:
   commits' runs of the arm were measured on a GPU (record device "cuda"; memory: CUDA peak allocated
   bytes). On a CPU one run per commit on a shared machine cannot show a 10% change (run-to-run sd of
   log tokens/s about 0.2 on the dev VM): a note; `fraudft results ab` measures it interleaved.
-Every registered metric (fraudft.metrics) gets a head - base delta from fraudft.stats.compare,
+Every registered metric (fraudft.metrics.registry) gets a head - base delta from fraudft.metrics.stats.compare,
 paired per example (seeds resampled), Holm-adjusted across the arms for each metric; a delta reads
 "no difference shown" unless the adjusted test rejects. F1 and the others are information.
 Comparing an arm whose model changed is refused unless allowed.
@@ -24,13 +24,14 @@ Comparing an arm whose model changed is refused unless allowed.
 
 from __future__ import annotations
 
-from fraudft import stats
+from fraudft.metrics import stats
 from fraudft.configs import arm_order
 from fraudft.core.errors import UsageError
-from fraudft.metrics import METRICS
+from fraudft.metrics.registry import METRICS
 from fraudft.results.record import RunRecord
 from fraudft.results.store import group_runs, model_of
-from fraudft.results.table import markdown, metric_inputs, short_error, summarize_arm
+from fraudft.results.markdown import markdown
+from fraudft.results.table import metric_inputs, short_error, summarize_arm
 
 SHOWN = ("f1", "mcc", "roc_auc")  # the means shown per arm in the main table (every metric has its delta below)
 QUALITY = "mcc"  # the metric regressions are judged on: 0 for any constant answer, whatever the class balance
@@ -117,7 +118,7 @@ def _failure(s: dict) -> str:
 
 def metric_delta(a: dict, b: dict, labels: list[int] | None, metric: str, n_resamples: int | None = None,
                  margin: float | None = None) -> dict:
-    """metric(b) - metric(a) of two summaries (base a, head b: summarize_arm) by fraudft.stats: paired
+    """metric(b) - metric(a) of two summaries (base a, head b: summarize_arm) by fraudft.metrics.stats: paired
     per example on `labels` (paired_labels), or, with labels None (other test examples), unpaired
     (stats.compare_unpaired; no margin test). Where a side's metric can't be computed (no scores
     recorded, ...): {"undefined": why, "delta": None, "verdict": "no difference shown"}."""

@@ -15,12 +15,12 @@ Per (commit, recipe, arm): the mean over the successful seeds with the 95% inter
 each label, seeds resampled), "failed" when every seed failed, "missing" when the arm has no record
 at a commit where other shown commits have it.
 
-A change is flagged only where fraudft.stats confirms it: each arm's value is tested against the arm's
+A change is flagged only where fraudft.metrics.stats confirms it: each arm's value is tested against the arm's
 previous shown value (the latest older commit where it has a defined value; failed and missing commits
 in between are skipped) with fraudft.results.compare.metric_delta: the seed-aware two-level bootstrap,
 paired per example when both commits' test examples are the same (compare.paired_labels: fingerprints,
 labels), else unpaired. The p-values of every (arm, step) test of the history shown are Holm-adjusted
-together (fraudft.stats.holm); a step is "up"/"down" when the adjusted test rejects at 0.05, and
+together (fraudft.metrics.stats.holm); a step is "up"/"down" when the adjusted test rejects at 0.05, and
 "borderline" where the Monte Carlo error of the bootstrap p could flip that (stats.holm's notion, as in
 compare). A step across a model change is not tested.
 """
@@ -36,13 +36,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from fraudft import stats
+from fraudft.metrics import stats
 from fraudft.configs import arm_order
 from fraudft.core.errors import UsageError
-from fraudft.metrics import METRICS
+from fraudft.metrics.registry import METRICS
 from fraudft.results.compare import metric_delta, paired_labels
 from fraudft.results.store import RECORD_NAME, _record_files, available_commits, group_runs, load_records
-from fraudft.results.table import format_metric, markdown, metric_inputs, short_error, summarize_arm
+from fraudft.results.markdown import markdown
+from fraudft.results.table import format_metric, metric_inputs, short_error, summarize_arm
 
 COLUMNS = ("commit", "position", "subject", "recipe", "arm", "metric", "value", "low", "high", "status",
            "change", "p_adjusted", "borderline")

@@ -62,7 +62,7 @@ class Evaluation:
     labels, predictions: 0/1 per example (an invalid generate-mode reply counts as the wrong answer);
     scores: P(fraud) per example in [0, 1], or None (generate mode, schema-1 records);
     replies, reply_status: per example in generate mode, else None;
-    metrics: what fraudft.evaluate reports (confusion counts, invalid, n, examples_per_s,
+    metrics: what fraudft.engine.evaluate reports (confusion counts, invalid, n, examples_per_s,
     eval_seconds, truncated, ...); operating_point: the threshold chosen on the eval split
     (fraudft.experiment.operating) and the test figures at it, or None."""
 
@@ -75,7 +75,7 @@ class Evaluation:
     metrics: dict = field(default_factory=dict)
     mode: str = "score"
     threshold: float | None = 0.5
-    fingerprint: str | None = None  # of the test records (fraudft.records fingerprint)
+    fingerprint: str | None = None  # of the test records (fraudft.data.records fingerprint)
     operating_point: dict | None = None
 
     def check(self) -> None:

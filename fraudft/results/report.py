@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from fraudft.metrics import METRICS, get_metric
+from fraudft.metrics.registry import METRICS, get_metric
 from fraudft.results import report_figures as figures
 from fraudft.results.record import RunRecord
 from fraudft.results.robustness import COLUMNS as ROBUSTNESS_COLUMNS

@@ -5,16 +5,17 @@
         # {"flip_rate": flips.flip_rate(...), "mean_delta_p": {...} | None, "mcc_delta": stats.compare(...)}
     print(robustness_section(records))   # markdown, "" when no record has a `test:NAME` evaluation
 
-The flip rate is the share of test examples whose 0/1 answer changed (fraudft.flips.flip_rate:
+The flip rate is the share of test examples whose 0/1 answer changed (fraudft.metrics.flips.flip_rate:
 paired, stratified by label); mean ΔP(fraud) is the mean change of P(fraud) (changed - original);
-the MCC delta is MCC(changed) - MCC(original), fraudft.stats.compare on the same example draws.
+the MCC delta is MCC(changed) - MCC(original), fraudft.metrics.stats.compare on the same example draws.
 Computed from the stored evaluations at report time: a record needs no field beyond them (each
 extra evaluation's metrics also hold records_changed / records_unchanged, shown when present).
 """
 
 from __future__ import annotations
 
-from fraudft import flips, stats
+from fraudft.metrics import flips, stats
+from fraudft.results.markdown import markdown
 from fraudft.results.record import TEST, RunRecord
 
 
@@ -34,10 +35,10 @@ def robustness(labels, original, changed, original_scores=None, changed_scores=N
 
 def directional_figures(name: str, labels, original_scores, changed_scores, unchanged_lines,
                         n_resamples: int | None = None, seed: int = 0) -> dict | None:
-    """fraudft.flips.directional on the records the directional set `name` changed (those not in
+    """fraudft.metrics.flips.directional on the records the directional set `name` changed (those not in
     unchanged_lines, 1-based), or None when `name` is not a directional set; {"undefined": why} when
     scores or the changed records are not recorded."""
-    from fraudft.counterfactuals import DIRECTIONAL
+    from fraudft.audit.counterfactuals import DIRECTIONAL
 
     if name not in DIRECTIONAL:
         return None
@@ -126,7 +127,6 @@ def robustness_table_rows(rows: list[dict]) -> list[list]:
 def robustness_section(records: list[RunRecord], n_resamples: int | None = None, rows: list[dict] | None = None) -> str:
     """The table's Robustness section as markdown, "" when no record has a counterfactual evaluation
     (`rows`: robustness_rows of the records, when already computed)."""
-    from fraudft.results.table import markdown
 
     rows = robustness_rows(records, n_resamples) if rows is None else rows
     if not rows:

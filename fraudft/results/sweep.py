@@ -9,13 +9,13 @@ the alpha/r sweep, and one with three or more alphas whose learning-rate scale k
 constant (arms.toml's iso_* arms and the reference) is the iso-effective-lr sweep: the default AdamW
 update grows with scale x lr, so only there does a trend say alpha/r matters beyond their product. A sweep makes one
 claim (issue 18): the slope of the metric on log2(alpha/r), per doubling, by least squares over all
-its ratios, bootstrapped on resamples shared by every ratio (fraudft.stats.slope: test examples
+its ratios, bootstrapped on resamples shared by every ratio (fraudft.metrics.stats.slope: test examples
 resampled within each label, the same draws for every ratio, seeds resampled per ratio), with its
 95% interval and verdict "increasing" / "decreasing" / "no trend shown"; where a commit holds
 several sweeps, their slopes are Holm-adjusted across them. On the same resamples, each ratio's
-P(best) (fraudft.stats.p_best). Neighbour comparisons miss real trends (each step sees one step's
+P(best) (fraudft.metrics.stats.p_best). Neighbour comparisons miss real trends (each step sees one step's
 worth of the effect: at 0.02 MCC per doubling, the slope finds it about 75% of the time, a "higher"
-between neighbours about 34%, tests/test_stats.py) and are kept as secondary information: each
+between neighbours about 34%, tests/metrics/test_stats.py) and are kept as secondary information: each
 point's metric with its 95% interval, and a paired verdict against the previous ratio, Holm-adjusted
 across the steps of the sweep (its family).
 """
@@ -25,10 +25,11 @@ from __future__ import annotations
 import json
 import math
 
-from fraudft import stats
+from fraudft.metrics import stats
 from fraudft.results.record import RunRecord
 from fraudft.results.store import group_runs
-from fraudft.results.table import markdown, metric_inputs
+from fraudft.results.markdown import markdown
+from fraudft.results.table import metric_inputs
 
 SWEEP_METRIC = "mcc"
 MIN_POINTS = 3

@@ -3,9 +3,9 @@
     fraudft results table [REV] [--backend RECIPE]
     from fraudft.results.table import markdown_table, summarize_arm, table_report
 
-The metrics are those of the registry (fraudft.metrics), every one of them, in its order: the 0/1
+The metrics are those of the registry (fraudft.metrics.registry), every one of them, in its order: the 0/1
 figures at the threshold 0.5 and the decision metrics from the P(fraud) scores (ROC-AUC, average
-precision, recall at a fixed false-positive rate, ...). Intervals come from fraudft.stats (test
+precision, recall at a fixed false-positive rate, ...). Intervals come from fraudft.metrics.stats (test
 examples resampled within each label, an arm's seeds resampled too). A metric that is undefined
 (zero denominator, no scores recorded) shows as `— (why)`, never as 0. The operating point is the
 threshold the recipe's rule chose on the eval split, with the test figures at it.
@@ -16,8 +16,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from fraudft import stats
-from fraudft.metrics import METRICS, get_metric
+from fraudft.metrics import stats
+from fraudft.metrics.registry import METRICS, get_metric
+from fraudft.results.markdown import markdown
 from fraudft.results.record import RunRecord, extra_name
 from fraudft.results.store import group_runs, sort_records
 
@@ -125,18 +126,6 @@ def records_frame(records: list[RunRecord]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _cell(value) -> str:
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).replace("|", "\\|").replace("\n", " ")
-
-
-def markdown(columns: list[str], rows: list[list]) -> str:
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 def markdown_table(records: list[RunRecord]) -> str:
     """The records as a markdown table (point values; intervals are in the per-arm summary).
 
@@ -173,7 +162,7 @@ def _arm_metric(ok: list[RunRecord], metric: str, n_resamples: int, evaluation: 
 def summarize_arm(runs: list[RunRecord], n_resamples: int | None = None, metrics: tuple[str, ...] | None = None) -> dict:
     """Seeds of one (recipe, arm): counts, failures, speed, memory, and per registered metric (or
     only those of `metrics`) its mean, sd and 95% interval (test examples and seeds resampled,
-    fraudft.stats)."""
+    fraudft.metrics.stats)."""
     n_resamples = n_resamples or stats.B_DEFAULT
     ok = [r for r in runs if r.ok]
     mems = [peak_bytes(r.train_info) for r in ok]

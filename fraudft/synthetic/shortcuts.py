@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 
-from fraudft.records import REFERENCE_INSTRUCTION
+from fraudft.data.records import REFERENCE_INSTRUCTION
 from fraudft.synthetic.scripts import PHRASES, Script
 
 SHORTCUTS: tuple[str, ...] = ("speaker_tag", "length", "turns", "instruction", "punctuation")

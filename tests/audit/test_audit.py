@@ -9,9 +9,9 @@ import json
 import pytest
 
 from fraudft.audit import audit
-from fraudft.records import DataError, DataWarning, write_jsonl
+from fraudft.data.records import DataError, DataWarning, write_jsonl
 from fraudft.synthetic import SHORTCUTS, SynthConfig, generate
-from fraudft.transforms import neutralize_speakers
+from fraudft.data.transforms import neutralize_speakers
 
 # What each planted shortcut must trip: (check, lowest acceptable level)
 EXPECTED = {

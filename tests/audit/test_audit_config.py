@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from fraudft.audit import AuditConfig
-from fraudft.leaks import LeakConfig
+from fraudft.data.leaks import LeakConfig
 
 
 @pytest.mark.parametrize(

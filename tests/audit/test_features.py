@@ -13,7 +13,7 @@ from fraudft.audit.features import (
     prepare_split,
     surface_features,
 )
-from fraudft.dialogue import (
+from fraudft.data.dialogue import (
     LINE_ENDINGS,
     line_ending_style,
     meaningful_lines,

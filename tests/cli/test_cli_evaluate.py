@@ -8,7 +8,7 @@ import json
 import pytest
 
 from fraudft.modeling.encode import Encoder
-from fraudft.records import write_jsonl
+from fraudft.data.records import write_jsonl
 from fraudft.synthetic import SynthConfig, generate
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -37,7 +37,7 @@ def test_the_summary_counts_the_dialogues_cut_to_fit(run_cli, data):
     summary = json.loads(out)
     assert summary["truncated"] == longer and summary["tokens_removed"] >= longer
     assert "replies" not in summary  # score mode has none
-    from fraudft.metrics import METRICS
+    from fraudft.metrics.registry import METRICS
 
     assert list(summary["all_metrics"]) == list(METRICS)  # every registered metric, the decision ones too
     assert all(v["value"] is not None or v["undefined"] for v in summary["all_metrics"].values())

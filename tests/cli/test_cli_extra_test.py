@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from fraudft.records import write_jsonl
+from fraudft.data.records import write_jsonl
 from fraudft.synthetic import SynthConfig, generate
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

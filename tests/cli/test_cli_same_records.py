@@ -18,8 +18,8 @@ import pytest
 
 from fraudft import cli
 from fraudft.experiment.splits import SPLIT_NAMES, load_splits
-from fraudft.readers import load_records
-from fraudft.records import write_jsonl
+from fraudft.data.readers import load_records
+from fraudft.data.records import write_jsonl
 from fraudft.synthetic import SynthConfig, generate
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

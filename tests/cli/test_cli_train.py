@@ -8,7 +8,7 @@ import re
 import pytest
 
 from fraudft import cli
-from fraudft.records import write_jsonl
+from fraudft.data.records import write_jsonl
 from fraudft.synthetic import SynthConfig, generate
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -148,7 +148,7 @@ def test_tiny_takes_its_recipe_without_flags():
 
 
 def test_other_models_take_the_reference_defaults():
-    from fraudft.train import TrainConfig
+    from fraudft.engine.train import TrainConfig
 
     reference = TrainConfig()
     args, said = filled("--model", "some/hub-model")
@@ -173,7 +173,7 @@ def test_all_flags_given_uses_no_defaults():
 
 @pytest.mark.parametrize("rank", [None, "0", "1"])
 def test_train_hands_the_filled_defaults_to_train_config(capsys, monkeypatch, synthetic_files, tmp_path, rank):
-    import fraudft.train
+    import fraudft.engine.train
 
     if rank is None:
         monkeypatch.delenv("RANK", raising=False)
@@ -185,7 +185,7 @@ def test_train_hands_the_filled_defaults_to_train_config(capsys, monkeypatch, sy
         seen.append(config)
         raise RuntimeError("stop before training")
 
-    monkeypatch.setattr(fraudft.train, "train", capture)
+    monkeypatch.setattr(fraudft.engine.train, "train", capture)
     train_path, eval_path = synthetic_files
     with pytest.raises(RuntimeError, match="stop before training"):
         cli.main(["train", "--model", "tiny", "--train", str(train_path), "--eval", str(eval_path),

@@ -6,7 +6,7 @@ import pytest
 
 from fraudft.core.errors import DataError, UsageError
 from fraudft.experiment.extra_tests import evaluation_name, extra_name, load_extra_tests, parse_extra_tests
-from fraudft.records import write_jsonl
+from fraudft.data.records import write_jsonl
 from fraudft.synthetic import SynthConfig, generate
 
 

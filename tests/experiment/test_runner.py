@@ -10,7 +10,7 @@ from fraudft.experiment.recipes import load_recipe
 from fraudft.experiment.runner import run_arm, splits_of
 from fraudft.modeling.lora import LoraSettings
 from fraudft.modeling.models import load_model
-from fraudft.train import TrainConfig, train
+from fraudft.engine.train import TrainConfig, train
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -147,7 +147,7 @@ def test_an_iso_arm_trains_at_its_scaled_learning_rate(recipe):
 @pytest.mark.parametrize("name", ["reference", "surface_probe"])
 def test_every_arm_is_scored_on_each_extra_test_set_as_extra_name(tmp_path, recipe, splits, name):
     from fraudft.experiment.extra_tests import parse_extra_tests
-    from fraudft.records import write_jsonl
+    from fraudft.data.records import write_jsonl
     from fraudft.synthetic import SynthConfig, generate
 
     other = generate(SynthConfig(n=12, seed=41))

@@ -4,7 +4,7 @@ import pytest
 
 from fraudft.core.errors import DataError
 from fraudft.experiment.splits import ArmSkipped, load_splits, split_for
-from fraudft.records import write_jsonl
+from fraudft.data.records import write_jsonl
 from fraudft.synthetic import SynthConfig, generate
 
 SIZES = (40, 10, 20)

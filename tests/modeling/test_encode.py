@@ -17,7 +17,7 @@ from fraudft.modeling.encode import (
     terminator_id,
 )
 from fraudft.modeling.taskformat import TaskFormat
-from fraudft.records import REFERENCE_INSTRUCTION
+from fraudft.data.records import REFERENCE_INSTRUCTION
 
 GOLDEN_INPUT = (
     "发言人3: 现在我所在这个哪里能够工艺能够去把屈光做得很好的，去到这个省级医院是自治区医院跟"

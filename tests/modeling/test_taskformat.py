@@ -24,7 +24,7 @@ from fraudft.modeling.taskformat import (
     read_saved_format,
     save_format,
 )
-from fraudft.records import REFERENCE_INSTRUCTION
+from fraudft.data.records import REFERENCE_INSTRUCTION
 
 THREE = TaskFormat(answer="is_fraud_speaker_reason")
 # A Llama-3-style chat template (the shape of Meta-Llama-3-8B-Instruct's, written out here).
@@ -194,7 +194,7 @@ def test_three_field_answer(tokenizer):
 
 
 def test_score_mode_prefix_is_shared_by_both_schemas(tokenizer):
-    from fraudft.evaluate import answer_split
+    from fraudft.engine.evaluate import answer_split
 
     one = answer_split(Encoder(tokenizer))
     three = answer_split(Encoder(tokenizer, EncodeConfig(format=THREE)))
@@ -227,7 +227,7 @@ def test_the_0902_instruction_draws_the_warning():
     path = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "eval0902.jsonl"
     if not path.exists():
         pytest.skip("../shared/data/eval0902.jsonl is absent")
-    from fraudft.readers import load_records
+    from fraudft.data.readers import load_records
 
     records = load_records(path)
     with pytest.warns(DataWarning, match=f"{len(records)} of {len(records)} instructions ask for fraud_speaker or reason"):

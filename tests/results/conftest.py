@@ -35,7 +35,7 @@ def scores_of(predictions: list[int], seed: int) -> list[float]:
 
 
 def metrics_of(predictions: list[int]) -> dict:
-    """What fraudft.evaluate stores: undefined metrics are 0.0 and named in `undefined`."""
+    """What fraudft.engine.evaluate stores: undefined metrics are 0.0 and named in `undefined`."""
     tp = sum(y and p for y, p in zip(LABELS, predictions))
     fp = sum(p and not y for y, p in zip(LABELS, predictions))
     fn = sum(y and not p for y, p in zip(LABELS, predictions))

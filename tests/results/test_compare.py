@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fraudft import stats
+from fraudft.metrics import stats
 from fraudft.core.errors import UsageError
 from fraudft.results.compare import check_models
 from fraudft.results.store import load_records, write_record

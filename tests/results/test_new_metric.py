@@ -1,12 +1,12 @@
 """Adding a metric is one registered function: it then appears in the table, in compare and as an
-expectation's metric, with no other edit (fraudft.metrics is the only list of metric names)."""
+expectation's metric, with no other edit (fraudft.metrics.registry is the only list of metric names)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from fraudft import metrics
+from fraudft.metrics import registry as metrics
 from fraudft.experiment.arms import Arm
 from fraudft.experiment.expectations import Expectation, judge
 from fraudft.modeling.lora import LoraSettings

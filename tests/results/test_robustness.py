@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fraudft import flips
+from fraudft.metrics import flips
 from fraudft.results.record import Evaluation
 from fraudft.results.robustness import robustness_rows, robustness_section
 from fraudft.results.store import write_record

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from fraudft import stats
-from fraudft.metrics import METRICS
+from fraudft.metrics import stats
+from fraudft.metrics.registry import METRICS
 from fraudft.results import table
 from fraudft.results.store import load_records
 

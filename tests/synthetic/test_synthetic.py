@@ -13,7 +13,7 @@ from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from fraudft.records import REFERENCE_INSTRUCTION
+from fraudft.data.records import REFERENCE_INSTRUCTION
 from fraudft.synthetic import SHORTCUTS, SynthConfig, generate
 from fraudft.synthetic.scripts import FRAUD_SCRIPTS, NEGATIVE_SCRIPTS
 

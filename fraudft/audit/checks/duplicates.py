@@ -1,4 +1,4 @@
-"""Duplicates inside a split: the same input key (fraudft.dialogue.normalize_input: NFKC, whitespace
+"""Duplicates inside a split: the same input key (fraudft.data.dialogue.normalize_input: NFKC, whitespace
 collapsed) in several records.
 
 Warn when the repeats reach `within_duplicate_warn_share` of the split, or when a group's labels conflict.

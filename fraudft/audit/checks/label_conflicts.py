@@ -1,6 +1,6 @@
 """Label conflicts across splits: the same input in two splits with opposite labels.
 
-Inputs are compared by key (fraudft.dialogue.normalize_input: NFKC, whitespace removed), as in the
+Inputs are compared by key (fraudft.data.dialogue.normalize_input: NFKC, whitespace removed), as in the
 leakage check, which counts such copies among its duplicates. A copy with the other label is worse
 than a leak: one of the two labels is wrong, and a model is trained or scored against it. Any such
 pair fails. Figures name both records by split and 1-based record number, with each split's

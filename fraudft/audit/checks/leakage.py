@@ -1,11 +1,11 @@
 """Leakage between splits: for every pair, the same input, or the same meaningful line, in both.
 
-Inputs and lines are compared by key (fraudft.dialogue.normalize_input: NFKC, whitespace removed),
+Inputs and lines are compared by key (fraudft.data.dialogue.normalize_input: NFKC, whitespace removed),
 so a copy rewritten with ASCII punctuation for full-width is still a copy; examples show the line as
 written. Copies with opposite labels are the label_conflicts check's.
 
 A meaningful line has at least `line_min_chars` characters without its speaker tag and is not
-formulaic (a template or boilerplate line, see fraudft.leaks); formulaic shared lines are counted apart.
+formulaic (a template or boilerplate line, see fraudft.data.leaks); formulaic shared lines are counted apart.
 Any duplicated input warns, `duplicate_fail_share` of a split fails; shared lines follow
 `shared_line_warn_share`/`_fail_share`.
 """
@@ -16,7 +16,7 @@ from fraudft.audit.config import AuditConfig
 from fraudft.audit.features import Split, level_of, pct, show, worst
 from fraudft.audit.registry import check
 from fraudft.audit.report import Finding
-from fraudft.leaks import shared_line_leaks
+from fraudft.data.leaks import shared_line_leaks
 
 
 def render_leakage(figures: dict) -> list[str]:

@@ -1,8 +1,8 @@
 """How dialogues are written, per class: speaker-tag formats and line endings.
 
 Speaker tags: the share of records with a speaker written in each format (numbered 发言人N, name,
-role word, other: fraudft.dialogue.speaker_format). Line endings: the share of multi-line records
-whose lines end in each style (lf, crlf, cr, mixed: fraudft.dialogue.line_ending_style), so that
+role word, other: fraudft.data.dialogue.speaker_format). Line endings: the share of multi-line records
+whose lines end in each style (lf, crlf, cr, mixed: fraudft.data.dialogue.line_ending_style), so that
 single-line records, a matter of turns, do not count (nor line endings at all when a class has no
 multi-line record). The level follows the largest difference
 between the classes in either (`speaker_format_warn`/`_fail`, in points of share).
@@ -26,7 +26,7 @@ from fraudft.audit.features import (
 )
 from fraudft.audit.registry import check
 from fraudft.audit.report import Finding
-from fraudft.dialogue import LINE_ENDINGS, speaker_format
+from fraudft.data.dialogue import LINE_ENDINGS, speaker_format
 
 FORMAT_NAMES = {"numbered": "numbered (发言人N)", "name": "name-like", "role": "role-word", "other": "other"}
 ENDING_NAMES = {"lf": "LF (\\n)", "crlf": "CRLF (\\r\\n)", "cr": "CR (\\r)", "mixed": "mixed"}
