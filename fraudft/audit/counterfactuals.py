@@ -37,8 +37,10 @@ import random
 import re
 import unicodedata
 from collections import Counter
+from dataclasses import dataclass
 from typing import Callable
 
+from fraudft.core.registry import Registry
 from fraudft.data.dialogue import LINE_BREAK, ROLE_WORDS, SPEAKER_LINE, speaker_format, speakers_of
 from fraudft.data.transforms import NEUTRAL_PREFIX, neutralize_speakers as _neutralize
 
@@ -219,27 +221,34 @@ def _turns(text: str) -> list[tuple[str, str]]:
     return turns
 
 
-# Directional sets: the direction P(fraud) must not go against on the records they change
-# ("up": must not fall). fraudft.metrics.flips.directional reports the share that went the wrong way.
-DIRECTIONAL = {"append_transfer_request": "up"}
+@dataclass(frozen=True)
+class Counterfactual:
+    """A registered counterfactual set: `make(records, ...) -> (changed records, change report)`.
 
-COUNTERFACTUALS: dict[str, Callable[..., tuple[list[dict], dict]]] = {
-    "neutralize_speakers": neutralize_speakers,
-    "swap_speaker_names": swap_speaker_names,
-    "remove_role_words": remove_role_words,
-    "normalize_width": normalize_width,
-    "mask_top_ngrams": mask_top_ngrams,
-    "append_transfer_request": append_transfer_request,
-}
+    direction: for a directional set, the way P(fraud) must not go against on the records it changes
+    ("up": must not fall; fraudft.metrics.flips.directional reports the share that went the wrong
+    way); None for an invariant set (the answer must not change). needs_train: `make` takes the train
+    split (keyword `train`); seeded: `make` takes `seed`."""
+
+    make: Callable[..., tuple[list[dict], dict]]
+    direction: str | None = None
+    needs_train: bool = False
+    seeded: bool = False
+
+
+COUNTERFACTUALS: Registry[Counterfactual] = Registry("counterfactual set")
+COUNTERFACTUALS.add("neutralize_speakers", Counterfactual(neutralize_speakers))
+COUNTERFACTUALS.add("swap_speaker_names", Counterfactual(swap_speaker_names, seeded=True))
+COUNTERFACTUALS.add("remove_role_words", Counterfactual(remove_role_words))
+COUNTERFACTUALS.add("normalize_width", Counterfactual(normalize_width))
+COUNTERFACTUALS.add("mask_top_ngrams", Counterfactual(mask_top_ngrams, needs_train=True))
+COUNTERFACTUALS.add("append_transfer_request", Counterfactual(append_transfer_request, direction="up"))
+DIRECTIONAL = {name: c.direction for name, c in COUNTERFACTUALS.items() if c.direction}  # derived, read-only use
 
 
 def counterfactual(name: str, records: list[dict], train: list[dict] | None = None, seed: int = 0) -> tuple[list[dict], dict]:
     """The named counterfactual of records, with its change report; train: the split mask_top_ngrams
     finds its n-grams on (ignored by the others); seed: swap_speaker_names's draws."""
-    if name not in COUNTERFACTUALS:
-        raise ValueError(f"counterfactual: got {name!r}, expected one of {', '.join(COUNTERFACTUALS)}")
-    if name == "mask_top_ngrams":
-        return mask_top_ngrams(records, train=train)
-    if name == "swap_speaker_names":
-        return swap_speaker_names(records, seed=seed)
-    return COUNTERFACTUALS[name](records)
+    entry = COUNTERFACTUALS.lookup(name, option="counterfactual")
+    kwargs = {**({"train": train} if entry.needs_train else {}), **({"seed": seed} if entry.seeded else {})}
+    return entry.make(records, **kwargs)

@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from fraudft.core.registry import Registry
+
 SCOPES = ("split", "splits")
 
 
@@ -40,7 +42,7 @@ class Check:
     needs_both_classes: bool = False
 
 
-REGISTRY: dict[str, Check] = {}
+REGISTRY: Registry[Check] = Registry("audit check")
 
 
 def check(name: str, *, title: str, render: Callable[[dict], list[str]] = render_nothing, scope: str = "split",
@@ -53,13 +55,7 @@ def check(name: str, *, title: str, render: Callable[[dict], list[str]] = render
     if needs_both_classes and scope != "split":
         raise ValueError(f"check {name!r}: needs_both_classes applies to scope 'split' only")
 
-    def register(function: Callable) -> Callable:
-        if name in REGISTRY:
-            raise ValueError(f"check {name!r}: already registered by {REGISTRY[name].function.__qualname__}")
-        REGISTRY[name] = Check(name, title, function, render, scope, needs_both_classes)
-        return function
-
-    return register
+    return REGISTRY.decorator(name, wrap=lambda function: Check(name, title, function, render, scope, needs_both_classes))
 
 
 def registered(scope: str | None = None) -> list[Check]:

@@ -51,10 +51,8 @@ def _check_perturb(args) -> None:
     """UsageError (one line) when --perturb names no counterfactual or lacks what it needs."""
     from fraudft.audit.counterfactuals import COUNTERFACTUALS
 
-    if args.perturb not in COUNTERFACTUALS:
-        raise UsageError(f"--perturb: got {args.perturb!r}, expected one of {', '.join(COUNTERFACTUALS)}")
-    if args.perturb == "mask_top_ngrams" and not args.train:
-        raise UsageError("--perturb mask_top_ngrams: give --train TRAIN.jsonl, the split the n-grams are found on")
+    if COUNTERFACTUALS.lookup(args.perturb, option="--perturb").needs_train and not args.train:
+        raise UsageError(f"--perturb {args.perturb}: give --train TRAIN.jsonl, the split the n-grams are found on")
     if args.n_resamples < 1:
         raise UsageError(f"--n-resamples: got {args.n_resamples}, expected >= 1")
 

@@ -7,8 +7,8 @@ metrics, audit checks, expectation kinds, baselines, model families, tasks) is a
     def read_jsonl(path, options): ...
 
     FORMATS.names()                          # ('jsonl', ...), in registration order
-    FORMATS.lookup("jsnl", option="--format")  # UsageError: --format: got 'jsnl', expected one of
-                                             #   jsonl, ... (did you mean jsonl?)
+    FORMATS.lookup("jsnl", option="--format")  # UsageError: --format: got 'jsnl', expected a
+                                             #   format, one of jsonl, ... (did you mean jsonl?)
 
 A registry is a read-only mapping of name -> entry; name lists shown to users (CLI choices, error
 messages, docs) are derived from it, never kept beside it. Registration order is the order of the
@@ -49,6 +49,12 @@ class Registry(Mapping[str, T], Generic[T]):
             return function
         return register
 
+    def copy(self) -> "Registry[T]":
+        """A registry with the same entries, to extend without touching this one (tests)."""
+        other = Registry(self.kind)
+        other._entries = dict(self._entries)
+        return other
+
     def names(self) -> tuple[str, ...]:
         return tuple(self._entries)
 
@@ -60,7 +66,8 @@ class Registry(Mapping[str, T], Generic[T]):
         close = self.close_matches(name)
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
         where = f"{option}: " if option else ""
-        return f"{where}got {self.kind} {name!r}, expected one of {', '.join(self._entries)}{hint}"
+        article = "an" if self.kind[:1] in "aeiou" else "a"
+        return f"{where}got {name!r}, expected {article} {self.kind}, one of {', '.join(self._entries)}{hint}"
 
     def lookup(self, name: str, option: str | None = None) -> T:
         """The entry of `name`, or a UsageError naming the option, the known names and close matches."""

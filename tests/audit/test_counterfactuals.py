@@ -90,7 +90,7 @@ def test_split_transforms_keep_their_change_report():
 
 
 def test_unknown_name():
-    with pytest.raises(ValueError, match="expected one of"):
+    with pytest.raises(ValueError, match="counterfactual: got .nope., expected a counterfactual set, one of neutralize_speakers"):
         counterfactual("nope", RECORDS)
 
 

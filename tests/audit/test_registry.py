@@ -21,7 +21,7 @@ def two_splits():
 @pytest.fixture
 def scratch_registry(monkeypatch):
     """A copy of the registry that the test may extend; the real one is restored afterwards."""
-    monkeypatch.setattr(registry, "REGISTRY", dict(registry.REGISTRY))
+    monkeypatch.setattr(registry, "REGISTRY", registry.REGISTRY.copy())
     return registry.REGISTRY
 
 
@@ -79,7 +79,7 @@ def test_a_new_check_needs_only_its_registration(scratch_registry, two_splits):
 
 def test_bad_registrations_are_refused(scratch_registry):
     before = dict(scratch_registry)
-    with pytest.raises(ValueError, match="'balance': already registered"):
+    with pytest.raises(ValueError, match="'balance' is already registered"):
         check("balance", title="Again")(lambda split, config: None)
     with pytest.raises(ValueError, match="scope: got 'pair'"):
         check("x", title="X", scope="pair")

@@ -25,12 +25,12 @@ def test_a_name_is_registered_once():
 
 
 def test_unknown_name_is_one_line_with_close_matches():
-    reg = Registry("arm")
+    reg = Registry("arm name")
     for name in ("reference", "untuned", "surface_probe"):
         reg.add(name, name)
     with pytest.raises(UsageError) as err:
         reg.lookup("referense", option="--arms")
     message = str(err.value)
     assert "\n" not in message
-    assert message.startswith("--arms: got arm 'referense', expected one of reference, untuned, surface_probe")
+    assert message.startswith("--arms: got 'referense', expected an arm name, one of reference, untuned, surface_probe")
     assert message.endswith("(did you mean reference?)")
