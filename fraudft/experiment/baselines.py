@@ -18,13 +18,18 @@ from __future__ import annotations
 
 from typing import Callable
 
+from fraudft.core.registry import Registry
+
 Baseline = Callable[[list[dict], list[dict]], list[float]]
+BASELINES: Registry[Baseline] = Registry("baseline")
 
 
+@BASELINES.decorator("always_fraud")
 def always_fraud(train: list[dict], test: list[dict]) -> list[float]:
     return [1.0] * len(test)
 
 
+@BASELINES.decorator("surface_probe")
 def surface_probe(train: list[dict], test: list[dict], seed: int = 0) -> list[float]:
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -41,5 +46,3 @@ def surface_probe(train: list[dict], test: list[dict], seed: int = 0) -> list[fl
     model.fit(features[: len(train)], labels)
     return [float(p) for p in model.predict_proba(features[len(train):])[:, 1]]
 
-
-BASELINES: dict[str, Baseline] = {"always_fraud": always_fraud, "surface_probe": surface_probe}

@@ -130,11 +130,8 @@ def history_section(root: Path | None, recipes: list[str], metric: str = HISTORY
     fraudft.results.history.history_frame, imported here (it may be absent from this build)."""
     if root is None:
         return {"charts": [], "unavailable": "no results dir given"}
-    try:
-        from fraudft.results.history import history_frame
-    except ImportError as err:
-        return {"charts": [], "unavailable": f"history unavailable (fraudft.results.history: {err})"}
     from fraudft.core.errors import UsageError
+    from fraudft.results.history import history_frame
 
     charts = []
     for recipe in recipes:

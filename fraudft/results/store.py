@@ -269,11 +269,6 @@ def load_records(root: Path, commit: str, recipe: str | None = None) -> list[Run
 
 # --- arms -------------------------------------------------------------------------------------------
 
-def recipe_of(record: RunRecord) -> str:
-    """The recipe a record belongs to (its folder when read from disk)."""
-    return record.recipe
-
-
 def model_of(record: RunRecord) -> str:
     """The model a record's run used (run_info.config.backend.model), else its recipe's name."""
     return record.model_name
