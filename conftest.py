@@ -18,7 +18,7 @@ def pytest_addoption(parser):
                          "ShareGPT arrays, CSV, Parquet, detected) for every recipe (synthetic when absent)")
     group.addoption("--extra-test", action="append", default=None, metavar="NAME=PATH",
                     help="an out-of-distribution test set every arm is also scored on (evaluation extra:NAME), any "
-                         "format fraudft.data.readers reads; repeatable (env FRAUDFT_EXTRA_TESTS: NAME=PATH,NAME=PATH)")
+                         "format fraudft.data.formats reads; repeatable (env FRAUDFT_EXTRA_TESTS: NAME=PATH,NAME=PATH)")
     group.addoption("--seeds", type=int, default=None,
                     help="seeds per arm (default: 3 with -m gpu, where claims are about configurations; 1 on the "
                          "CPU grid, whose verdicts are then conditional on seed 0); the bootstrap resamples them")

@@ -55,7 +55,7 @@ def audit(
 ) -> AuditReport:
     """Audit each split and every pair of splits; see the module docstring.
 
-    `places` ({split: "line", "item" or "row"}, fraudft.data.readers.place_word of its file; "line" for
+    `places` ({split: "line", "item" or "row"}, fraudft.data.loading.place_word of its file; "line" for
     a split not named) says how reports name a split's records: figures that list records give
     1-based numbers, and the split's place word with them (`place`, or `places` for a pair).
 

@@ -27,7 +27,7 @@ SPEAKER_FORMATS = ("numbered", "name", "role", "other")
 PUNCTUATION = ("！", "!", "？", "?", "。", "…", "，", ",", "、", "；", "：", "~", "“", "”", "《")
 
 
-PLACES = ("line", "item", "row")  # fraudft.data.readers' Format.places
+PLACES = ("line", "item", "row")  # fraudft.data.formats' Format.places
 
 
 @dataclass

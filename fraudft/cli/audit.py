@@ -2,7 +2,7 @@
 
     fraudft audit train.jsonl eval.jsonl test.jsonl [--json] [--fail-on warn|fail|never]
     fraudft mitigate train.jsonl eval.jsonl test.jsonl --out-dir clean/ --neutralize-speakers --dedupe
-    fraudft audit train.csv eval.csv test.csv --column-map label=is_fraud   # any format of fraudft.data.readers
+    fraudft audit train.csv eval.csv test.csv --column-map label=is_fraud   # any format of fraudft.data.formats
 
 mitigate writes JSONL (clean/train.jsonl for train.csv).
 """
@@ -89,7 +89,7 @@ def cmd_mitigate(args) -> int:
 
 def register(commands) -> None:
     p = commands.add_parser("audit", help="find label shortcuts, leakage between splits and inconsistent records")
-    p.add_argument("files", nargs="+", metavar="FILE", help="one file per split (named by its stem), any format of fraudft.data.readers")
+    p.add_argument("files", nargs="+", metavar="FILE", help="one file per split (named by its stem), any format of fraudft.data.formats")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--fail-on", choices=FAIL_ON, default="fail",
                    help="exit 1 when a finding reaches this level (default: fail; never: only report)")
@@ -99,7 +99,7 @@ def register(commands) -> None:
     p.set_defaults(func=cmd_audit)
 
     p = commands.add_parser("mitigate", help="write transformed copies of splits (neutral speakers, no leaks)")
-    p.add_argument("files", nargs="+", metavar="FILE", help="one file per split (named by its stem), any format of fraudft.data.readers")
+    p.add_argument("files", nargs="+", metavar="FILE", help="one file per split (named by its stem), any format of fraudft.data.formats")
     p.add_argument("--out-dir", required=True, help="folder for the transformed files, as JSONL (STEM.jsonl for each input file)")
     p.add_argument("--neutralize-speakers", action="store_true", help="rename each dialogue's speakers 发言人1, 发言人2, ...")
     p.add_argument("--dedupe", action="store_true", help="drop from other splits the inputs also in the kept split")

@@ -1,4 +1,4 @@
-"""`fraudft data validate|stats|synth`: check and summarise data (any format of fraudft.data.readers),
+"""`fraudft data validate|stats|synth`: check and summarise data (any format of fraudft.data.formats),
 synthesise JSONL data.
 
     fraudft data validate train.jsonl eval.jsonl

@@ -109,5 +109,5 @@ def _recipe_options(p) -> None:
     p.add_argument("--steps", type=int, default=None, help="override the recipe's training step budget")
     p.add_argument("--results-dir", default=DEFAULT_RESULTS_DIR, help="where records go, one folder per commit")
     p.add_argument("--extra-test", action="append", default=None, metavar="NAME=PATH",
-                   help="an out-of-distribution test set (any format fraudft.data.readers reads, detected from the file) "
+                   help="an out-of-distribution test set (any format fraudft.data.formats reads, detected from the file) "
                         "every arm is also scored on, as the evaluation extra:NAME; repeatable")

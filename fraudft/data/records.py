@@ -1,12 +1,12 @@
-"""Validate, summarise and split records in the reference format (REFERENCE §1); read JSONL.
+"""Validate, summarise and split records in the reference format (REFERENCE §1); write JSONL.
 
-Other formats (JSON and alpaca arrays, CSV, Parquet) are read by fraudft.data.readers into the same
-records, through validate_record here.
+Every format (JSONL, JSON and alpaca arrays, ShareGPT, CSV, Parquet, hub) is read by
+fraudft.data.formats into the same records, through validate_record here (fraudft.data.loading).
 
     fraudft data validate train.jsonl eval.jsonl
     fraudft data stats eval.jsonl --json
 
-    from fraudft.data.records import load_jsonl, load_named_splits
+    from fraudft.data.loading import load_named_splits
     splits = load_named_splits(["train.jsonl", "test.jsonl"])  # {"train": [...], "test": [...]}
 
 One record a line: `input` (str, the dialogue), `label` (JSON bool), `fraud_speaker` (str, may be
@@ -27,7 +27,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from fraudft.core.errors import DataError, DataWarning  # noqa: F401  DataWarning: re-exported (load_jsonl warns it)
+from fraudft.core.errors import DataError
 
 REFERENCE_INSTRUCTION = (
     "\n下面是一段对话文本, 请分析对话内容是否有诈骗风险，以json格式输出你的判断结果(is_fraud: true/false)。\n"
@@ -154,17 +154,6 @@ def iter_jsonl(path: str | Path):
         yield line_no, _parse_line(text, path, line_no)
 
 
-def load_jsonl(path: str | Path) -> list[dict]:
-    """Read and validate a JSONL file; raise DataError on the first bad line.
-
-    Records with an empty `input` are kept and reported in one DataWarning with their lines.
-    The jsonl reader of fraudft.data.readers, which also reads JSON arrays, alpaca, CSV and Parquet.
-    """
-    from fraudft.data.readers import load_records
-
-    return load_records(path, format="jsonl")
-
-
 def write_jsonl(records: list[dict], path: str | Path) -> None:
     """Write records as UTF-8 JSONL, atomically (a temp file renamed into place)."""
     path = Path(path)
@@ -233,12 +222,3 @@ def stratified_split(
         left -= fraction
     parts.append(rest)
     return parts
-
-
-def load_named_splits(paths: list[str | Path], format: str | None = None,
-                      column_map: dict | None = None) -> dict[str, list[dict]]:
-    """Load files as splits named by their stem (train.jsonl -> train); by path if stems collide.
-    Any format of fraudft.data.readers (detected, or `format`)."""
-    from fraudft.data.readers import load_named_splits as load
-
-    return load(paths, format, column_map)

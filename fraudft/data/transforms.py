@@ -121,7 +121,7 @@ def drop_shared_lines(
 
 def describe_change(report: dict, place: str = "line") -> list[str]:
     """Lines for people: what a transform's change report says. `place` names the records whose
-    1-based numbers it lists: "line" (JSONL), "item" or "row" (fraudft.data.readers.place_word)."""
+    1-based numbers it lists: "line" (JSONL), "item" or "row" (fraudft.data.loading.place_word)."""
     if report["transform"] == "neutralize_speakers":
         not_found = report["fraud_speaker_not_found"]
         return [

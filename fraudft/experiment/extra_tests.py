@@ -4,7 +4,7 @@
     parse_extra_tests(["other=/data/other.jsonl"])     # (("other", "/data/other.jsonl"),)
     evaluation_name("other")                           # "extra:other"
 
-An extra set is read whole by fraudft.data.readers.load_records (any format it reads; the format is
+An extra set is read whole by fraudft.data.loading.load_records (any format it reads; the format is
 detected from the suffix and content unless a command's --format says otherwise) and scored as it
 is: no arm transform applies to it, and no training happens again. Its evaluation is named
 `extra:NAME`, a prefix the counterfactual sets (`test:NAME`) never use, so the two cannot collide.
@@ -52,14 +52,14 @@ def parse_extra_tests(specs, flag: str = FLAG) -> tuple[tuple[str, str], ...]:
 
 
 def _is_hub_id(path: str) -> bool:
-    from fraudft.data.readers import HUB_ID  # the readers' own test: OWNER/NAME:SPLIT is read by the `hub` reader
+    from fraudft.data.formats.base import HUB_ID  # the readers' own test: OWNER/NAME:SPLIT is read by the `hub` reader
 
     return HUB_ID.fullmatch(path) is not None
 
 
 def load_extra_tests(extra_tests, format: str | None = None, column_map=None) -> dict[str, list[dict]]:
     """{evaluation name `extra:NAME`: its records} of parsed extra tests, each read by
-    fraudft.data.readers.load_records (DataError names the file, the line and the field)."""
-    from fraudft.data.readers import load_records
+    fraudft.data.loading.load_records (DataError names the file, the line and the field)."""
+    from fraudft.data.loading import load_records
 
     return {evaluation_name(name): load_records(path, format, column_map) for name, path in extra_tests}

@@ -27,13 +27,13 @@ from typing import Callable
 
 from fraudft.core.cache import cache_dir
 from fraudft.core.errors import DataError
-from fraudft.data.readers import load_records, place_word
+from fraudft.data.formats.base import file_suffixes
+from fraudft.data.loading import load_records, place_word
 from fraudft.results.store import write_json_atomic
 from fraudft.synthetic import SHORTCUTS, SynthConfig, generate
 from fraudft.audit.counterfactuals import COUNTERFACTUALS, counterfactual
 
 SPLIT_NAMES = ("train", "eval", "test")
-DATA_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")  # a data folder's files: fraudft.data.readers detects the format
 SYNTHETIC_SEEDS = (1, 2, 3)  # train, eval, test: a recipe's [data] synthetic_seeds may freeze others
 
 
@@ -64,7 +64,7 @@ def fingerprint(records: list[dict]) -> str:
 
 def load_splits(data_dir: str | Path | None, synthetic: tuple[int, int, int],
                 seeds: tuple[int, int, int] = SYNTHETIC_SEEDS) -> Splits:
-    """train/eval/test from data_dir (one file per split, any of DATA_SUFFIXES: train.jsonl or
+    """train/eval/test from data_dir (one file per split, any suffix of a registered format: train.jsonl or
     train.csv, ...; see split_files), else synthetic of these sizes, generated with these seeds."""
     if data_dir is not None:
         files = split_files(data_dir)
@@ -88,11 +88,11 @@ def split_files(data_dir: str | Path) -> dict[str, Path]:
     held = sorted(p.name for p in folder.iterdir())
     files = {}
     for name in SPLIT_NAMES:
-        found = [folder / f"{name}{suffix}" for suffix in DATA_SUFFIXES if (folder / f"{name}{suffix}").is_file()]
+        found = [folder / f"{name}{suffix}" for suffix in file_suffixes() if (folder / f"{name}{suffix}").is_file()]
         if len(found) != 1:
             what = f"{len(found)} {name} files ({', '.join(p.name for p in found)})" if found else f"no {name} file"
             raise DataError(folder, None, "data dir", f"{what} among {', '.join(held) or 'nothing'}, expected exactly one of "
-                            f"{', '.join(name + s for s in DATA_SUFFIXES)}")
+                            f"{', '.join(name + s for s in file_suffixes())}")
         files[name] = found[0]
     return files
 

@@ -1,4 +1,4 @@
-"""Records as Hugging Face `datasets.Dataset`s: loaded from any file format of `fraudft.data.readers`
+"""Records as Hugging Face `datasets.Dataset`s: loaded from any file format of `fraudft.data.formats`
 (JSONL, JSON, alpaca and ShareGPT arrays, CSV, Parquet) or the hub, validated row by row, and encoded for
 training with `Dataset.map`, cached on disk across runs.
 
@@ -7,7 +7,7 @@ training with `Dataset.map`, cached on disk across runs.
     encoded = encode_dataset(records, tokenizer, EncodeConfig(max_length=256))
     encoded.cache_files                                  # the Arrow file a second run reads back
 
-Files are read by `fraudft.data.readers` (the readers the CLI uses), so bad data fails the same way
+Files are read by `fraudft.data.formats` (the readers the CLI uses), so bad data fails the same way
 whatever the format: `FILE:LINE: field` for JSONL, `FILE: item N: field` for arrays, `FILE: row N:
 field` for tables and hub rows (N counting data rows from 1: a dialogue's newlines make CSV line
 numbers useless). A dataset holds the four reference columns (and `reason` where a record has one); extra fields are dropped (they vary from
@@ -28,15 +28,15 @@ import datasets
 from datasets.fingerprint import Hasher
 
 from fraudft.core.cache import cache_dir
-from fraudft.data import readers
-from fraudft.data.hub import parse_hub_id, read_hub  # noqa: F401  parse_hub_id: re-exported
+from fraudft.data import loading
+from fraudft.data.formats.base import FORMATS, file_suffixes, parse_column_map
+from fraudft.data.formats.hub import read_hub
 from fraudft.modeling import encode as encode_module
 from fraudft.modeling import taskformat as taskformat_module
 from fraudft.modeling.encode import EncodeConfig, Encoder
 from fraudft.data.records import REQUIRED_FIELDS
 
 COLUMNS = tuple(REQUIRED_FIELDS)  # input, label, fraud_speaker, instruction
-FILE_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")
 
 
 def default_cache_dir() -> Path:
@@ -56,22 +56,22 @@ def records_dataset(records: list[dict]) -> datasets.Dataset:
 
 def load_records(source: str | Path, cache_dir: str | Path | None = None, format: str | None = None,
                  column_map: dict | str | None = None) -> datasets.Dataset:
-    """Load and validate records from a file (any format of fraudft.data.readers, detected or `format`)
+    """Load and validate records from a file (any format of fraudft.data.formats, detected or `format`)
     or a hub id `owner/name:split`, as records_dataset of them."""
     path = Path(source)
-    if format not in (None, "hub") or path.suffix.lower() in FILE_SUFFIXES or path.exists():
-        return records_dataset(readers.load_records(path, format, column_map))
+    if format not in (None, "hub") or path.suffix.lower() in file_suffixes() or path.exists():
+        return records_dataset(loading.load_records(path, format, column_map))
     return load_hub_records(str(source), cache_dir, column_map)
 
 
 def load_hub_records(source: str, cache_dir: str | Path | None = None,
                      column_map: dict | str | None = None) -> datasets.Dataset:
     """A split of a hub dataset (`owner/name:split`), validated row by row as a typed table (the
-    Parquet label rule: a bool or 0/1 integer column): the `hub` reader of fraudft.data.readers
-    (fraudft.data.hub), with the datasets cache in `cache_dir`."""
-    column_map = readers.parse_column_map(column_map) if isinstance(column_map, str) or column_map is None else column_map
+    Parquet label rule: a bool or 0/1 integer column): the `hub` reader of fraudft.data.formats
+    (fraudft.data.formats.hub), with the datasets cache in `cache_dir`."""
+    column_map = parse_column_map(column_map) if isinstance(column_map, str) or column_map is None else column_map
     rows = read_hub(str(source), column_map, cache_dir)
-    return records_dataset(readers.validated(rows, source, readers.FORMATS["hub"]))
+    return records_dataset(loading.validated(rows, source, FORMATS["hub"]))
 
 
 def encoding_fingerprint(dataset: datasets.Dataset, tokenizer, config: EncodeConfig) -> str:

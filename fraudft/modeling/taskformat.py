@@ -271,7 +271,7 @@ def _place(source: str, n: int) -> int | str:
     error there, so record n is line n), "item n" / "row n" in other files, "record n" otherwise."""
     from pathlib import Path
 
-    from fraudft.data.readers import place_word
+    from fraudft.data.loading import place_word
 
     try:
         word = place_word(source) if Path(source).is_file() else "record"

@@ -10,7 +10,7 @@ is drawn from the `input_tokens` quantiles by inverse-CDF sampling, the same way
 measured on the synthetic text itself (the templates need more tokens per character than the real
 transcripts, so matching characters would overshoot the tokens). Refit the table from the real split:
 
-    python -c "from fraudft.data.records import load_jsonl; from fraudft.synthetic.lengths import fit_profile; \
+    python -c "from fraudft.data.loading import load_jsonl; from fraudft.synthetic.lengths import fit_profile; \
         from fraudft.modeling.tokenizer import load_tokenizer; from fraudft.modeling.encode import Encoder; \
         tok = load_tokenizer('qwen2-offline'); enc = Encoder(tok); import json; print(json.dumps(fit_profile( \
         load_jsonl('../shared/data/eval0819.jsonl'), lambda t: len(tok(t, add_special_tokens=False)['input_ids']), \

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from fraudft.audit import AuditReport, Finding, audit
-from fraudft.data.records import load_jsonl
+from fraudft.data.loading import load_jsonl
 from fraudft.synthetic import SynthConfig, generate
 
 REAL_EVAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "eval0819.jsonl"

@@ -9,7 +9,8 @@ import json
 import pytest
 
 from fraudft.audit import audit
-from fraudft.data.records import DataError, DataWarning, write_jsonl
+from fraudft.core.errors import DataError, DataWarning
+from fraudft.data.records import write_jsonl
 from fraudft.synthetic import SHORTCUTS, SynthConfig, generate
 from fraudft.data.transforms import neutralize_speakers
 

@@ -12,7 +12,9 @@ import pytest
 
 from fraudft import cli
 from fraudft.modeling.encode import EncodeConfig, Encoder
-from fraudft.data.records import REFERENCE_INSTRUCTION, DataWarning, load_jsonl
+from fraudft.core.errors import DataWarning
+from fraudft.data.loading import load_jsonl
+from fraudft.data.records import REFERENCE_INSTRUCTION
 
 GOLDEN_INPUT = (
     "发言人3: 现在我所在这个哪里能够工艺能够去把屈光做得很好的，去到这个省级医院是自治区医院跟"

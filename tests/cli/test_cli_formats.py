@@ -1,5 +1,5 @@
 """The data formats from the command line: every command that reads records takes CSV, Parquet,
-JSON and alpaca arrays (detected, or --format) and --column-map, through fraudft.data.readers."""
+JSON and alpaca arrays (detected, or --format) and --column-map, through fraudft.data.formats."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from fraudft import cli
-from fraudft.data.records import load_jsonl
+from fraudft.data.loading import load_jsonl
 from fraudft.synthetic import SynthConfig, generate
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -18,7 +18,7 @@ import pytest
 
 from fraudft import cli
 from fraudft.experiment.splits import SPLIT_NAMES, load_splits
-from fraudft.data.readers import load_records
+from fraudft.data.loading import load_records
 from fraudft.data.records import write_jsonl
 from fraudft.synthetic import SynthConfig, generate
 

@@ -1,4 +1,4 @@
-"""fraudft.data.hub: a hub dataset split `OWNER/NAME:SPLIT` read through the readers' registry with the
+"""fraudft.data.formats.hub: a hub dataset split `OWNER/NAME:SPLIT` read through the readers' registry with the
 Parquet label rule. No network: the dataset is a local folder of that relative name, which
 `datasets.load_dataset(OWNER/NAME, split=SPLIT)` (the call a hub id takes) finds before the hub."""
 
@@ -11,7 +11,7 @@ import pytest
 from fraudft import cli
 from fraudft.core.errors import DataError, UsageError
 from fraudft.modeling import hf_dataset
-from fraudft.data.readers import detect_format, load_records
+from fraudft.data.loading import detect_format, load_records
 
 HUB_ID = "someone/fraud-dialogues"
 

@@ -1,4 +1,4 @@
-"""fraudft.data.readers: every format gives the records its JSONL equivalent gives, labels are checked by
+"""fraudft.data.formats: every format gives the records its JSONL equivalent gives, labels are checked by
 one rule per format (no silent coercion), and errors name the line, item or row."""
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ import pytest
 
 from fraudft.core.errors import DataError, UsageError
 from fraudft.experiment.splits import load_splits
-from fraudft.data.readers import FORMATS, detect_format, load_records, parse_column_map
-from fraudft.data.records import load_jsonl
+from fraudft.data.formats.base import FORMATS, parse_column_map
+from fraudft.data.loading import detect_format, load_records
+from fraudft.data.loading import load_jsonl
 
 
 @pytest.fixture
@@ -45,11 +46,23 @@ def error(path, place, field) -> str:
 # --- the same records in every format ---------------------------------------------------------
 
 
-def test_formats_are_registered_by_name():
+def test_formats_are_registered_by_name_in_the_packages_order():
     assert list(FORMATS) == ["jsonl", "json", "alpaca", "sharegpt", "csv", "parquet", "hub"]
-    from fraudft.cli.options import FORMAT_NAMES
+    from fraudft.cli import build_parser
 
-    assert FORMAT_NAMES == tuple(FORMATS)  # the parser's choices, spelled out there
+    format_action = next(a for a in build_parser()._subparsers._group_actions[0].choices["train"]._actions
+                         if a.dest == "format")
+    assert tuple(format_action.choices) == tuple(FORMATS)  # the parser's choices come from the registry
+
+
+def test_registration_order_does_not_depend_on_what_is_imported_first():
+    import subprocess
+    import sys
+
+    code = ("import fraudft.data.formats.hub, fraudft.data.formats.sharegpt; "
+            "from fraudft.data.loading import FORMATS; print(','.join(FORMATS))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "jsonl,json,alpaca,sharegpt,csv,parquet,hub"
 
 
 @pytest.mark.parametrize("name", ["data.json", "data.jsonl"])  # the reference publishes alpaca as .jsonl

@@ -10,12 +10,11 @@ from collections import Counter
 
 import pytest
 
+from fraudft.core.errors import DataError, DataWarning
+from fraudft.data.loading import load_jsonl
 from fraudft.data.records import (
     REFERENCE_INSTRUCTION,
-    DataError,
-    DataWarning,
     count_turns,
-    load_jsonl,
     stratified_split,
     summarize,
     validate_record,

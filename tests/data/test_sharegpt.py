@@ -1,4 +1,4 @@
-"""fraudft.data.sharegpt: ShareGPT conversations (LLaMA-Factory's `conversations` and the OpenAI-style
+"""fraudft.data.formats.sharegpt: ShareGPT conversations (LLaMA-Factory's `conversations` and the OpenAI-style
 `messages`) give the records of the equivalent JSONL; the user turn splits into instruction and
 input; bad items are named by item and field."""
 
@@ -10,9 +10,10 @@ import re
 import pytest
 
 from fraudft.core.errors import DataError
-from fraudft.data.readers import detect_format, load_records
-from fraudft.data.records import REFERENCE_INSTRUCTION, load_jsonl
-from fraudft.data.sharegpt import split_user_turn
+from fraudft.data.loading import detect_format, load_records
+from fraudft.data.loading import load_jsonl
+from fraudft.data.records import REFERENCE_INSTRUCTION
+from fraudft.data.formats.sharegpt import split_user_turn
 from tests.data.test_readers import error, write_json  # the readers' own test helpers
 
 

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from fraudft.audit import audit
 from fraudft.data.dialogue import speaker_format, speakers_of
-from fraudft.data.records import REFERENCE_INSTRUCTION, load_jsonl, write_jsonl
+from fraudft.data.loading import load_jsonl
+from fraudft.data.records import REFERENCE_INSTRUCTION, write_jsonl
 from fraudft.synthetic import SynthConfig, generate
 from fraudft.data.transforms import (
     drop_cross_split_duplicates,

@@ -64,7 +64,7 @@ def ddp_run(data, tokenizer, tmp_path_factory):
 @pytest.fixture(scope="module")
 def single_run(data, tokenizer, tmp_path_factory):
     """The same flags in one process with the whole global batch."""
-    from fraudft.data.records import load_jsonl
+    from fraudft.data.loading import load_jsonl
 
     config = TrainConfig(batch_size=GLOBAL_BATCH, grad_accum=GRAD_ACCUM, max_steps=STEPS, learning_rate=LR,
                          eval_steps=2, early_stopping_patience=None, gradient_checkpointing=False,

@@ -16,9 +16,9 @@ from fraudft.modeling.hf_dataset import (
     COLUMNS,
     encode_dataset,
     load_records,
-    parse_hub_id,
     records_dataset,
 )
+from fraudft.data.formats.hub import parse_hub_id
 
 
 @pytest.fixture

@@ -227,7 +227,7 @@ def test_the_0902_instruction_draws_the_warning():
     path = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "eval0902.jsonl"
     if not path.exists():
         pytest.skip("../shared/data/eval0902.jsonl is absent")
-    from fraudft.data.readers import load_records
+    from fraudft.data.loading import load_records
 
     records = load_records(path)
     with pytest.warns(DataWarning, match=f"{len(records)} of {len(records)} instructions ask for fraud_speaker or reason"):

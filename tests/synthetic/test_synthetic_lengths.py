@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from fraudft.audit import audit
 from fraudft.core.errors import DataError
 from fraudft.modeling.encode import Encoder
-from fraudft.data.records import load_jsonl
+from fraudft.data.loading import load_jsonl
 from fraudft.synthetic import SynthConfig, generate
 from fraudft.synthetic import lengths as lengths_module
 from fraudft.synthetic.lengths import PROFILES_DIR, cut, fit_profile, load_profile

@@ -1,6 +1,6 @@
-"""The `hub` reader of fraudft.data.readers: a split of a Hugging Face hub dataset, `OWNER/NAME:SPLIT`.
+"""The `hub` reader of fraudft.data.formats: a split of a Hugging Face hub dataset, `OWNER/NAME:SPLIT`.
 
-    from fraudft.data.readers import load_records
+    from fraudft.data.loading import load_records
     records = load_records("someone/fraud-dialogues:train")       # detected: not a file, OWNER/NAME:SPLIT
     fraudft data validate someone/fraud-dialogues:test --column-map label=is_fraud
 
@@ -16,10 +16,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from fraudft.core.errors import UsageError
-from fraudft.data.readers import HUB_ID, TYPED_LABELS, RawRecords, _typed_label, reader, typed_rows
+from fraudft.data.formats.base import HUB_ID, TYPED_LABELS, RawRecords, file_suffixes, reader, typed_label, typed_rows
 
 
-@reader("hub", places="row", to_label=_typed_label, labels=TYPED_LABELS)
+@reader("hub", places="row", to_label=typed_label, labels=TYPED_LABELS)
 def _read_hub(path: Path, column_map: dict) -> RawRecords:
     yield from read_hub(str(path), column_map)
 
@@ -28,8 +28,9 @@ def parse_hub_id(source: str) -> tuple[str, str]:
     """"owner/name:split" -> ("owner/name", "split"); else a UsageError."""
     match = HUB_ID.fullmatch(source)
     if match is None:
+        *some, last = file_suffixes()
         raise UsageError(
-            f"{source}: data: not a file, expected an existing .jsonl, .json, .csv or .parquet file (or "
+            f"{source}: data: not a file, expected an existing {', '.join(some)} or {last} file (or "
             "--format) or a hub dataset as OWNER/NAME:SPLIT (e.g. someone/fraud-dialogues:train)"
         )
     return match["repo"], match["split"]

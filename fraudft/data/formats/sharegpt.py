@@ -1,6 +1,6 @@
-"""The `sharegpt` reader of fraudft.data.readers: chat-style JSON arrays, one conversation an item.
+"""The `sharegpt` reader of fraudft.data.formats: chat-style JSON arrays, one conversation an item.
 
-    from fraudft.data.readers import load_records
+    from fraudft.data.loading import load_records
     records = load_records("train_sharegpt.json")          # detected: the first item has conversations
     records = load_records("chats.json", format="sharegpt")
 
@@ -11,7 +11,7 @@ Two spellings, as LLaMA-Factory reads them:
                    an optional first {"role": "system", ...} message (or an item key `system`)
 One conversation is one record: an optional system turn, then exactly one user turn, then exactly
 one assistant turn. ANSWER is the answer as JSON text, read as alpaca's output is
-(fraudft.data.readers.parse_answer): is_fraud becomes the label, fraud_speaker ("" when absent), reason
+(fraudft.data.formats.base.parse_answer): is_fraud becomes the label, fraud_speaker ("" when absent), reason
 and any other answer keys become fields. The system text, where given, is kept as the field
 `system`; other item keys are kept as extra fields.
 
@@ -32,7 +32,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fraudft.core.errors import DataError
-from fraudft.data.readers import RawRecords, answer_fields, answer_items, parse_answer, reader
+from fraudft.data.formats.base import RawRecords, answer_fields, answer_items, parse_answer, reader
 from fraudft.data.records import _describe
 
 # The two spellings: the item key, a turn's role and text keys, and the role names.
@@ -43,7 +43,7 @@ SPELLINGS = {
 }
 
 
-@reader("sharegpt", places="item", labels="the assistant answer's is_fraud, a JSON bool (true or false)")
+@reader("sharegpt", suffixes=(".json", ".jsonl"), places="item", labels="the assistant answer's is_fraud, a JSON bool (true or false)")
 def _read_sharegpt(path: Path, column_map: dict) -> RawRecords:
     return answer_items(path, column_map, from_conversation)
 
