@@ -9,11 +9,11 @@ the alpha/r sweep, and one with three or more alphas whose learning-rate scale k
 constant (arms.toml's iso_* arms and the reference) is the iso-effective-lr sweep: the default AdamW
 update grows with scale x lr, so only there does a trend say alpha/r matters beyond their product. A sweep makes one
 claim (issue 18): the slope of the metric on log2(alpha/r), per doubling, by least squares over all
-its ratios, bootstrapped on resamples shared by every ratio (fraudft.metrics.stats.slope: test examples
+its ratios, bootstrapped on resamples shared by every ratio (fraudft.metrics.several.slope: test examples
 resampled within each label, the same draws for every ratio, seeds resampled per ratio), with its
 95% interval and verdict "increasing" / "decreasing" / "no trend shown"; where a commit holds
 several sweeps, their slopes are Holm-adjusted across them. On the same resamples, each ratio's
-P(best) (fraudft.metrics.stats.p_best). Neighbour comparisons miss real trends (each step sees one step's
+P(best) (fraudft.metrics.several.p_best). Neighbour comparisons miss real trends (each step sees one step's
 worth of the effect: at 0.02 MCC per doubling, the slope finds it about 75% of the time, a "higher"
 between neighbours about 34%, tests/metrics/test_stats.py) and are kept as secondary information: each
 point's metric with its 95% interval, and a paired verdict against the previous ratio, Holm-adjusted
@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import math
 
-from fraudft.metrics import stats
+from fraudft.metrics import several, stats
 from fraudft.results.record import RunRecord
 from fraudft.results.store import group_runs
 from fraudft.results.markdown import markdown
@@ -125,8 +125,8 @@ def sweep_trend(sweep, metric: str = SWEEP_METRIC, n_resamples: int | None = Non
                 "n_resamples": n_resamples, "p_best": {}}
     labels = inputs[0][1]
     arms = {math.log2(ratio): values for ratio, _, values, _ in inputs}
-    out = stats.slope(labels, arms, metric, n_resamples=n_resamples)
-    best = stats.p_best(labels, arms, metric, n_resamples=n_resamples)
+    out = several.slope(labels, arms, metric, n_resamples=n_resamples)
+    best = several.p_best(labels, arms, metric, n_resamples=n_resamples)
     out["p_best"] = {ratio: share for (ratio, *_), share in zip(inputs, best.values())}
     return out
 

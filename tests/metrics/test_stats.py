@@ -19,7 +19,8 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from fraudft.metrics import registry as metrics, stats
+from fraudft.metrics import registry as metrics
+from fraudft.metrics import several, stats
 
 N = 200
 B = 1000  # resamples in most tests: enough for the properties checked, and fast
@@ -304,18 +305,18 @@ def test_bad_input_is_named():
 
 def test_replicates_share_the_resamples_and_compare_is_their_difference():
     other = _values("mcc", 7)
-    points, draws = stats.replicates(LABELS, {"a": A, "b": [B_ARM, other]}, "mcc", n_resamples=B, seed=2)
+    points, draws = several.replicates(LABELS, {"a": A, "b": [B_ARM, other]}, "mcc", n_resamples=B, seed=2)
     assert points == pytest.approx({"a": stats.metric_value("mcc", LABELS, A),
                                     "b": stats.metric_value("mcc", LABELS, [B_ARM, other])})
     assert draws.shape == (B, 2) and not np.isnan(draws).any()
     compared = stats.compare(LABELS, A, [B_ARM, other], "mcc", n_resamples=B, seed=2)
     assert compared["p_value"] == stats._judge(draws[:, 0] - draws[:, 1])["p_value"]  # the same resamples
-    alone = stats.replicates(LABELS, {"a": A}, "mcc", n_resamples=B, seed=2)[1]
+    alone = several.replicates(LABELS, {"a": A}, "mcc", n_resamples=B, seed=2)[1]
     assert np.array_equal(alone[:, 0], draws[:, 0])  # an arm's column does not depend on the other arms (1 seed)
     with pytest.raises(ValueError, match="arms: got none"):
-        stats.replicates(LABELS, {}, "mcc")
+        several.replicates(LABELS, {}, "mcc")
     with pytest.raises(ValueError, match=r"arms\['b'\]: mcc needs 0/1 predictions"):
-        stats.replicates(LABELS, {"a": A, "b": SCORES}, "mcc")
+        several.replicates(LABELS, {"a": A, "b": SCORES}, "mcc")
 
 
 def _right_on(count: int) -> np.ndarray:
@@ -329,7 +330,7 @@ def test_slope_of_exactly_linear_arms():
     positives = int(LABELS.sum())
     ratios = [0.5, 1, 2, 4, 8]  # recall rises by 8 positives per doubling
     arms = {np.log2(r): _right_on(20 + 8 * i) for i, r in enumerate(ratios)}
-    result = stats.slope(LABELS, arms, "recall", n_resamples=B)
+    result = several.slope(LABELS, arms, "recall", n_resamples=B)
     assert result["slope"] == pytest.approx(8 / positives)
     assert result["low"] < result["slope"] < result["high"] and result["low"] > 0
     assert result["verdict"] == "increasing" and result["significant"] is True
@@ -337,41 +338,41 @@ def test_slope_of_exactly_linear_arms():
     assert set(result) == {"metric", "slope", "low", "high", "p_value", "significant", "verdict", "borderline",
                            "undefined", "arms", "n", "n_resamples"}
     # each resample's slope is the least-squares slope of the arms' values in it (replicates' draws)
-    _, draws = stats.replicates(LABELS, arms, "recall", n_resamples=B)
+    _, draws = several.replicates(LABELS, arms, "recall", n_resamples=B)
     fitted = np.sort(np.polyfit(list(arms), draws.T, 1)[0])
     assert (result["low"], result["high"]) == pytest.approx((fitted[23], fitted[-24]))  # 95%: order statistics of 1,000
-    reversed_ = stats.slope(LABELS, {-x: v for x, v in arms.items()}, "recall", n_resamples=B)
+    reversed_ = several.slope(LABELS, {-x: v for x, v in arms.items()}, "recall", n_resamples=B)
     assert reversed_["slope"] == pytest.approx(-result["slope"]) and reversed_["verdict"] == "decreasing"
-    flat = stats.slope(LABELS, dict.fromkeys(range(4), A) | {4: [A, A]}, "mcc", n_resamples=B)
+    flat = several.slope(LABELS, dict.fromkeys(range(4), A) | {4: [A, A]}, "mcc", n_resamples=B)
     assert (flat["slope"], flat["low"], flat["high"], flat["p_value"]) == (0.0, 0.0, 0.0, 1.0)
     assert flat["verdict"] == "no trend shown" and not flat["significant"]
     with pytest.raises(ValueError, match="at least 2 distinct x"):
-        stats.slope(LABELS, {1: A}, "mcc")
+        several.slope(LABELS, {1: A}, "mcc")
 
 
 def test_p_best_sums_to_one_and_finds_a_dominant_arm():
-    shares = stats.p_best(LABELS, {"a": A, "b": B_ARM, "c": _values("mcc", 3)}, "mcc", n_resamples=B)
+    shares = several.p_best(LABELS, {"a": A, "b": B_ARM, "c": _values("mcc", 3)}, "mcc", n_resamples=B)
     assert sum(shares.values()) == pytest.approx(1) and all(0 <= s <= 1 for s in shares.values())
-    assert stats.p_best(LABELS, {"x": A, "y": A, "z": A}, "f1", n_resamples=B) == pytest.approx(dict.fromkeys("xyz", 1 / 3))
-    dominant = stats.p_best(LABELS, {"perfect": LABELS, "a": A, "b": B_ARM}, "mcc", n_resamples=B)
+    assert several.p_best(LABELS, {"x": A, "y": A, "z": A}, "f1", n_resamples=B) == pytest.approx(dict.fromkeys("xyz", 1 / 3))
+    dominant = several.p_best(LABELS, {"perfect": LABELS, "a": A, "b": B_ARM}, "mcc", n_resamples=B)
     assert dominant["perfect"] > 0.99 and sum(dominant.values()) == pytest.approx(1)
     close = np.clip(SCORES + np.where(LABELS, 0.2, -0.2), 0, 1)  # nearer the labels: a lower (better) Brier score
-    lower = stats.p_best(LABELS, {"scores": SCORES, "close": close}, "brier", n_resamples=B)
+    lower = several.p_best(LABELS, {"scores": SCORES, "close": close}, "brier", n_resamples=B)
     assert lower["close"] > 0.99
 
 
 def test_several_arms_undefined():
     none_predicted, once = np.zeros(N, int), _right_on(1)  # precision: undefined / defined where its positive is drawn
     arms = {0: A, 1: B_ARM, 2: none_predicted}
-    points, draws = stats.replicates(LABELS, arms, "precision", n_resamples=B)
+    points, draws = several.replicates(LABELS, arms, "precision", n_resamples=B)
     assert points[2] is None and points[0] is not None and draws.shape == (0, 3)
-    result = stats.slope(LABELS, arms, "precision", n_resamples=B)
+    result = several.slope(LABELS, arms, "precision", n_resamples=B)
     assert result["slope"] is None and result["p_value"] is None and result["verdict"] == "no trend shown"
     assert result["undefined"] == "2: no positive prediction"
-    assert stats.p_best(LABELS, arms, "precision", n_resamples=B) == {0: None, 1: None, 2: None}
-    points, draws = stats.replicates(LABELS, {0: A, 1: once}, "precision", n_resamples=B)
+    assert several.p_best(LABELS, arms, "precision", n_resamples=B) == {0: None, 1: None, 2: None}
+    points, draws = several.replicates(LABELS, {0: A, 1: once}, "precision", n_resamples=B)
     assert points[1] == 1.0 and 0.4 * B < draws.shape[0] < 0.8 * B and not np.isnan(draws).any()  # dropped resamples
-    assert sum(stats.p_best(LABELS, {0: A, 1: once}, "precision", n_resamples=B).values()) == pytest.approx(1)
+    assert sum(several.p_best(LABELS, {0: A, 1: once}, "precision", n_resamples=B).values()) == pytest.approx(1)
 
 
 _PREVALENCE, _RECALL, _FPR = 0.5, 0.80, 0.32  # issue 18's typical arm
@@ -426,12 +427,12 @@ def test_the_slope_finds_trends_that_neighbour_verdicts_miss():
     slope_found = neighbour_found = 0
     for g in range(60):
         y, arms = _sweep_grid(rng, 0.02)
-        slope_found += stats.slope(y, dict(enumerate(arms)), "mcc", n_resamples=B, seed=g)["verdict"] == "increasing"
+        slope_found += several.slope(y, dict(enumerate(arms)), "mcc", n_resamples=B, seed=g)["verdict"] == "increasing"
         neighbour_found += any(c["verdict"] == "higher" for c in _neighbours(y, arms, g))
     slope_false = neighbour_false = 0
     for g in range(1000):
         y, arms = _sweep_grid(rng, 0.0)
-        slope_false += stats.slope(y, dict(enumerate(arms)), "mcc", n_resamples=B, seed=g)["significant"]
+        slope_false += several.slope(y, dict(enumerate(arms)), "mcc", n_resamples=B, seed=g)["significant"]
         if g < 60:
             neighbour_false += any(c["significant"] for c in _neighbours(y, arms, g))
     print(f"power: slope {slope_found}/60, neighbours {neighbour_found}/60; "
