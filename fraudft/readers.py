@@ -54,6 +54,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from fraudft.core.errors import DataError, DataWarning, UsageError
+from fraudft.task import Task, get_task
 from fraudft.records import (
     OPTIONAL_FIELDS,
     REQUIRED_FIELDS,
@@ -68,7 +69,6 @@ ALPACA_FIELDS = ("instruction", "input", "output")
 CHAT_KEYS = ("conversations", "messages", "system")  # ShareGPT items (fraudft.sharegpt)
 MAPPABLE_FIELDS = (*REQUIRED_FIELDS, *OPTIONAL_FIELDS, "output", *CHAT_KEYS)  # output: the alpaca answer
 ARRAY_FORMATS = "alpaca, json or sharegpt"
-CSV_LABELS = {"true": True, "false": False, "1": True, "0": False}
 RawRecords = Iterator[tuple[int | str, object]]
 
 
@@ -81,15 +81,16 @@ class Format:
     places: str  # how messages name a record: "line", "item" or "row"
     labels: str  # the label rule, in words (README, errors)
     read: Callable[[Path, dict], RawRecords]
-    to_label: Callable[[object], object] | None  # the format's bool spelling -> bool, else unchanged;
-    # None: the label must already be a bool, checked (and worded) by validate_record
+    to_label: Callable[[object, Task], object] | None  # (value, task): the format's spelling of one of
+    # the task's labels -> that label, else unchanged; None: the label must already be one (the
+    # JSON rule), checked (and worded) by validate_record
 
 
 FORMATS: dict[str, Format] = {}
 
 
 def reader(name: str, *, suffixes: tuple[str, ...] = (), places: str, labels: str,
-           to_label: Callable[[object], object] | None = None):
+           to_label: Callable[[object, Task], object] | None = None):
     """Register `read(path, column_map) -> iterator of (place, raw record)` as format `name`."""
 
     def register(read: Callable[[Path, dict], RawRecords]):
@@ -244,8 +245,9 @@ def answer_fields(answer: dict) -> dict:
 from fraudft import sharegpt  # noqa: E402,F401  registers `sharegpt` here, after alpaca, with the helpers above
 
 
-def _csv_label(value):
-    return CSV_LABELS.get(value.lower(), value) if isinstance(value, str) else value
+def _csv_label(value, task: Task):
+    """A text cell as the task reads it (is_fraud: true, false, 1 or 0 in any case), else unchanged."""
+    return task.label_from_text(value)
 
 
 @reader("csv", suffixes=(".csv",), places="row", to_label=_csv_label,
@@ -280,11 +282,10 @@ def _read_csv(path: Path, column_map: dict) -> RawRecords:
         raise DataError(path, None, "file", "has a header but no rows, expected at least one record")
 
 
-def _typed_label(value):
-    """Typed columns (Parquet, hub datasets): a bool, or an integer 0/1; anything else unchanged."""
-    if type(value) is int and value in (0, 1):
-        return bool(value)
-    return value
+def _typed_label(value, task: Task):
+    """Typed columns (Parquet, hub datasets) as the task reads them (is_fraud: a bool, or an integer
+    0/1); anything else unchanged."""
+    return task.label_from_typed(value)
 
 
 TYPED_LABELS = "a boolean column, or an integer column of 0/1 (text such as \"TRUE\" is refused)"
@@ -359,9 +360,11 @@ def _first_char(path: Path) -> str:
     return ""
 
 
-def load_records(path: str | Path, format: str | None = None, column_map: dict | str | None = None) -> list[dict]:
+def load_records(path: str | Path, format: str | None = None, column_map: dict | str | None = None,
+                 task: Task | None = None) -> list[dict]:
     """Read and validate a file of records: a list of dicts with input, label (bool), fraud_speaker,
-    instruction (and reason, extras). `format`: a FORMATS name, or None to detect it. Raises
+    instruction (and reason, extras); the label field and rule are `task`'s (None: the default,
+    is_fraud). `format`: a FORMATS name, or None to detect it. Raises
     DataError (FILE:LINE / FILE: item N / FILE: row N: field: ...) on the first bad record, UsageError
     for an unknown or undetectable format; warns (DataWarning) once about empty inputs."""
     path = Path(path)
@@ -371,19 +374,22 @@ def load_records(path: str | Path, format: str | None = None, column_map: dict |
     if format not in FORMATS:
         raise UsageError(f"--format: got {format!r}, expected one of {', '.join(FORMATS)}")
     fmt = FORMATS[format]
-    return validated(fmt.read(path, column_map), path, fmt)
+    return validated(fmt.read(path, column_map), path, fmt, task)
 
 
-def validated(raw: RawRecords, source, fmt: Format) -> list[dict]:
-    """Apply the format's label rule and validate_record to each raw record; warn about empty inputs."""
+def validated(raw: RawRecords, source, fmt: Format, task: Task | None = None) -> list[dict]:
+    """Apply the format's label rule and validate_record (`task`'s labels; None: the default) to each
+    raw record; warn about empty inputs."""
+    task = task or get_task()
+    field = task.label_field
     records, empty = [], []
     for place, record in raw:
-        if fmt.to_label is not None and isinstance(record, dict) and "label" in record:
-            label = fmt.to_label(record["label"])
-            if type(label) is not bool:
-                raise DataError(source, place, "label", f"got {_describe(label)}, expected {fmt.labels} ({fmt.name})")
-            record["label"] = label
-        records.append(validate_record(record, source, place))
+        if fmt.to_label is not None and isinstance(record, dict) and field in record:
+            label = fmt.to_label(record[field], task)
+            if not task.is_label(label):
+                raise DataError(source, place, field, f"got {_describe(label)}, expected {fmt.labels} ({fmt.name})")
+            record[field] = label
+        records.append(validate_record(record, source, place, task))
         if not record["input"].strip():
             empty.append(place)
     if not records:
@@ -402,12 +408,13 @@ def place_word(path: str | Path, format: str | None = None, column_map: dict | s
 
 
 def load_named_splits(paths: list[str | Path], format: str | None = None,
-                      column_map: dict | None = None) -> dict[str, list[dict]]:
-    """Load files as splits named by their stem (train.csv -> train); by path if stems collide."""
+                      column_map: dict | None = None, task: Task | None = None) -> dict[str, list[dict]]:
+    """Load files as splits named by their stem (train.csv -> train); by path if stems collide;
+    labels as `task` (None: the default) reads them."""
     paths = [Path(p) for p in paths]
     if len({p.resolve() for p in paths}) < len(paths):
         raise UsageError(f"files: {', '.join(map(str, paths))}: a file is given twice, expected distinct files")
     stems = [p.stem for p in paths]
     names = stems if len(set(stems)) == len(stems) else [str(p) for p in paths]
-    return {name: load_records(path, format, column_map) for name, path in zip(names, paths)}
+    return {name: load_records(path, format, column_map, task) for name, path in zip(names, paths)}
 
