@@ -231,17 +231,19 @@ def summarize(records: list[dict]) -> dict:
 
 
 def stratified_split(
-    records: list[dict], fractions: tuple[float, ...] = (0.8, 0.1, 0.1), seed: int = 0
+    records: list[dict], fractions: tuple[float, ...] = (0.8, 0.1, 0.1), seed: int = 0, task: Task | None = None
 ) -> list[list[dict]]:
-    """Split records into len(fractions) parts with the same label ratio in each (seeded)."""
+    """Split records into len(fractions) parts with the same label ratio in each (seeded); the label
+    is `task`'s (None: the default, is_fraud)."""
     from sklearn.model_selection import train_test_split
 
+    field = (task or get_task()).label_field
     if any(f <= 0 for f in fractions) or abs(sum(fractions) - 1) > 1e-9:
         raise ValueError(f"fractions: got {fractions}, expected positive numbers summing to 1")
     parts, rest, left = [], list(records), 1.0
     for fraction in fractions[:-1]:
         taken, rest = train_test_split(
-            rest, train_size=fraction / left, random_state=seed, stratify=[r["label"] for r in rest]
+            rest, train_size=fraction / left, random_state=seed, stratify=[r[field] for r in rest]
         )
         parts.append(taken)
         left -= fraction

@@ -17,7 +17,7 @@ from fraudft.evaluate import EvalConfig, _batches, _examples, _length_sorted_bat
 from fraudft.modeling.encode import EncodeConfig, Encoder
 from fraudft.modeling.models import load_model
 from fraudft.modeling.taskformat import ANSWERS, Answer, TaskFormat
-from fraudft.records import validate_record
+from fraudft.records import stratified_split, validate_record
 from fraudft.replies import read_reply
 from fraudft.results.record import RecordError, RunRecord
 from fraudft.synthetic import SynthConfig, generate
@@ -92,12 +92,14 @@ def test_is_fraud_reply_words_are_today_s():
 
 
 def test_unknown_task_is_one_line_naming_the_known_ones():
-    with pytest.raises(UsageError, match=r"--task: got task 'is_frad', expected one of is_fraud \(did you mean is_fraud\?\)"):
+    unknown = r"--task: got task 'is_frad', expected one of is_fraud \(did you mean is_fraud\?\)"
+    with pytest.raises(UsageError, match=unknown):
         get_task("is_frad", option="--task")
 
 
 def test_a_task_is_checked_on_creation():
-    common = dict(name="t", label_field="y", answer_key="y", label_names=("a", "b"), answers=("a",), label_words="a or b")
+    common = dict(name="t", label_field="y", answer_key="y", label_names=("a", "b"), answers=("a",),
+                  label_words="a or b")
     with pytest.raises(ValueError, match="two or more distinct"):
         Task(labels=("a", "a"), **common)
     with pytest.raises(ValueError, match="expected the last of two labels"):
@@ -197,6 +199,10 @@ def test_a_second_task_reads_validates_answers_parses_and_scores(scam_task, tiny
     path = tmp_path / "scam.jsonl"
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
     assert load_records(path, task=scam_task) == records
+    many = _scam_records(20, seed=8)
+    parts = stratified_split(many, (0.5, 0.5), task=scam_task)
+    scams = [sum(r["verdict"] == "scam" for r in part) for part in (many, *parts)]
+    assert scams[1] == scams[2] == scams[0] // 2 and scams[0] % 2 == 0
 
     fmt = TaskFormat(task="scam", answer="verdict")
     assert fmt.answer_text(records[0]) == json.dumps({"verdict": records[0]["verdict"]})
