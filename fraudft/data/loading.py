@@ -27,6 +27,7 @@ from fraudft.data.formats.base import (
     parse_column_map,
 )
 from fraudft.data.records import _describe, validate_record
+from fraudft.task import Task, get_task
 
 
 def detect_format(path: str | Path, column_map: dict | None = None) -> str:
@@ -60,9 +61,11 @@ def detect_format(path: str | Path, column_map: dict | None = None) -> str:
                      f"{looked}; it has {keys})")
 
 
-def load_records(path: str | Path, format: str | None = None, column_map: dict | str | None = None) -> list[dict]:
+def load_records(path: str | Path, format: str | None = None, column_map: dict | str | None = None,
+                 task: Task | None = None) -> list[dict]:
     """Read and validate a file of records: a list of dicts with input, label (bool), fraud_speaker,
-    instruction (and reason, extras). `format`: a FORMATS name, or None to detect it. Raises
+    instruction (and reason, extras); the label field and rule are `task`'s (None: the default,
+    is_fraud). `format`: a FORMATS name, or None to detect it. Raises
     DataError (FILE:LINE / FILE: item N / FILE: row N: field: ...) on the first bad record, UsageError
     for an unknown or undetectable format; warns (DataWarning) once about empty inputs."""
     path = Path(path)
@@ -70,19 +73,22 @@ def load_records(path: str | Path, format: str | None = None, column_map: dict |
     if format is None:
         format = detect_format(path, column_map)
     fmt = FORMATS.lookup(format, option="--format")
-    return validated(fmt.read(path, column_map), path, fmt)
+    return validated(fmt.read(path, column_map), path, fmt, task)
 
 
-def validated(raw: RawRecords, source, fmt: Format) -> list[dict]:
-    """Apply the format's label rule and validate_record to each raw record; warn about empty inputs."""
+def validated(raw: RawRecords, source, fmt: Format, task: Task | None = None) -> list[dict]:
+    """Apply the format's label rule and validate_record (`task`'s labels; None: the default) to each
+    raw record; warn about empty inputs."""
+    task = task or get_task()
+    field = task.label_field
     records, empty = [], []
     for place, record in raw:
-        if fmt.to_label is not None and isinstance(record, dict) and "label" in record:
-            label = fmt.to_label(record["label"])
-            if type(label) is not bool:
-                raise DataError(source, place, "label", f"got {_describe(label)}, expected {fmt.labels} ({fmt.name})")
-            record["label"] = label
-        records.append(validate_record(record, source, place))
+        if fmt.to_label is not None and isinstance(record, dict) and field in record:
+            label = fmt.to_label(record[field], task)
+            if not task.is_label(label):
+                raise DataError(source, place, field, f"got {_describe(label)}, expected {fmt.labels} ({fmt.name})")
+            record[field] = label
+        records.append(validate_record(record, source, place, task))
         if not record["input"].strip():
             empty.append(place)
     if not records:
@@ -101,14 +107,15 @@ def place_word(path: str | Path, format: str | None = None, column_map: dict | s
 
 
 def load_named_splits(paths: list[str | Path], format: str | None = None,
-                      column_map: dict | None = None) -> dict[str, list[dict]]:
-    """Load files as splits named by their stem (train.csv -> train); by path if stems collide."""
+                      column_map: dict | None = None, task: Task | None = None) -> dict[str, list[dict]]:
+    """Load files as splits named by their stem (train.csv -> train); by path if stems collide;
+    labels as `task` (None: the default) reads them."""
     paths = [Path(p) for p in paths]
     if len({p.resolve() for p in paths}) < len(paths):
         raise UsageError(f"files: {', '.join(map(str, paths))}: a file is given twice, expected distinct files")
     stems = [p.stem for p in paths]
     names = stems if len(set(stems)) == len(stems) else [str(p) for p in paths]
-    return {name: load_records(path, format, column_map) for name, path in zip(names, paths)}
+    return {name: load_records(path, format, column_map, task) for name, path in zip(names, paths)}
 
 
 

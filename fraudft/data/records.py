@@ -11,8 +11,9 @@ fraudft.data.formats into the same records, through validate_record here (fraudf
 
 One record a line: `input` (str, the dialogue), `label` (JSON bool), `fraud_speaker` (str, may be
 empty), `instruction` (str); an optional `reason` (str) and any unknown extra fields are kept.
-The label must be a JSON bool: the strings "true"/"false" and the numbers 0/1 are rejected, so
-that a mislabelled file is caught instead of silently coerced. Values that would crash a later step
+The label field and its values are the task's (fraudft.task; the default is_fraud's above): under
+is_fraud the label must be a JSON bool, the strings "true"/"false" and the numbers 0/1 are
+rejected, so that a mislabelled file is caught instead of silently coerced. Values that would crash a later step
 are rejected at load time, naming the field: strings with a lone UTF-16 surrogate (`"\\ud800"`:
 valid JSON, not encodable as UTF-8), values nested deeper than MAX_NESTING, and integers longer
 than Python's int-string limit.
@@ -28,13 +29,22 @@ import tempfile
 from pathlib import Path
 
 from fraudft.core.errors import DataError
+from fraudft.task import Task, get_task
 
 REFERENCE_INSTRUCTION = (
     "\n下面是一段对话文本, 请分析对话内容是否有诈骗风险，以json格式输出你的判断结果(is_fraud: true/false)。\n"
 )
-REQUIRED_FIELDS = {"input": str, "label": bool, "fraud_speaker": str, "instruction": str}
-OPTIONAL_FIELDS = {"reason": str}
-JSON_TYPE_NAMES = {str: "a JSON string", bool: "a JSON bool (true or false)"}
+TEXT_FIELDS = ("input", "fraud_speaker", "instruction")  # JSON strings, whatever the task
+
+
+def required_fields(task: Task | None = None) -> tuple[str, ...]:
+    """The fields every record of `task` (None: the default) has: input, the task's label field,
+    fraud_speaker, instruction."""
+    return ("input", (task or get_task()).label_field, *TEXT_FIELDS[1:])
+
+
+REQUIRED_FIELDS = required_fields()  # the default task's: input, label, fraud_speaker, instruction
+OPTIONAL_FIELDS = ("reason",)  # a JSON string when present
 MAX_NESTING = 32  # records are flat; deeper extras are rejected before a recursive step meets them
 _SURROGATE = re.compile("[\ud800-\udfff]")  # json.loads joins valid pairs, so any left is lone
 _JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|-?\d+|[\[\]{}:]')
@@ -111,21 +121,25 @@ def _parse_line(text: str, path: Path, line: int):
         ) from err
 
 
-def validate_record(record, path: str | Path, line: int | str) -> dict:
-    """Check one decoded record against the reference format; return it unchanged.
+def validate_record(record, path: str | Path, line: int | str, task: Task | None = None) -> dict:
+    """Check one decoded record against the reference format and the label rule of `task` (None:
+    the default, is_fraud); return it unchanged.
 
     `line` locates the record in messages: a line number, or e.g. "row 3" for tabular files."""
+    task = task or get_task()
     if not isinstance(record, dict):
         raise DataError(path, line, "record", f"got {_describe(record)}, expected a JSON object")
-    for field, kind in {**REQUIRED_FIELDS, **OPTIONAL_FIELDS}.items():
+    required = required_fields(task)
+    for field in (*required, *OPTIONAL_FIELDS):
+        is_label = field == task.label_field
+        expected = task.label_words if is_label else "a JSON string"
         if field not in record:
-            if field in REQUIRED_FIELDS:
-                raise DataError(path, line, field, f"missing, expected {JSON_TYPE_NAMES[kind]}")
+            if field in required:
+                raise DataError(path, line, field, f"missing, expected {expected}")
             continue
-        if type(record[field]) is not kind:  # `type is`, not isinstance: 0/1 are not bools
-            raise DataError(
-                path, line, field, f"got {_describe(record[field])}, expected {JSON_TYPE_NAMES[kind]}"
-            )
+        # the task's is_label compares types too (`type is`, not isinstance: 0/1 are not bools)
+        if not (task.is_label(record[field]) if is_label else type(record[field]) is str):
+            raise DataError(path, line, field, f"got {_describe(record[field])}, expected {expected}")
     _check_values(record, path, line)
     return record
 
@@ -206,17 +220,19 @@ def summarize(records: list[dict]) -> dict:
 
 
 def stratified_split(
-    records: list[dict], fractions: tuple[float, ...] = (0.8, 0.1, 0.1), seed: int = 0
+    records: list[dict], fractions: tuple[float, ...] = (0.8, 0.1, 0.1), seed: int = 0, task: Task | None = None
 ) -> list[list[dict]]:
-    """Split records into len(fractions) parts with the same label ratio in each (seeded)."""
+    """Split records into len(fractions) parts with the same label ratio in each (seeded); the label
+    is `task`'s (None: the default, is_fraud)."""
     from sklearn.model_selection import train_test_split
 
+    field = (task or get_task()).label_field
     if any(f <= 0 for f in fractions) or abs(sum(fractions) - 1) > 1e-9:
         raise ValueError(f"fractions: got {fractions}, expected positive numbers summing to 1")
     parts, rest, left = [], list(records), 1.0
     for fraction in fractions[:-1]:
         taken, rest = train_test_split(
-            rest, train_size=fraction / left, random_state=seed, stratify=[r["label"] for r in rest]
+            rest, train_size=fraction / left, random_state=seed, stratify=[r[field] for r in rest]
         )
         parts.append(taken)
         left -= fraction

@@ -12,7 +12,10 @@ batch it lands in (learned absolute positions, as GPT-2's, would otherwise shift
 that hold at most `max_batch_tokens` positions (batch x padded length; as lm-evaluation-harness
 sorts), followed by the answer's common prefix `{"is_fraud": `. One forward pass per batch gives
 logits at the last position only; P(fraud) is the softmax over the two tokens where the `true`
-and `false` answers first differ, compared with a threshold.
+and `false` answers first differ, compared with a threshold. The task (fraudft.task, the format's
+`task`) owns both steps: Task.label_split finds the prefix and each label's token, Task.scores
+reads the score (a binary task: P(positive)); predictions are its positive class at or above the
+threshold, else its negative one.
 
 `generate`: the reference procedure (greedy, JSON reply, ```json fence stripped), batched with
 left padding, `batch_size` prompts at a time. Decoding is an explicit greedy GenerationConfig
@@ -46,6 +49,7 @@ from fraudft.modeling.collate import Collator
 from fraudft.modeling.encode import EncodeConfig, Encoder
 from fraudft.modeling.taskformat import TaskFormat
 from fraudft.engine.replies import Reply, parse_reply, read_reply, reply_object, reply_status
+from fraudft.task import Task, get_task
 
 DEFAULT_MAX_NEW_TOKENS = 32  # generate mode, when nothing sized max_new_tokens from the trained answers
 
@@ -91,10 +95,11 @@ class EvalConfig:
 
 
 def answer_split(encoder: Encoder) -> tuple[list[int], int, int]:
-    """The answers' common prefix ids and the ids of `true` and `false` where they first differ."""
-    true_ids, false_ids = encoder.target_ids[True], encoder.target_ids[False]
-    k = next(i for i, (a, b) in enumerate(zip(true_ids, false_ids)) if a != b)
-    return true_ids[:k], true_ids[k], false_ids[k]
+    """A binary task's answers' common prefix ids and the ids of the positive (`true`) and negative
+    (`false`) answers where they first differ (Task.label_split)."""
+    task = encoder.task
+    prefix, label_ids = task.label_split(encoder.target_ids)
+    return prefix, label_ids[task.positive], label_ids[task.negative]
 
 
 @dataclass(frozen=True)
@@ -122,7 +127,7 @@ def encode_prompts(tokenizer, records: list[dict], config: EvalConfig) -> Prompt
     the answer's common prefix to it, generate mode the reply); raises UsageError when a prompt
     cannot fit even without its dialogue."""
     encoder = config.encoder(tokenizer)
-    budget = config.max_length - len(encoder.target_ids[True])
+    budget = config.max_length - encoder.longest_target
     fitted = [encoder.fit_prompt(record, budget) for record in records]
     return Prompts(ids=[ids for ids, _ in fitted], removed=[removed for _, removed in fitted])
 
@@ -171,16 +176,18 @@ def _device_of(model) -> torch.device:
 
 @torch.inference_mode()
 def score(model, tokenizer, records: list[dict] | Prompts, config: EvalConfig = EvalConfig()) -> list[float]:
-    """P(fraud) for each record, in the records' order (records, or their encode_prompts)."""
+    """The task's score (is_fraud: P(fraud)) for each record, in the records' order (records, or
+    their encode_prompts)."""
     prompts = records if isinstance(records, Prompts) else encode_prompts(tokenizer, records, config)
-    prefix, true_id, false_id = answer_split(config.encoder(tokenizer))
+    encoder = config.encoder(tokenizer)
+    prefix, label_ids = encoder.task.label_split(encoder.target_ids)
     examples = _examples(prompts.ids, prefix)
     probs = [0.0] * len(examples)
     model.eval()
     batches = _length_sorted_batches(examples, config.batch_size, config.max_batch_tokens)
     for batch_idx, batch in _batches(model, tokenizer, examples, batches, "score", config.progress):
-        logits = model(**batch, logits_to_keep=1).logits[:, -1, [true_id, false_id]].float()
-        for i, p in zip(batch_idx, torch.softmax(logits, dim=-1)[:, 0].tolist()):
+        logits = model(**batch, logits_to_keep=1).logits[:, -1]
+        for i, p in zip(batch_idx, encoder.task.scores(logits, label_ids)):
             probs[i] = p
     return probs
 
@@ -209,16 +216,19 @@ def generate_replies(model, tokenizer, records: list[dict] | Prompts, config: Ev
     return replies
 
 
-def classification_metrics(labels: list[bool], predictions: list[bool | None]) -> dict:
-    """Confusion counts, precision, recall, F1 and accuracy; a None prediction is invalid.
+def classification_metrics(labels: list[bool], predictions: list[bool | None], task: Task | None = None) -> dict:
+    """Confusion counts, precision, recall, F1 and accuracy of a binary task (None: the default,
+    is_fraud; its positive class is the positive of tp, fp, precision...); a None prediction is invalid.
 
     Invalid predictions count as wrong (the opposite of the label). A metric whose denominator is
     zero (e.g. precision with no positive prediction) is 0 and named in `undefined`.
     """
+    task = task or get_task()
+    positive, negative = task.positive, task.negative  # ValueError for a task with no positive class
     invalid = sum(p is None for p in predictions)
-    strict = [(not y) if p is None else p for y, p in zip(labels, predictions)]
-    # labels=[False, True] pins the order: ravel() gives tn, fp, fn, tp (the series once swapped it).
-    tn, fp, fn, tp = (int(x) for x in confusion_matrix(labels, strict, labels=[False, True]).ravel())
+    strict = [(negative if y == positive else positive) if p is None else p for y, p in zip(labels, predictions)]
+    # [negative, positive] pins the order: ravel() gives tn, fp, fn, tp (the series once swapped it).
+    tn, fp, fn, tp = (int(x) for x in confusion_matrix(labels, strict, labels=[negative, positive]).ravel())
     undefined = []
 
     def ratio(name, num, den):
@@ -247,8 +257,9 @@ def reply_metrics(records: list[dict], replies: list[Reply], predictions: list[b
     out = {"invalid_cut": sum(p is None and r.cut for r, p in zip(replies, predictions)),
            "invalid_malformed": sum(p is None and not r.cut for r, p in zip(replies, predictions))}
     if "fraud_speaker" in fmt.fields:
-        objects = [reply_object(r.text) for r in replies]
-        out["speaker_accuracy"] = speaker_accuracy([r["label"] for r in records],
+        task = fmt.task_spec
+        objects = [reply_object(r.text, task) for r in replies]
+        out["speaker_accuracy"] = speaker_accuracy([r[task.label_field] for r in records],
                                                    [r["fraud_speaker"] for r in records], objects)
         out["reason_rouge_l"] = reason_rouge_l([r.get("reason") for r in records], objects)
     return out
@@ -268,29 +279,33 @@ def evaluate(model, tokenizer, records: list[dict], config: EvalConfig = EvalCon
     """
     if not records:
         raise ValueError("records: got none, expected at least one labelled record")
-    labels = [r["label"] for r in records]
+    task = config.format.task_spec
+    if not task.binary:  # the classification metrics below count one positive class
+        raise ValueError(f"task: got {task.name}, expected a binary task (one positive class)")
+    labels = [r[task.label_field] for r in records]
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
     start = time.perf_counter()
     prompts = encode_prompts(tokenizer, records, config)
     if config.mode == "score":
         probs = score(model, tokenizer, prompts, config)
-        predictions = [p >= config.threshold for p in probs]
+        predictions = [task.positive if p >= config.threshold else task.negative for p in probs]
         extra = {"probabilities": probs}
     else:
         replies = generate_replies(model, tokenizer, prompts, config)
-        predictions = [parse_reply(r.text) for r in replies]
+        predictions = [parse_reply(r.text, task) for r in replies]
         extra = {
             "max_new_tokens": config.new_tokens,
-            "replies": [{"reply": r.text, "status": reply_status(r)} for r in replies],
+            "replies": [{"reply": r.text, "status": reply_status(r, task)} for r in replies],
             "cut": sum(r.cut for r in replies),
             # The reference counts an unparseable reply as "not fraud" (REFERENCE §5).
-            "reference_metrics": classification_metrics(labels, [bool(p) for p in predictions]),
+            "reference_metrics": classification_metrics(
+                labels, [task.negative if p is None else p for p in predictions], task),
         }
     if torch.cuda.is_available():
         torch.cuda.synchronize()
     seconds = time.perf_counter() - start
-    metrics = classification_metrics(labels, predictions)
+    metrics = classification_metrics(labels, predictions, task)
     if config.mode == "generate":
         metrics.update(reply_metrics(records, replies, predictions, config.format))
     return {

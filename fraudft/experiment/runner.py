@@ -47,7 +47,7 @@ def new_record(arm: Arm, recipe: Recipe, seed: int, splits: Splits | None = None
         config["data"] = {"source": splits.source, "fingerprints": splits.fingerprints}
     return RunRecord(arm=arm.name, seed=seed, recipe=recipe.key, model=recipe.model, device=recipe.device,
                      run_info=run_info(config), train_info={}, meta_info=meta_info(), format=recipe.format.to_dict(),
-                     audit=splits.audit if splits is not None else None)
+                     task=recipe.format.task, audit=splits.audit if splits is not None else None)
 
 
 def _load(recipe: Recipe):

@@ -36,8 +36,9 @@ class EncodeConfig:
 
 
 def target_text(label: bool) -> str:
-    """The reference answer (schema is_fraud) for a label."""
-    return TaskFormat().answer_text({"label": label})
+    """The reference answer (schema is_fraud of the default task) for a label."""
+    fmt = TaskFormat()
+    return fmt.answer_text({fmt.task_spec.label_field: label})
 
 
 def terminator_id(tokenizer) -> int:
@@ -52,10 +53,16 @@ class Encoder:
     def __init__(self, tokenizer, config: EncodeConfig = EncodeConfig()):
         self.tokenizer, self.config, self.format = tokenizer, config, config.format
         self.terminator = self.format.terminator(tokenizer)
-        # The answers to a record of each label with empty other fields: score mode's shared prefix
-        # and the verdict token come from these.
-        self.target_ids = {label: self.answer_ids({"label": label, "fraud_speaker": "", "reason": ""})
-                           for label in (True, False)}
+        self.task = self.format.task_spec
+        # The answers to a record of each of the task's labels with empty other fields: score mode's
+        # shared prefix and the label tokens come from these (Task.label_split).
+        self.target_ids = {label: self.answer_ids({self.task.label_field: label, "fraud_speaker": "", "reason": ""})
+                           for label in self.task.labels}
+
+    @property
+    def longest_target(self) -> int:
+        """The length in tokens of the longest of target_ids (the room a prompt leaves for its answer)."""
+        return max(len(ids) for ids in self.target_ids.values())
 
     def answer_ids(self, record: dict) -> list[int]:
         """The record's answer (the format's schema) and the terminator, as token ids."""

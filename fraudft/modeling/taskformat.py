@@ -30,6 +30,11 @@ reference's, the default); `is_fraud_speaker_reason` -> `{"is_fraud": ..., "frau
 "reason": ...}` from the record's fraud_speaker and reason (the series' final format). is_fraud comes
 first in both, so score mode's shared prefix `{"is_fraud": ` is the same.
 
+The task (fraudft.task; `task`, default is_fraud) owns the label: an answer writes the task's
+`answer_key` with `answer_value(record[label_field])`, and a format's answer must be one of the
+task's `answers`. `to_dict` leaves `task` out for the default task, so a default format's dict (in
+run records and beside adapters) is the one written before tasks existed.
+
 Tokenizers without a pad token (Llama-3): padding uses the eos id (pad_token_id below, the one place
 train, evaluate and collation take it from). Pads are masked (attention_mask 0, labels -100), so the
 choice changes no loss or score; under `reference` the answer's terminator is then eos too.
@@ -44,6 +49,7 @@ from dataclasses import asdict, dataclass
 from typing import Callable
 
 from fraudft.core.errors import DataError, DataWarning, UsageError
+from fraudft.task import DEFAULT_TASK, TASKS, Task
 
 REFERENCE_PROMPT = (
     "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
@@ -62,8 +68,8 @@ class Prompt:
 @dataclass(frozen=True)
 class Answer:
     name: str
-    fields: tuple[str, ...]  # the JSON keys, in order; is_fraud first
-    text: Callable  # text(record) -> the answer's JSON text; KeyError names a missing field
+    fields: tuple[str, ...]  # the JSON keys, in order; the task's answer_key (is_fraud) first
+    text: Callable  # text(record, task) -> the answer's JSON text; KeyError names a missing field
 
 
 PROMPTS: dict[str, Prompt] = {}
@@ -80,7 +86,8 @@ def prompt(name: str, terminator: Callable):
 
 
 def answer(name: str, fields: tuple[str, ...]):
-    """Decorator registering `text(record) -> str` as answer schema `name` with these JSON keys."""
+    """Decorator registering `text(record, task) -> str` as answer schema `name` with these JSON keys
+    (the task's answer_key first; a task lists the schemas that train it in `Task.answers`)."""
     def register(fn):
         ANSWERS[name] = Answer(name, fields, fn)
         return fn
@@ -167,17 +174,22 @@ def _json(obj: dict) -> str:
     return json.dumps(obj, ensure_ascii=False)
 
 
+def _label(record: dict, task: Task) -> dict:
+    """The answer's label key and value: {answer_key: answer_value(the record's label)}."""
+    return {task.answer_key: task.answer_value(record[task.label_field])}
+
+
 @answer("is_fraud", ("is_fraud",))
-def _is_fraud(record: dict) -> str:
-    return _json({"is_fraud": record["label"]})
+def _is_fraud(record: dict, task: Task) -> str:
+    return _json(_label(record, task))
 
 
 @answer("is_fraud_speaker_reason", ("is_fraud", "fraud_speaker", "reason"))
-def _is_fraud_speaker_reason(record: dict) -> str:
+def _is_fraud_speaker_reason(record: dict, task: Task) -> str:
     reason = record.get("reason")
     if reason is None:  # a dataset row holds None where a record had no reason
         raise KeyError("reason")
-    return _json({"is_fraud": record["label"], "fraud_speaker": record["fraud_speaker"], "reason": reason})
+    return _json({**_label(record, task), "fraud_speaker": record["fraud_speaker"], "reason": reason})
 
 
 # ---- the format ----------------------------------------------------------------------------------
@@ -190,12 +202,19 @@ class TaskFormat:
     system_prompt: str | None = None
     separator: str = ""
     answer: str = "is_fraud"
+    task: str = DEFAULT_TASK  # a fraudft.task TASKS name: what the answer predicts
 
     def __post_init__(self):
         if self.prompt not in PROMPTS:
             raise ValueError(f"prompt: got {self.prompt!r}, expected one of {', '.join(PROMPTS)}")
+        if self.task not in TASKS:
+            raise ValueError(TASKS.unknown_message(self.task, option="task"))
         if self.answer not in ANSWERS:
             raise ValueError(f"answer: got {self.answer!r}, expected one of {', '.join(ANSWERS)}")
+        task = TASKS[self.task]
+        if self.answer not in task.answers or ANSWERS[self.answer].fields[0] != task.answer_key:
+            raise ValueError(f"answer: got {self.answer!r}, expected one of task {self.task}'s answers "
+                             f"{', '.join(task.answers)}")
         if not isinstance(self.separator, str):
             raise ValueError(f"separator: got {self.separator!r}, expected a string")
         if self.system_prompt is not None and not isinstance(self.system_prompt, str):
@@ -205,22 +224,32 @@ class TaskFormat:
                              "(or prompt chat_template)")
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The format as an object; `task` only when it is not the default (see the module docstring)."""
+        out = asdict(self)
+        if out["task"] == DEFAULT_TASK:
+            del out["task"]
+        return out
 
     @classmethod
     def from_dict(cls, data) -> "TaskFormat":
-        """A format from to_dict's object; ValueError naming an unknown key or a bad value."""
+        """A format from to_dict's object (no `task`: the default); ValueError naming an unknown key
+        or a bad value."""
         if not isinstance(data, dict):
             raise ValueError(f"format: got {type(data).__name__}, expected an object")
-        unknown = set(data) - {"prompt", "system_prompt", "separator", "answer"}
+        unknown = set(data) - {"prompt", "system_prompt", "separator", "answer", "task"}
         if unknown:
             raise ValueError(f"format: unknown key(s) {', '.join(sorted(unknown))}, expected some of "
-                             "prompt, system_prompt, separator, answer")
+                             "prompt, system_prompt, separator, answer, task")
         return cls(**data)
 
     @property
+    def task_spec(self) -> Task:
+        """The registered task this format's answer predicts (fraudft.task)."""
+        return TASKS[self.task]
+
+    @property
     def fields(self) -> tuple[str, ...]:
-        """The answer's JSON keys, is_fraud first."""
+        """The answer's JSON keys, the task's answer_key (is_fraud) first."""
         return ANSWERS[self.answer].fields
 
     def prompt_text(self, tokenizer, instruction: str, dialogue: str) -> str:
@@ -234,7 +263,7 @@ class TaskFormat:
     def answer_text(self, record: dict) -> str:
         """The answer's JSON text for a record; DataError naming the missing field of the record."""
         try:
-            return ANSWERS[self.answer].text(record)
+            return ANSWERS[self.answer].text(record, self.task_spec)
         except KeyError as err:
             where = record.get("input", "")[:30]
             raise DataError("record", f"input {where!r}", err.args[0],

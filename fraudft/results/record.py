@@ -8,10 +8,13 @@ A record holds, in the spirit of peft's method_comparison: `run_info` (commit, d
 command, config), `train_info` (steps, train and eval time apart, tokens/s, peak memory, status
 `success` or `failed` with the error), `meta_info` (library versions, device), the task `format`
 (fraudft.modeling.taskformat.TaskFormat.to_dict(): prompt, system prompt, separator, answer schema;
-None in records written before formats were recorded: those used the default), the data `audit`
+None in records written before formats were recorded: those used the default), the `task` it
+predicts (a fraudft.task TASKS name; records written before tasks were named read as `is_fraud`,
+the only task there was), the data `audit`
 and a list of named **evaluations** of the one trained adapter (or baseline). Each evaluation holds
-the test labels, the strict 0/1 predictions at its threshold, the P(fraud) scores (score mode and
-the baselines; None in generate mode), the replies and their parse status (generate mode), its
+the test labels and the strict predictions at its threshold as the task's label codes (is_fraud:
+0/1, 1 the positive class), the scores (is_fraud: P(fraud); score mode and the baselines; None in
+generate mode), the replies and their parse status (generate mode), its
 stored metrics and the operating point chosen on the eval split. The evaluation named `test` is the
 arm's test split; others are extra test sets of the same adapter.
 
@@ -29,6 +32,8 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from fraudft.task import DEFAULT_TASK, TASKS
 
 SCHEMA_VERSION = 2
 READABLE_SCHEMAS = (1, 2)
@@ -125,6 +130,7 @@ class RunRecord:
     evaluations: list[Evaluation] = field(default_factory=list)
     comparisons: list[dict] = field(default_factory=list)  # expectation verdicts kept by the bench
     format: dict | None = None  # the task format (TaskFormat.to_dict()); None in older records
+    task: str = DEFAULT_TASK  # what is predicted (fraudft.task); older records read as the default
     schema: int = SCHEMA_VERSION
     path: str | None = None
 
@@ -145,6 +151,11 @@ class RunRecord:
             raise RecordError(f"evaluations: the first must be {TEST!r}, got {names[0]!r}")
         for evaluation in self.evaluations:
             evaluation.check()
+        if not isinstance(self.task, str) or self.task not in TASKS:
+            raise RecordError(TASKS.unknown_message(self.task, option="task"))
+        if isinstance(self.format, dict) and self.format.get("task", DEFAULT_TASK) != self.task:
+            raise RecordError(f"task: got {self.task!r}, expected the format's task "
+                              f"{self.format.get('task', DEFAULT_TASK)!r}")
         if self.format is not None:
             from fraudft.modeling.taskformat import TaskFormat
 
@@ -183,7 +194,7 @@ class RunRecord:
                 device=str(data.get("device") or ""),
                 run_info=data.get("run_info") or {}, train_info=info, meta_info=data.get("meta_info") or {},
                 audit=data.get("audit"), evaluations=evaluations, comparisons=list(data.get("comparisons") or []),
-                format=data.get("format"),
+                format=data.get("format"), task=data.get("task", DEFAULT_TASK),
                 schema=SCHEMA_VERSION, path=str(path) if path else None)
         except (TypeError, ValueError, AttributeError) as err:
             if isinstance(err, RecordError):

@@ -16,6 +16,7 @@ from typing import Callable, Iterator
 
 from fraudft.core.errors import DataError, UsageError
 from fraudft.core.registry import Registry
+from fraudft.task import Task
 from fraudft.data.records import OPTIONAL_FIELDS, REQUIRED_FIELDS, _describe, _printable, _too_deep_message
 
 ALPACA_FIELDS = ("instruction", "input", "output")
@@ -36,15 +37,16 @@ class Format:
     places: str  # how messages name a record: "line", "item" or "row"
     labels: str  # the label rule, in words (README, errors)
     read: Callable[[Path, dict], RawRecords]
-    to_label: Callable[[object], object] | None  # the format's bool spelling -> bool, else unchanged;
-    # None: the label must already be a bool, checked (and worded) by validate_record
+    to_label: Callable[[object, Task], object] | None  # (value, task): the format's spelling of one of
+    # the task's labels -> that label, else unchanged; None: the label must already be one (the
+    # JSON rule), checked (and worded) by validate_record
 
 
 FORMATS: Registry[Format] = Registry("format")
 
 
 def reader(name: str, *, suffixes: tuple[str, ...] = (), places: str, labels: str,
-           to_label: Callable[[object], object] | None = None):
+           to_label: Callable[[object, Task], object] | None = None):
     """Register `read(path, column_map) -> iterator of (place, raw record)` as format `name`."""
     return FORMATS.decorator(name, wrap=lambda read: Format(name, suffixes, places, labels, read, to_label))
 
@@ -179,11 +181,10 @@ def answer_fields(answer: dict) -> dict:
 # --- typed tables (Parquet, hub datasets) ----------------------------------------------------------
 
 
-def typed_label(value):
-    """Typed columns (Parquet, hub datasets): a bool, or an integer 0/1; anything else unchanged."""
-    if type(value) is int and value in (0, 1):
-        return bool(value)
-    return value
+def typed_label(value, task: Task):
+    """Typed columns (Parquet, hub datasets) as the task reads them (is_fraud: a bool, or an integer
+    0/1); anything else unchanged."""
+    return task.label_from_typed(value)
 
 
 def typed_rows(rows: list[dict], columns: list[str], source, column_map: dict) -> RawRecords:

@@ -9,11 +9,11 @@ from pathlib import Path
 from fraudft.core.errors import DataError
 from fraudft.data.formats.base import RawRecords, check_header, rename_columns, reader
 from fraudft.data.records import REQUIRED_FIELDS, _printable
+from fraudft.task import Task
 
-CSV_LABELS = {"true": True, "false": False, "1": True, "0": False}
-
-def _csv_label(value):
-    return CSV_LABELS.get(value.lower(), value) if isinstance(value, str) else value
+def _csv_label(value, task: Task):
+    """A text cell as the task reads it (is_fraud: true, false, 1 or 0 in any case), else unchanged."""
+    return task.label_from_text(value)
 
 
 @reader("csv", suffixes=(".csv",), places="row", to_label=_csv_label,
