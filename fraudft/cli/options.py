@@ -40,23 +40,21 @@ def tokenizer_for(args, task_format=None):
                           chat_tokens=CHAT_TOKENS if reference else ())
 
 
-# The names of fraudft.modeling.taskformat's PROMPTS and ANSWERS, spelled out so that building the
-# parser imports no model code (a test keeps them equal).
-PROMPT_NAMES = ("reference", "chat_template")
-ANSWER_NAMES = ("is_fraud", "is_fraud_speaker_reason")
 FORMAT_FLAGS = {"prompt": "prompt", "system_prompt": "system_prompt", "separator": "separator", "answer": "answer"}
 
 
 def add_task_format_options(p) -> None:
     """--prompt, --system-prompt, --separator, --answer: the task format (fraudft.modeling.taskformat)."""
-    p.add_argument("--prompt", choices=PROMPT_NAMES, default=None,
+    from fraudft.modeling.taskformat import ANSWERS, PROMPTS  # the registries (about 50 ms to import)
+
+    p.add_argument("--prompt", choices=PROMPTS.names(), default=None,
                    help="reference: the reference's ChatML string (default); chat_template: the tokenizer's own template")
     p.add_argument("--system-prompt", default=None,
                    help="chat_template only: a system message (default: the template's own default)")
     p.add_argument("--separator", default=None,
                    help="between instruction and input (default: nothing, as the reference; LLaMA-Factory: '\\n'); "
                         "\\n and \\t are read as newline and tab")
-    p.add_argument("--answer", choices=ANSWER_NAMES, default=None,
+    p.add_argument("--answer", choices=ANSWERS.names(), default=None,
                    help="is_fraud (default) or is_fraud_speaker_reason: the trained answer's JSON fields")
 
 

@@ -49,6 +49,7 @@ from dataclasses import asdict, dataclass
 from typing import Callable
 
 from fraudft.core.errors import DataError, DataWarning, UsageError
+from fraudft.core.registry import Registry
 from fraudft.task import DEFAULT_TASK, TASKS, Task
 
 REFERENCE_PROMPT = (
@@ -72,26 +73,20 @@ class Answer:
     text: Callable  # text(record, task) -> the answer's JSON text; KeyError names a missing field
 
 
-PROMPTS: dict[str, Prompt] = {}
-ANSWERS: dict[str, Answer] = {}
+PROMPTS: Registry[Prompt] = Registry("prompt")
+ANSWERS: Registry[Answer] = Registry("answer schema")
 
 
 def prompt(name: str, terminator: Callable):
     """Decorator registering `render(tokenizer, fmt, text) -> str` as prompt `name`, its answers
     ended by `terminator(tokenizer) -> id`."""
-    def register(fn):
-        PROMPTS[name] = Prompt(name, fn, terminator)
-        return fn
-    return register
+    return PROMPTS.decorator(name, wrap=lambda fn: Prompt(name, fn, terminator))
 
 
 def answer(name: str, fields: tuple[str, ...]):
     """Decorator registering `text(record, task) -> str` as answer schema `name` with these JSON keys
     (the task's answer_key first; a task lists the schemas that train it in `Task.answers`)."""
-    def register(fn):
-        ANSWERS[name] = Answer(name, fields, fn)
-        return fn
-    return register
+    return ANSWERS.decorator(name, wrap=lambda fn: Answer(name, fields, fn))
 
 
 def _tokenizer_name(tokenizer) -> str:
@@ -206,11 +201,11 @@ class TaskFormat:
 
     def __post_init__(self):
         if self.prompt not in PROMPTS:
-            raise ValueError(f"prompt: got {self.prompt!r}, expected one of {', '.join(PROMPTS)}")
+            raise ValueError(PROMPTS.unknown_message(self.prompt, option="prompt"))
         if self.task not in TASKS:
             raise ValueError(TASKS.unknown_message(self.task, option="task"))
         if self.answer not in ANSWERS:
-            raise ValueError(f"answer: got {self.answer!r}, expected one of {', '.join(ANSWERS)}")
+            raise ValueError(ANSWERS.unknown_message(self.answer, option="answer"))
         task = TASKS[self.task]
         if self.answer not in task.answers or ANSWERS[self.answer].fields[0] != task.answer_key:
             raise ValueError(f"answer: got {self.answer!r}, expected one of task {self.task}'s answers "

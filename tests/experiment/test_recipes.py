@@ -71,5 +71,5 @@ def test_a_bad_format_table_names_the_recipe_and_field(monkeypatch):
 
     real = recipes.read_config
     monkeypatch.setattr(recipes, "read_config", lambda path: {**real(path), "format": {"prompt": "chatml"}})
-    with pytest.raises(UsageError, match=r"recipes/cpu-tiny.toml: prompt: got 'chatml', expected one of reference"):
+    with pytest.raises(UsageError, match=r"recipes/cpu-tiny.toml: prompt: got 'chatml', expected a prompt, one of reference"):
         load_recipe("cpu-tiny")

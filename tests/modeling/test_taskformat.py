@@ -11,7 +11,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fraudft.cli.options import ANSWER_NAMES, PROMPT_NAMES
 from fraudft.core.errors import DataError, DataWarning, UsageError
 from fraudft.modeling.collate import Collator
 from fraudft.modeling.encode import IGNORE_INDEX, EncodeConfig, Encoder
@@ -74,7 +73,11 @@ def test_to_dict_and_back():
 
 
 def test_the_cli_choices_are_the_registries():
-    assert PROMPT_NAMES == tuple(PROMPTS) and ANSWER_NAMES == tuple(ANSWERS)
+    from fraudft.cli import build_parser
+
+    train = build_parser()._subparsers._group_actions[0].choices["train"]
+    choices = {a.dest: tuple(a.choices) for a in train._actions if a.dest in ("prompt", "answer")}
+    assert choices == {"prompt": PROMPTS.names(), "answer": ANSWERS.names()}
     assert all(a.fields[0] == "is_fraud" for a in ANSWERS.values())  # score mode's shared prefix
 
 

@@ -81,7 +81,7 @@ def test_a_record_keeps_its_task_format_and_older_records_read_without_one(tmp_p
                        evaluations=[Evaluation("test", [1, 0], [1, 1], scores=[0.9, 0.6])])
     assert read_record(write_record(record, tmp_path)).format == fmt
     record.format = {**fmt, "answer": "reasons"}
-    with pytest.raises(RecordError, match="format: answer: got 'reasons', expected one of"):
+    with pytest.raises(RecordError, match="format: answer: got 'reasons', expected an answer schema, one of"):
         write_record(record, tmp_path)
     path = record_path(tmp_path, "c1", "cpu-tiny", "reference", 0)
     write_json_atomic(SCHEMA1, path)  # schema 1, no format

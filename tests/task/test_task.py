@@ -16,6 +16,7 @@ from fraudft.core.errors import DataError, UsageError
 from fraudft.engine.evaluate import EvalConfig, _batches, _examples, _length_sorted_batches, encode_prompts, evaluate, score
 from fraudft.modeling.encode import EncodeConfig, Encoder
 from fraudft.modeling.models import load_model
+from fraudft.modeling import taskformat
 from fraudft.modeling.taskformat import ANSWERS, Answer, TaskFormat
 from fraudft.data.records import stratified_split, validate_record
 from fraudft.engine.replies import read_reply
@@ -39,7 +40,9 @@ def scam_task(monkeypatch):
                 label_names=("legit", "scam"), answers=("verdict",), label_words='"legit" or "scam"',
                 label_kind="a class name", positive="scam")
     monkeypatch.setitem(TASKS._entries, "scam", task)
-    monkeypatch.setitem(ANSWERS, "verdict", Answer("verdict", ("verdict",), ANSWERS["is_fraud"].text))
+    answers = ANSWERS.copy()
+    answers.add("verdict", Answer("verdict", ("verdict",), ANSWERS["is_fraud"].text))
+    monkeypatch.setattr(taskformat, "ANSWERS", answers)
     return task
 
 
