@@ -4,7 +4,7 @@ records, from the summaries, verdicts and robustness rows its terminal summary c
 from __future__ import annotations
 
 from bench.conftest import _write_report
-from fraudft.experiment.expectations import Verdict
+from fraudft.results.expectations import Verdict
 from fraudft.results.store import load_records
 from fraudft.results.table import summarize_arms
 from tests.results.conftest import make_record

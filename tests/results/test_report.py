@@ -59,12 +59,6 @@ def test_history_charts_one_per_arm_with_changes_marked(one_commit, history_modu
     assert "confirmed up" in history and '"failed"' in history and '"missing"' in history
 
 
-def test_without_the_history_module_the_section_says_so(one_commit, monkeypatch):
-    monkeypatch.setitem(sys.modules, "fraudft.results.history", None)  # importing it raises ImportError
-    page = page_of(one_commit)
-    assert "history unavailable" in page.split('id="history"', 1)[1].split('id="audit"', 1)[0]
-
-
 def test_audit_summary_from_the_records_and_what_is_missing(fake, tmp_path, history_module):
     record = fake.record(tmp_path, "c1", "reference")
     record.audit = {"worst_level": "warn", "counts": {"info": 1, "warn": 1, "fail": 0},
