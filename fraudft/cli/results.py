@@ -1,8 +1,10 @@
 """`fraudft results table|compare|plot|ab`: read the records the benchmark stores per commit.
 
+Every command takes `--recipe R` (only that recipe's records; `--backend` is its old, hidden name).
+
     fraudft results table [REV]                      markdown table of a commit's runs (default HEAD),
                     [--recipe R]                     verdicts of the expectations its records ran with
-    fraudft results compare REV_A REV_B              per-arm deltas, confirmed regressions flagged
+    fraudft results compare REV_A REV_B              per-arm deltas, confirmed regressions flagged, config changes named
                     [--margin-mcc 0.05] [--fail-on-regression] [--allow-model-change]
     fraudft results ab REV_A REV_B --arm NAME        tokens/s and peak memory of both commits' code,
                     [--repeats 5] [--recipe cpu-tiny] [--steps N]   run alternately, paired log ratios
@@ -192,7 +194,9 @@ def register(commands) -> argparse.ArgumentParser:
                    help="relative peak memory growth: a regression on a GPU (CUDA allocated), a note on a CPU")
     p.add_argument("--fail-on-regression", action="store_true",
                    help="exit with status 1 on a confirmed regression (an arm missing, fewer successful runs, "
-                        "MCC beyond the margin, on a GPU speed or memory beyond tolerance)")
+                        "MCC beyond the margin, on a GPU speed or memory beyond tolerance); an arm whose config "
+                        "changed (LoRA, training, arm, format, model) is two configurations: its deltas are shown as "
+                        "a config change, not counted")
     p.add_argument("--allow-model-change", action="store_true",
                    help="compare arms whose model differs between the two commits (refused otherwise)")
     p.set_defaults(func=cmd_results_compare)
