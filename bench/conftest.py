@@ -22,7 +22,7 @@ import pytest
 from bench import benchmarks as benchmarks_module
 from bench.grid import RecordWait, seed_count
 from fraudft.core.errors import UsageError
-from fraudft.experiment.expectations import Verdict, holm_claims
+from fraudft.results.expectations import Verdict, holm_claims
 from fraudft.experiment.grid import worker_env
 from fraudft.experiment.recipes import load_recipe
 

@@ -10,7 +10,7 @@ crash is contained) and writes its record under results/<commit>/<recipe key>/; 
 of the same commit, recipe and arm config is reused unless --rerun. Cross-arm expectations read the
 stored records, whichever process, xdist worker or machine wrote them (under xdist they wait for
 the records of the arms selected in this session); the library judges them
-(fraudft.experiment.expectations) and the test asserts its verdict. The bench's gate (green or red)
+(fraudft.results.expectations) and the test asserts its verdict. The bench's gate (green or red)
 is the conjunction of every arm test and every expectation.
 """
 
@@ -31,7 +31,7 @@ from bench.grid import (
 )
 from fraudft.experiment.arms import ARMS
 from fraudft.experiment.budgets import budget_violations
-from fraudft.experiment.expectations import judge
+from fraudft.results.expectations import judge
 from fraudft.results.table import peak_bytes
 from fraudft.metrics.stats import metric_value
 
@@ -93,7 +93,7 @@ EXPECTATIONS = [pytest.param(arm, e, id=f"{arm.name}-{e}") for arm in ARMS for e
 @pytest.mark.parametrize("arm, expectation", EXPECTATIONS)
 @pytest.mark.parametrize("recipe_name", RECIPE_PARAMS)
 def test_expectation(request, recipe_name, arm, expectation, recipe_for, results_root, session_records, record_wait):
-    """What fraudft.experiment.expectations judges of the arm's expectation on the stored records of
+    """What fraudft.results.expectations judges of the arm's expectation on the stored records of
     this commit (beats: significantly better than every named arm; collapse: "fraud" to everything)."""
     _selected(request, recipe_name, arm)
     recipe = recipe_for(recipe_name)

@@ -72,7 +72,7 @@ def cmd_grid(args) -> int:
     print(summary_table(outcomes))
     verdicts = grid_verdicts(outcomes)
     if verdicts:
-        print("\nexpectations (each judged by fraudft.experiment.expectations; the grid passes when all do):")
+        print("\nexpectations (each judged by fraudft.results.expectations; the grid passes when all do):")
         for verdict in verdicts:
             print("  " + verdict.summary())
     failed = any(o["status"] == "failed" for o in outcomes) or any(v.status == "fail" for v in verdicts)

@@ -1,7 +1,10 @@
 """`fraudft results table|compare|plot|ab`: read the records the benchmark stores per commit.
 
-    fraudft results table [REV]                      markdown table of a commit's runs (default HEAD)
-    fraudft results compare REV_A REV_B              per-arm deltas, confirmed regressions flagged
+Every command takes `--recipe R` (only that recipe's records; `--backend` is its old, hidden name).
+
+    fraudft results table [REV]                      markdown table of a commit's runs (default HEAD),
+                    [--recipe R]                     verdicts of the expectations its records ran with
+    fraudft results compare REV_A REV_B              per-arm deltas, confirmed regressions flagged, config changes named
                     [--margin-mcc 0.05] [--fail-on-regression] [--allow-model-change]
     fraudft results ab REV_A REV_B --arm NAME        tokens/s and peak memory of both commits' code,
                     [--repeats 5] [--recipe cpu-tiny] [--steps N]   run alternately, paired log ratios
@@ -42,17 +45,16 @@ def cmd_results_table(args) -> int:
     from fraudft.results.store import load_records
     from fraudft.results.sweep import sweep_report
     from fraudft.results.table import table_report
-
-    from fraudft.experiment.expectations import judge_all
+    from fraudft.results.expectations import judge_all
     from fraudft.results.store import group_runs
 
     commit = _commit_of(args)
-    records = load_records(Path(args.results_dir), commit, args.backend)
+    records = load_records(Path(args.results_dir), commit, args.recipe)
     print(table_report(records, commit))
     for recipe in dict.fromkeys(backend for backend, _ in group_runs(records)):
         verdicts = judge_all([r for r in records if r.recipe == recipe])
         if verdicts:
-            print(f"\n### {recipe}: expectations (the bench's gate is all of them together)\n")
+            print(f"\n### {recipe}: expectations as its records ran them (the bench's gate is all of them together)\n")
             print("\n".join(f"- {v.summary()}" for v in verdicts))
     sweeps = sweep_report(records)
     if sweeps:
@@ -70,7 +72,7 @@ def cmd_results_compare(args) -> int:
     root = Path(args.results_dir)
     commit_a, commit_b = resolve_results_commit(root, args.rev_a), resolve_results_commit(root, args.rev_b)
     text, regressed = compare_report(
-        load_records(root, commit_a, args.backend), load_records(root, commit_b, args.backend), commit_a, commit_b,
+        load_records(root, commit_a, args.recipe), load_records(root, commit_b, args.recipe), commit_a, commit_b,
         margin_mcc=args.margin_mcc, tolerance_throughput=args.tolerance_throughput,
         tolerance_memory=args.tolerance_memory, allow_model_change=args.allow_model_change)
     print(text)
@@ -114,7 +116,7 @@ def cmd_results_plot(args) -> int:
     from fraudft.results.store import load_records
 
     commit = _commit_of(args)
-    records = load_records(Path(args.results_dir), commit, args.backend)
+    records = load_records(Path(args.results_dir), commit, args.recipe)
     for path in plot_records(records, commit, Path(args.out)):
         print(path)
     return 0
@@ -131,7 +133,7 @@ def cmd_results_report(args) -> int:
         raise UsageError(f"--out {out}: is a folder, expected the path of the HTML file to write")
     root = Path(args.results_dir)
     commit = _commit_of(args)
-    records = load_records(root, commit, args.backend)
+    records = load_records(root, commit, args.recipe)
     if args.resamples is not None and args.resamples < 100:
         raise UsageError(f"--resamples: got {args.resamples}, expected at least 100 bootstrap draws")
     print(write_report(records, commit, out, root=root, history_last=args.history_last, n_resamples=args.resamples))
@@ -145,10 +147,10 @@ def cmd_results_power(args) -> int:
     if args.n_test < 10 or args.simulations < 1:
         raise UsageError(f"--n-test, --simulations: got {args.n_test}, {args.simulations}, expected >= 10 and >= 1")
     commit = _commit_of(args)
-    records = load_records(Path(args.results_dir), commit, args.backend)
+    records = load_records(Path(args.results_dir), commit, args.recipe)
     recipes = sorted({r.recipe for r in records})
     if len(recipes) > 1:
-        raise UsageError(f"--backend: {commit} holds records of {', '.join(recipes)}; name one")
+        raise UsageError(f"--recipe: {commit} holds records of {', '.join(recipes)}; name one")
     for n in args.n_test_list or [args.n_test]:
         result = gate_power(records, n, simulations=args.simulations, n_resamples=args.resamples, seed=args.seed)
         print(f"n_test {n}: green in {result['green']} of {result['simulations']} simulated test sets "
@@ -158,10 +160,16 @@ def cmd_results_power(args) -> int:
     return 0
 
 
+def _add_recipe(p, default: str | None = None, help: str = "only this recipe's records (its folder, e.g. cpu-tiny, gpu)") -> None:
+    """--recipe, and --backend, its old name, kept as a hidden alias."""
+    p.add_argument("--recipe", dest="recipe", default=default, help=help)
+    p.add_argument("--backend", dest="recipe", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+
 def _add_common(p) -> None:
     p.add_argument("--results-dir", default=DEFAULT_RESULTS_DIR,
                    help="where records are, one folder per commit (default: $FRAUDFT_RESULTS or results)")
-    p.add_argument("--backend", default=None, help="only this recipe's records (its folder, e.g. cpu-tiny, gpu)")
+    _add_recipe(p)
 
 
 def register(commands) -> argparse.ArgumentParser:
@@ -186,7 +194,9 @@ def register(commands) -> argparse.ArgumentParser:
                    help="relative peak memory growth: a regression on a GPU (CUDA allocated), a note on a CPU")
     p.add_argument("--fail-on-regression", action="store_true",
                    help="exit with status 1 on a confirmed regression (an arm missing, fewer successful runs, "
-                        "MCC beyond the margin, on a GPU speed or memory beyond tolerance)")
+                        "MCC beyond the margin, on a GPU speed or memory beyond tolerance); an arm whose config "
+                        "changed (LoRA, training, arm, format, model) is two configurations: its deltas are shown as "
+                        "a config change, not counted")
     p.add_argument("--allow-model-change", action="store_true",
                    help="compare arms whose model differs between the two commits (refused otherwise)")
     p.set_defaults(func=cmd_results_compare)
@@ -208,7 +218,7 @@ def register(commands) -> argparse.ArgumentParser:
     p.add_argument("--arms", default=None, help="only these arms, separated by commas (default: every arm)")
     p.add_argument("--metric", default="mcc", help="a registered metric (fraudft.metrics.registry; default mcc)")
     p.add_argument("--last", type=int, default=None, help="only the newest N commits with records")
-    p.add_argument("--recipe", default=None, help="only this recipe's records (its folder, e.g. cpu-tiny, gpu)")
+    _add_recipe(p)
     p.add_argument("--json", action="store_true", help="JSON for machines instead of the markdown table")
     p.set_defaults(func=cmd_results_history)
     p = sub.add_parser("plot", help="precision/recall bars, PR curves, reliability diagram, loss curves and the alpha/r sweep")
@@ -234,7 +244,7 @@ def register(commands) -> argparse.ArgumentParser:
     p.add_argument("rev_b", metavar="REV_B", help="the commit to judge")
     p.add_argument("--arm", required=True, help="the arm to run (one that trains, for tokens/s)")
     p.add_argument("--repeats", type=int, default=5, help="runs of each commit (pairs), at least 2 (default 5)")
-    p.add_argument("--recipe", default="cpu-tiny", help="a recipe both commits know (default cpu-tiny)")
+    _add_recipe(p, "cpu-tiny", "a recipe both commits know (default cpu-tiny)")
     p.add_argument("--steps", type=int, default=None, help="override the recipe's training step budget")
     p.add_argument("--tolerance", type=float, default=0.10,
                    help="a regression when B is shown slower by more than this: the 95%% interval's upper "

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 
 from fraudft.configs import read_config
 from fraudft.core.errors import UsageError
-from fraudft.experiment.expectations import Expectation
 from fraudft.experiment.splits import SPLIT_TRANSFORMS
 from fraudft.modeling.lora import LoraSettings
+from fraudft.results.expectations import Expectation
 
 BASELINE_METHODS = ("always_fraud", "surface_probe")  # fraudft.experiment.baselines
 METHODS = ("lora", "none", *BASELINE_METHODS)

@@ -12,18 +12,17 @@ is: no arm transform applies to it, and no training happens again. Its evaluatio
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from fraudft.core.errors import UsageError
 
+from fraudft.results.record import EXTRA_NAME as _NAME
 from fraudft.results.record import extra_evaluation as evaluation_name
 from fraudft.results.record import extra_name
 
 __all__ = ["evaluation_name", "extra_name", "load_extra_tests", "parse_extra_tests"]
 
 FLAG = "--extra-test"
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 def parse_extra_tests(specs, flag: str = FLAG) -> tuple[tuple[str, str], ...]:

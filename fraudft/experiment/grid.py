@@ -27,9 +27,10 @@ from pathlib import Path
 
 from fraudft.core.errors import UsageError
 from fraudft.experiment.arms import ARMS_BY_NAME, Arm
-from fraudft.experiment.expectations import Verdict, check_metrics_available, judge_all
 from fraudft.experiment.recipes import Recipe, load_recipe
 from fraudft.experiment.runner import new_record
+from fraudft.results.config_diff import CONFIG_SECTIONS, config_diff
+from fraudft.results.expectations import Verdict, check_metrics_available, judge_all
 from fraudft.results.record import RunRecord
 from fraudft.results.store import (
     git_state,
@@ -86,22 +87,18 @@ def read_complete(path: Path) -> RunRecord | None:
         return None
 
 
-def _as_stored(config: dict) -> dict:
-    """A config as it reads back from a JSON record (tuples become lists, paths strings)."""
-    return json.loads(json.dumps(config, default=str))
-
-
 def reusable_record(results_root: Path, recipe: Recipe, arm: Arm, seed: int) -> RunRecord | None:
-    """A successful record of this commit (clean tree), recipe, arm config and seed, or None."""
+    """A successful record of this commit (clean tree), recipe, arm config and seed, or None: the
+    config diff (fraudft.results.config_diff, as compare and history read it) between the stored
+    record and the record this run would write finds no change in model, format, LoRA, training,
+    evaluation or arm definition (expectations included)."""
     state = git_state()
     if state["dirty"]:
         return None  # the tree differs from the commit: its records may not be this code's
     record = read_complete(record_path(results_root, state["commit"], recipe.key, arm.name, seed))
     if record is None or not record.ok:
         return None
-    config = record.config
-    same = config.get("backend") == _as_stored(recipe.to_dict()) and config.get("arm") == _as_stored(dataclasses.asdict(arm))
-    return record if same else None
+    return None if config_diff(record, new_record(arm, recipe, seed), CONFIG_SECTIONS) else record
 
 
 def failed_record(recipe: Recipe, arm: Arm, seed: int, error: str, results_root: Path) -> RunRecord:
@@ -269,10 +266,10 @@ def run_grid(config: GridConfig) -> list[dict]:
 
 
 def grid_verdicts(outcomes: list[dict]) -> list[Verdict]:
-    """The library's verdict on every expectation of the arms the grid ran (their successful records)."""
-    records = [read_complete(Path(o["path"])) for o in outcomes if o["status"] in ("success", "reused") and o["path"]]
-    arms = [ARMS_BY_NAME[a] for a in dict.fromkeys(o["arm"] for o in outcomes)]
-    return judge_all([r for r in records if r is not None], arms)
+    """The library's verdict on every expectation the grid's records ran with (fraudft.results.expectations
+    .judge_all; a failed arm's expectations are "not judged")."""
+    records = [read_complete(Path(o["path"])) for o in outcomes if o["path"]]
+    return judge_all([r for r in records if r is not None])
 
 
 def summary_table(outcomes: list[dict]) -> str:

@@ -7,8 +7,9 @@
 The recorded runs stand in for the truth: each simulation draws a test set of `n_test` examples
 from the recorded one, stratified by label (the recorded class shares), each drawn example taking
 every arm's recorded outcome on it (prediction and score, in every evaluation: the arms' agreement
-on an example is kept, as are the effect sizes). Every expectation of arms.toml is then judged on
-the drawn set by fraudft.experiment.expectations.judge, as the bench does, and the gate is green
+on an example is kept, as are the effect sizes). Every expectation the records ran with (their own,
+fraudft.results.expectations.recorded_arms, not today's arms.toml) is then judged on the drawn set
+by fraudft.results.expectations.judge, as the bench does, and the gate is green
 when they all pass. So the estimate answers: if the arms really differ by what was recorded, how
 often does a commit that changed nothing come out green at this test-set size? A main job that is
 red by chance is a defect of its design (too few test examples), not of the commit.
@@ -25,7 +26,7 @@ from collections import Counter
 
 import numpy as np
 
-from fraudft.experiment.expectations import judge
+from fraudft.results.expectations import judge, recorded_arms
 from fraudft.results.record import RunRecord, extra_name
 
 
@@ -49,16 +50,13 @@ def _drawn(record: RunRecord, index: np.ndarray) -> RunRecord:
 
 
 def gate_power(records: list[RunRecord], n_test: int, simulations: int = 60, n_resamples: int = 1000,
-               seed: int = 0, arms=None) -> dict:
+               seed: int = 0) -> dict:
     """Monte Carlo estimate of P(every expectation passes) at a test set of n_test examples drawn
     from the recorded one (see the module docstring). records: one recipe's successful runs, every
     arm tested on the same examples (the same labels in every evaluation).
 
     Returns {"n_test", "simulations", "green", "p_green", "failures": {expectation: times failed}}.
     Raises ValueError when the records' evaluations do not share their test labels."""
-    from fraudft.experiment.arms import ARMS
-
-    arms = arms or ARMS
     ok = [r for r in records if r.ok]
     labels = np.asarray(ok[0].test.labels)
     if any(e.labels != ok[0].test.labels for r in ok for e in r.evaluations if extra_name(e.name) is None):
@@ -67,16 +65,18 @@ def gate_power(records: list[RunRecord], n_test: int, simulations: int = 60, n_r
     n_pos = round(n_test * positives.size / labels.size)
     rng = np.random.default_rng(seed)
     present = {r.arm for r in ok}
-    expectations = [(arm, e) for arm in arms if arm.name in present for e in arm.expects
+    arms = [arm for arm in recorded_arms(records) if arm.name in present]
+    expectations = [(arm, e) for arm in arms for e in arm.expects
                     if set(e.other) <= present]  # as the bench: an expectation whose arms did not run is not judged
+    unreadable = [f"{arm.name} {text} (not judged: {why})" for arm in arms for text, _, why in arm.unreadable]
     green, failures = 0, Counter()
     for _ in range(simulations):
         index = np.concatenate([rng.choice(positives, n_pos), rng.choice(negatives, n_test - n_pos)])
         runs: dict[str, list[RunRecord]] = {}
         for r in ok:
             runs.setdefault(r.arm, []).append(_drawn(r, index))
-        failed = [f"{arm.name} {e}" for arm, e in expectations
-                  if not judge(arm, e, runs, n_resamples=n_resamples).passed]
+        failed = unreadable + [f"{arm.name} {e}" for arm, e in expectations
+                               if not judge(arm, e, runs, n_resamples=n_resamples).passed]
         failures.update(failed)
         green += not failed
     return {"n_test": n_test, "simulations": simulations, "green": green, "p_green": green / simulations,

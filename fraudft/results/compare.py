@@ -20,6 +20,12 @@ Every registered metric (fraudft.metrics.registry) gets a head - base delta from
 paired per example (seeds resampled), Holm-adjusted across the arms for each metric; a delta reads
 "no difference shown" unless the adjusted test rejects. F1 and the others are information.
 Comparing an arm whose model changed is refused unless allowed.
+
+An arm whose configuration changed between the commits (fraudft.results.config_diff: LoRA, training,
+evaluation, arm definition with its data transforms and expectations, task format, data, model) is
+two configurations, not one arm twice: its row reads "config changed" with the fields
+(`lora.r 8 -> 16`), its deltas are shown as the effect of that change, and none of them (quality,
+speed, memory) counts as a regression; a run that now fails or an arm missing still does.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from fraudft.metrics import stats
 from fraudft.configs import arm_order
 from fraudft.core.errors import UsageError
 from fraudft.metrics.registry import METRICS
+from fraudft.results.config_diff import describe, record_fields, runs_config_diff
 from fraudft.results.record import RunRecord
 from fraudft.results.store import group_runs, model_of
 from fraudft.results.markdown import markdown
@@ -75,8 +82,9 @@ def paired_labels(a: dict, b: dict) -> tuple[list[int] | None, str | None]:
 
 
 def _environment(record: RunRecord) -> dict:
-    meta = record.meta_info
-    return {"python": meta.get("python"), "device": meta.get("device"), **(meta.get("libraries") or {})}
+    """{python, device, each library: version} of the record's environment (config_diff's environment section)."""
+    env = dict(record_fields(record).get("environment") or {})
+    return {**{k: v for k, v in env.items() if k != "libraries"}, **(env.get("libraries") or {})}
 
 
 def environment_changes(records_a: list[RunRecord], records_b: list[RunRecord]) -> list[str]:
@@ -89,26 +97,6 @@ def environment_changes(records_a: list[RunRecord], records_b: list[RunRecord]) 
         a, b = (sorted({str(env[key]) for env in envs if key in env}) for envs in (envs_a, envs_b))
         if a and b and a != b:
             changes.append(f"{key} {', '.join(a)} → {', '.join(b)}")
-    return changes
-
-
-def format_changes(records_a: list[RunRecord], records_b: list[RunRecord]) -> list[str]:
-    """Task-format fields (fraudft.modeling.taskformat: prompt, system_prompt, separator, answer) that
-    differ between the two commits' records of one (recipe, arm): such a pair compares two tasks, not
-    two versions of one. Records without a format (written before it was recorded) are left out."""
-    def formats(records):
-        out: dict[tuple[str, str], dict] = {}
-        for record in records:
-            if record.format is not None:
-                out.setdefault((record.recipe, record.arm), record.format)
-        return out
-
-    fa, fb = formats(records_a), formats(records_b)
-    changes = []
-    for key in [k for k in fa if k in fb and fa[k] != fb[k]]:
-        fields = [f"{f} {fa[key].get(f)!r} → {fb[key].get(f)!r}" for f in dict.fromkeys([*fa[key], *fb[key]])
-                  if fa[key].get(f) != fb[key].get(f)]
-        changes.append(f"{key[0]}/{key[1]}: {', '.join(fields)}")
     return changes
 
 
@@ -193,7 +181,13 @@ def _quality_regressions(rows: list[tuple[dict | None, dict | None, dict]], marg
     """MCC worse by more than the margin where the non-inferiority test, Holm-adjusted across the arms,
     confirms it: a regression. Shown lower (the metric's own adjusted verdict) within the margin, or a
     drop beyond it that cannot be tested: a note. Sets deltas["mcc"]["p_worse_adjusted"]."""
-    family = [row for _, _, row in rows if row["deltas"].get(QUALITY, {}).get("p_worse") is not None]
+    family = [row for _, _, row in rows if row["deltas"].get(QUALITY, {}).get("p_worse") is not None
+              and not row.get("config")]  # a changed config is no regression of the arm: not in the family
+    for _, _, row in rows:
+        result = row["deltas"].get(QUALITY, {})
+        if row.get("config") and result.get("delta") is not None and result.get("low") is not None:
+            row["notes"].append(f"MCC {result['delta']:+.3f} [{result['low']:+.3f}, {result['high']:+.3f}]: "
+                                "a config change, not a regression")
     tests = [{"p_value": row["deltas"][QUALITY]["p_worse"], "delta": row["deltas"][QUALITY]["delta"],
               "verdict": "lower", "n_resamples": row["deltas"][QUALITY]["n_resamples"]} for row in family]
     for row, adjusted in zip(family, stats.holm(tests)):
@@ -208,7 +202,7 @@ def _quality_regressions(rows: list[tuple[dict | None, dict | None, dict]], marg
         elif result["verdict"] == "lower":
             row["notes"].append(f"MCC lower, within the margin {margin:g}: {interval}" + borderline)
     for a, b, row in rows:
-        if a is None or b is None or row["deltas"].get(QUALITY, {}).get("delta") is not None:
+        if a is None or b is None or row["deltas"].get(QUALITY, {}).get("delta") is not None or row.get("config"):
             continue
         mcc_a, mcc_b = (s["metrics"].get(QUALITY, {}).get("mean") for s in (a, b))
         if mcc_a is not None and mcc_b is not None and mcc_b - mcc_a < -margin:
@@ -228,7 +222,14 @@ def compare_records(records_a: list[RunRecord], records_b: list[RunRecord], n_re
     for key in keys:
         a = summarize_arm(groups_a[key], n_resamples) if key in groups_a else None
         b = summarize_arm(groups_b[key], n_resamples) if key in groups_b else None
-        rows.append((a, b, compare_arm(a, b, margin_mcc=margin_mcc, n_resamples=n_resamples, **tolerances)))
+        row = compare_arm(a, b, margin_mcc=margin_mcc, n_resamples=n_resamples, **tolerances)
+        row["config"] = runs_config_diff(groups_a[key], groups_b[key]) if a and b else []
+        if row["config"]:  # two configurations: their deltas are the change's effect, not a regression
+            kept = [r for r in row["regressions"] if r.startswith(("successful runs", "failed ("))]
+            row["notes"] += [f"{r}: a config change, not a regression" for r in row["regressions"] if r not in kept]
+            row["regressions"] = kept
+            row["change"] = "regressed" if kept else "config changed"
+        rows.append((a, b, row))
     for m in METRICS:
         family = [row for _, _, row in rows if row["deltas"].get(m, {}).get("delta") is not None]
         for row, adjusted in zip(family, stats.holm([row["deltas"][m] for row in family])):
@@ -286,6 +287,8 @@ def _verdict(row: dict) -> str:
         text = ("added; " if row["change"] == "added" else "") + "**REGRESSION**: " + "; ".join(row["regressions"])
     else:
         text = row["change"] if row["change"] in ("added", "missing") else "ok"
+    if row.get("config"):  # the deltas are the change's effect: said first, never "ok" for the same arm
+        text = describe(row["config"]) + " (not a regression)" + (f"; {text}" if row["regressions"] else "")
     return text + (" (" + "; ".join(row["notes"]) + ")" if row["notes"] else "")
 
 
@@ -332,10 +335,11 @@ def compare_report(records_a: list[RunRecord], records_b: list[RunRecord], commi
                 "seeds resampled; verdicts Holm-adjusted across the arms for each metric, `no difference shown` "
                 "unless the adjusted test rejects)", "",
                 markdown(["backend", "arm", "metric", "base → head", "Δ 95% CI, adjusted verdict"], deltas), ""]
-    formats = format_changes(records_a, records_b)
-    if formats:
-        out += [f"Task format changed (these arms answer another prompt or schema; their deltas compare two tasks): "
-                f"{'; '.join(formats)}", ""]
+    changed = [row for _, _, row in rows if row.get("config")]
+    if changed:
+        out += [f"Config changed ({len(changed)} arm{'s' if len(changed) > 1 else ''}: two configurations, not one arm "
+                "twice; their deltas are the change's effect and `--fail-on-regression` does not count them): "
+                + "; ".join(f"{r['backend']}/{r['arm']}: {', '.join(str(c) for c in r['config'])}" for r in changed), ""]
     changes = environment_changes(records_a, records_b)
     if changes:
         out += [f"Environment changed (speed and memory may move without a code change): {'; '.join(changes)}", ""]

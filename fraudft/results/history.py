@@ -22,7 +22,9 @@ paired per example when both commits' test examples are the same (compare.paired
 labels), else unpaired. The p-values of every (arm, step) test of the history shown are Holm-adjusted
 together (fraudft.metrics.stats.holm); a step is "up"/"down" when the adjusted test rejects at 0.05, and
 "borderline" where the Monte Carlo error of the bootstrap p could flip that (stats.holm's notion, as in
-compare). A step across a model change is not tested.
+compare). A step across a model change is not tested, nor one across a config change
+(fraudft.results.config_diff: LoRA, training, arm definition, format, data...): it compares two
+configurations, not one arm twice; its note names the fields (`config changed: lora.r 8 -> 16`).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from fraudft.configs import arm_order
 from fraudft.core.errors import UsageError
 from fraudft.metrics.registry import METRICS
 from fraudft.results.compare import metric_delta, paired_labels
+from fraudft.results.config_diff import Change, describe, runs_config_diff
 from fraudft.results.store import RECORD_NAME, _record_files, available_commits, group_runs, load_records
 from fraudft.results.markdown import markdown
 from fraudft.results.table import format_metric, metric_inputs, short_error, summarize_arm
@@ -65,6 +68,7 @@ class History:
     identical: int = 0
     notes: dict[tuple[str, str, str], str] = field(default_factory=dict)
     unpaired: set[tuple[str, str, str]] = field(default_factory=set)
+    config_changes: dict[tuple[str, str, str], list[Change]] = field(default_factory=dict)  # from the arm's previous shown commit
 
 
 def _git(args: list[str], cwd: Path | None) -> str | None:
@@ -177,6 +181,7 @@ def history(root: Path, metric: str = "mcc", arms: list[str] | None = None, last
     keys = _arm_keys(groups, arms)
 
     rows, notes, steps, unpaired, identical = [], {}, [], {}, 0  # steps: (row index, compare result)
+    config_changes: dict[tuple[str, str, str], list[Change]] = {}
     for recipe_, arm in keys:
         previous = None  # (summary, row index) of the arm's latest defined value
         for position, ((commit, subject), group) in enumerate(zip(shown, groups)):
@@ -187,8 +192,13 @@ def history(root: Path, metric: str = "mcc", arms: list[str] | None = None, last
                          "metric": metric, "value": value, "low": low, "high": high, "status": status, "change": "",
                          "p_adjusted": NAN, "borderline": False})
             if not math.isnan(value):
+                changes = runs_config_diff(previous[0]["records"], summary["records"]) if previous is not None else []
+                if changes:
+                    config_changes[commit, recipe_, arm] = changes
                 if previous is not None and previous[0]["models"] != summary["models"]:
                     note = "; ".join(filter(None, [note, "model changed: not tested"]))
+                elif changes:  # two configurations: the step is the change's effect, not the arm's drift
+                    note = "; ".join(filter(None, [note, describe(changes) + ": not tested"]))
                 elif previous is not None:
                     labels, why = paired_labels(previous[0], summary)
                     if labels is not None and _values(previous[0], metric) == _values(summary, metric):
@@ -205,7 +215,8 @@ def history(root: Path, metric: str = "mcc", arms: list[str] | None = None, last
                        change={"higher": "up", "lower": "down"}.get(adjusted["verdict"], ""))
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
     return History(metric, frame, shown, left_out, len(tested), identical, notes,
-                   {(rows[i]["commit"], rows[i]["recipe"], rows[i]["arm"]) for i, flag in unpaired.items() if flag})
+                   {(rows[i]["commit"], rows[i]["recipe"], rows[i]["arm"]) for i, flag in unpaired.items() if flag},
+                   config_changes)
 
 
 def _values(summary: dict, metric: str) -> list | None:
@@ -267,7 +278,8 @@ def history_text(h: History) -> str:
                f"same test data; †: unpaired, the test data differ), Holm-adjusted across the {h.tests} tests shown "
                f"(p: adjusted; {h.identical} steps with identical predictions are not tests); (borderline): the "
                f"bootstrap's Monte Carlo error could flip that verdict; failed (k/n): every seed failed; missing: no "
-               f"record of the arm at that commit. {flagged} change{'s' if flagged != 1 else ''} flagged.")
+               f"record of the arm at that commit; config changed: the arm's configuration differs from its previous shown "
+               f"commit (the fields named), two configurations, so that step is not tested. {flagged} change{'s' if flagged != 1 else ''} flagged.")
     if h.left_out:
         out.append("Left out: " + "; ".join(f"{commit} ({why})" for commit, why in h.left_out) + ".")
     return "\n".join(out)
@@ -282,7 +294,10 @@ def history_json(h: History) -> str:
         row["note"] = h.notes.get((row["commit"], row["recipe"], row["arm"]), "")
         rows.append(row)
     for row in rows:
-        row["unpaired"] = (row["commit"], row["recipe"], row["arm"]) in h.unpaired
+        key = (row["commit"], row["recipe"], row["arm"])
+        row["unpaired"] = key in h.unpaired
+        row["config_changes"] = [{"field": c.field, "before": c.before, "after": c.after}
+                                 for c in h.config_changes.get(key, [])]
     return json.dumps({"metric": h.metric, "identical_steps": h.identical,
                        "commits": [{"commit": c, "position": i, "subject": s} for i, (c, s) in enumerate(h.commits)],
                        "left_out": [{"commit": c, "why": why} for c, why in h.left_out], "tests": h.tests,

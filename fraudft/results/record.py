@@ -29,6 +29,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,9 @@ READABLE_SCHEMAS = (1, 2)
 STATUSES = ("success", "failed")
 TEST = "test"  # the name of the arm's own test evaluation
 EXTRA = "extra"  # `extra:NAME`: the out-of-distribution set --extra-test NAME=PATH (counterfactuals are `test:NAME`)
+
+
+EXTRA_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # NAME of --extra-test NAME=PATH: no ':' or spaces
 
 
 def extra_evaluation(name: str) -> str:
@@ -69,7 +73,7 @@ class Evaluation:
     replies, reply_status: per example in generate mode, else None;
     metrics: what fraudft.engine.evaluate reports (confusion counts, invalid, n, examples_per_s,
     eval_seconds, truncated, ...); operating_point: the threshold chosen on the eval split
-    (fraudft.experiment.operating) and the test figures at it, or None."""
+    (fraudft.metrics.operating) and the test figures at it, or None."""
 
     name: str
     labels: list[int]

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from fraudft.metrics.registry import METRICS, get_metric
 from fraudft.results import report_figures as figures
+from fraudft.results.expectations import judge_all
 from fraudft.results.record import RunRecord
 from fraudft.results.robustness import COLUMNS as ROBUSTNESS_COLUMNS
 from fraudft.results.robustness import robustness_rows, robustness_table_rows
@@ -83,7 +84,7 @@ def runs_table(records: list[RunRecord]) -> dict:
 # --- audit and environment ----------------------------------------------------------------------
 
 def audit_sections(records: list[RunRecord]) -> dict:
-    """The audit summaries the records keep (fraudft.experiment.splits.audit_summary: worst level,
+    """The audit summaries the records keep (written by the experiment layer's splits.audit_summary: worst level,
     counts, one line per finding), one per distinct summary with the arms that share it, and the
     arms whose records keep none."""
     distinct: dict[str, dict] = {}
@@ -126,23 +127,28 @@ def extra_context(records: list[RunRecord], n_resamples: int | None = None) -> d
 
 def history_section(root: Path | None, recipes: list[str], metric: str = HISTORY_METRIC, last: int | None = HISTORY_LAST,
                     n_resamples: int | None = None, rev: str = "HEAD") -> dict:
-    """{"charts": [(recipe, arm, div)], "unavailable": why or None} from
-    fraudft.results.history.history_frame, imported here (it may be absent from this build)."""
+    """{"charts": [(recipe, arm, div)], "config_changes": [(recipe, arm, commit, "config changed: ...")],
+    "unavailable": why or None} from fraudft.results.history.history: a step across a config change
+    (fraudft.results.config_diff) is listed with its fields, not tested as the same arm."""
     if root is None:
-        return {"charts": [], "unavailable": "no results dir given"}
+        return {"charts": [], "config_changes": [], "unavailable": "no results dir given"}
     from fraudft.core.errors import UsageError
-    from fraudft.results.history import history_frame
+    from fraudft.results.config_diff import describe
+    from fraudft.results.history import history
 
-    charts = []
+    charts, changes = [], []
     for recipe in recipes:
         try:
-            frame = history_frame(root, metric=metric, last=last, recipe=recipe, n_resamples=n_resamples,
-                                  rev=rev)  # the history up to the report's commit
+            found = history(root, metric=metric, last=last, recipe=recipe, n_resamples=n_resamples,
+                            rev=rev)  # the history up to the report's commit
         except UsageError as err:  # e.g. the results dir is not in a git checkout: say so on the page
-            return {"charts": [], "unavailable": f"history unavailable: {err}"}
+            return {"charts": [], "config_changes": [], "unavailable": f"history unavailable: {err}"}
+        frame = found.frame
         for arm in dict.fromkeys(frame["arm"]):
             charts.append((recipe, arm, figures.figure_div(figures.history(frame, recipe, arm, metric))))
-    return {"charts": charts, "unavailable": None if charts else "history unavailable (no commits with records)"}
+        changes += [(r, arm, commit, describe(fields)) for (commit, r, arm), fields in found.config_changes.items()]
+    return {"charts": charts, "config_changes": changes,
+            "unavailable": None if charts else "history unavailable (no commits with records)"}
 
 
 # --- the page -----------------------------------------------------------------------------------
@@ -156,9 +162,9 @@ def report_context(records: list[RunRecord], commit: str, root: Path | None = No
                    verdicts: dict[str, list] | None = None, robustness: list[dict] | None = None,
                    n_resamples: int | None = None, history_last: int | None = HISTORY_LAST) -> dict:
     """What the template renders. `summaries` (table.summarize_arms), `verdicts` ({recipe: [Verdict]},
-    fraudft.experiment.expectations.judge_all) and `robustness` (robustness_rows) when already computed:
-    `pytest bench` passes those of its terminal summary; otherwise they are computed here."""
-    from fraudft.experiment.expectations import judge_all
+    fraudft.results.expectations.judge_all: the expectations each record ran with) and `robustness`
+    (robustness_rows) when already computed: `pytest bench` passes those of its terminal summary;
+    otherwise they are computed here."""
 
     records = sort_records(records)
     recipes = list(dict.fromkeys(r.recipe for r in records))

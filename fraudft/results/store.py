@@ -262,7 +262,7 @@ def load_records(root: Path, commit: str, recipe: str | None = None) -> list[Run
         chosen = [r for r in records if r.recipe == recipe]
         if not chosen:
             present = sorted({r.recipe for r in records})
-            raise UsageError(f"--backend: no {recipe!r} records for {commit}, expected one of {', '.join(present)}")
+            raise UsageError(f"--recipe: no {recipe!r} records for {commit}, expected one of {', '.join(present)}")
         records = chosen
     return sort_records(records)
 

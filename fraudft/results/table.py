@@ -1,6 +1,6 @@
 """Markdown tables of a commit's records: one row per run, and per arm every registered metric with its interval.
 
-    fraudft results table [REV] [--backend RECIPE]
+    fraudft results table [REV] [--recipe RECIPE]
     from fraudft.results.table import markdown_table, summarize_arm, table_report
 
 The metrics are those of the registry (fraudft.metrics.registry), every one of them, in its order: the 0/1

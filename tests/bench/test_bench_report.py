@@ -4,16 +4,14 @@ records, from the summaries, verdicts and robustness rows its terminal summary c
 from __future__ import annotations
 
 from bench.conftest import _write_report
-from fraudft.experiment.expectations import Verdict
+from fraudft.results.expectations import Verdict
 from fraudft.results.store import load_records
 from fraudft.results.table import summarize_arms
-from tests.results.conftest import make_record
+from tests.results.conftest import install_history_standin, make_record
 
 
 def test_the_bench_writes_the_report_next_to_the_records_reusing_its_summaries(tmp_path, monkeypatch):
-    import sys
-
-    monkeypatch.setitem(sys.modules, "fraudft.results.history", None)  # the history is another module's test
+    install_history_standin(monkeypatch)  # the history is another module's test: its stand-in here
     make_record(tmp_path, "c1", "untuned", fn=100, fp=0)
     make_record(tmp_path, "c1", "reference")
     records = load_records(tmp_path, "c1")

@@ -9,7 +9,7 @@ from fraudft.experiment.arms import (
     Arm,
     arms_from_config,
 )
-from fraudft.experiment.expectations import Expectation
+from fraudft.results.expectations import Expectation
 from fraudft.modeling.lora import LoraSettings
 
 

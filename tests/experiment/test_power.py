@@ -2,7 +2,7 @@
 
 The recorded CPU grid of f48c7cfad4 (tiny model, 400 synthetic test examples, one seed) stands in
 for the truth: each simulated test set is drawn from its examples, every arm's outcome on an
-example going with it, and the whole gate (every expectation of arms.toml) is judged by the library.
+example going with it, and the whole gate (every expectation the records ran with) is judged by the library.
 """
 
 from __future__ import annotations

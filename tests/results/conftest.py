@@ -142,12 +142,26 @@ def history_standin(root, metric="mcc", arms=None, last=None, recipe=None, n_res
     return pd.DataFrame(rows)
 
 
-@pytest.fixture
-def history_module(monkeypatch):
-    """fraudft.results.history replaced by a module whose history_frame is history_standin."""
+def install_history_standin(monkeypatch):
+    """fraudft.results.history replaced by a module whose history_frame is history_standin (and whose
+    history() holds its frame and a config change of the reference at the second commit)."""
     import sys
+
+    from fraudft.results.config_diff import Change
+
+    def history(*args, **kwargs):  # what the report reads: the frame, and one config change to list
+        frame = history_standin(*args, **kwargs)
+        return types.SimpleNamespace(frame=frame, config_changes={
+            ("bbbbbbb", recipe, "reference"): [Change("lora.r", 8, 16)] for recipe in dict.fromkeys(frame["recipe"])})
 
     module = types.ModuleType("fraudft.results.history")
     module.history_frame = history_standin
+    module.history = history
     monkeypatch.setitem(sys.modules, "fraudft.results.history", module)
     return module
+
+
+@pytest.fixture
+def history_module(monkeypatch):
+    """install_history_standin for one test."""
+    return install_history_standin(monkeypatch)

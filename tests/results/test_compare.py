@@ -288,15 +288,46 @@ def test_a_changed_environment_is_said(fake, tmp_path):
     assert "Environment changed" not in compare_report([base], [base], "base", "base")[0]
 
 
-def test_a_changed_task_format_is_said(fake, tmp_path):
-    from fraudft.results.compare import compare_report, format_changes
+def test_a_changed_task_format_is_a_config_change(fake, tmp_path):
+    from fraudft.results.compare import compare_report
+    from fraudft.results.config_diff import config_diff
 
     base, head = fake.record(tmp_path, "base", "reference"), fake.record(tmp_path, "head", "reference")
     base.format = {"prompt": "reference", "system_prompt": None, "separator": "", "answer": "is_fraud"}
     head.format = {**base.format, "prompt": "chat_template", "separator": "\n"}
-    assert format_changes([base], [head]) == ["cpu-tiny/reference: prompt 'reference' → 'chat_template', "
-                                              "separator '' → '\\n'"]
-    assert "Task format changed" in compare_report([base], [head], "base", "head")[0]
-    assert format_changes([base], [base]) == []
+    assert [str(c) for c in config_diff(base, head)] == ["format.prompt reference -> chat_template",
+                                                         'format.separator "" -> "\\n"']
+    text, regressed = compare_report([base], [head], "base", "head")
+    assert "Config changed (1 arm" in text and "format.prompt reference -> chat_template" in text
+    assert "config changed: format.prompt" in fake.row(text, "cpu-tiny", "reference")
+    assert config_diff(base, base) == []
     head.format = None  # not recorded: not a change
-    assert format_changes([base], [head]) == [] and "Task format changed" not in compare_report([base], [head], "base", "head")[0]
+    assert config_diff(base, head) == [] and "Config changed" not in compare_report([base], [head], "base", "head")[0]
+
+def changed_config(record, root, r: int = 16, learning_rate: float = 0.001):
+    """The record as if its arm ran with another LoRA rank and learning rate."""
+    from fraudft.results.store import write_record
+
+    config = record.run_info["config"]
+    config["arm"]["lora"] = {**config["arm"]["lora"], "r": r}
+    config["backend"]["train"] = {"learning_rate": learning_rate, "max_steps": 200}
+    write_record(record, root)
+    return record
+
+
+def test_a_changed_lora_rank_or_learning_rate_is_a_config_change_not_a_regression(capsys, fake, tmp_path):
+    base = fake.record(tmp_path, "base", "reference", fn=10, fp=10)
+    base.run_info["config"]["backend"]["train"] = {"learning_rate": 0.003, "max_steps": 200}
+    from fraudft.results.store import write_record
+
+    write_record(base, tmp_path)
+    changed_config(fake.record(tmp_path, "head", "reference", fn=80, fp=10), tmp_path)  # far worse, but another config
+    rc, out, _ = compare(fake, capsys, tmp_path, "--fail-on-regression")
+    row = fake.row(out, "cpu-tiny", "reference")
+    assert rc == 0 and "REGRESSION" not in row and "no regressions" in out
+    assert "config changed: lora.r 8 -> 16; train.learning_rate 0.003 -> 0.001 (not a regression)" in row
+    assert "a config change, not a regression" in row  # the MCC drop, said as the change's effect
+    assert "`--fail-on-regression` does not count them" in out
+    changed_config(fake.record(tmp_path, "head", "reference", fn=80, fp=10), tmp_path, r=8, learning_rate=0.003)
+    rc, out, _ = compare(fake, capsys, tmp_path, "--fail-on-regression")  # the same config: a regression again
+    assert rc == 1 and "REGRESSION" in fake.row(out, "cpu-tiny", "reference") and "config changed" not in out

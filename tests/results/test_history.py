@@ -177,3 +177,22 @@ def test_recipe_narrows_and_names_the_commits_left_out(fake, grid):
     both = history(root, arms=["reference"], n_resamples=B)  # a recipe is another arm, its own row
     assert list(both.frame.groupby(["recipe", "arm"]).size().index) == [("cpu-tiny", "reference"), ("gpu", "reference")]
     assert "| recipe | arm |" in history_text(both)
+
+
+def test_a_step_across_a_config_change_is_named_and_not_tested_as_the_same_arm(fake, repo):
+    from fraudft.results.history import history_json
+    from fraudft.results.store import write_record
+
+    path, (c1, c2, c3, c4), _ = repo
+    root = path / "results"
+    fake.record(root, c1, "reference", fn=10, fp=10)
+    head = fake.record(root, c2, "reference", fn=60, fp=10)  # far worse: "down" were it the same arm
+    head.run_info["config"]["arm"]["lora"]["r"] = 16
+    write_record(head, root)
+    h = history(root, n_resamples=B)
+    step = cell(h.frame, c2, "reference")
+    assert step["change"] == "" and math.isnan(step["p_adjusted"]) and h.tests == 0
+    assert [str(c) for c in h.config_changes[c2, "cpu-tiny", "reference"]] == ["lora.r 8 -> 16"]
+    assert "config changed: lora.r 8 -> 16: not tested" in history_text(h)
+    rows = json.loads(history_json(h))["rows"]
+    assert [r["config_changes"] for r in rows if r["commit"] == c2] == [[{"field": "lora.r", "before": 8, "after": 16}]]

@@ -8,7 +8,7 @@ import pytest
 
 from fraudft.metrics import registry as metrics
 from fraudft.experiment.arms import Arm
-from fraudft.experiment.expectations import Expectation, judge
+from fraudft.results.expectations import Expectation, judge
 from fraudft.modeling.lora import LoraSettings
 from fraudft.results.store import load_records
 

@@ -47,9 +47,19 @@ def test_the_table_holds_every_arm_with_table_py_s_cells(one_commit, history_mod
 
 
 def test_expectations_are_shown_with_their_verdicts(one_commit, history_module):
+    from fraudft.results.store import write_record
+
+    for record in load_records(one_commit, "c1"):  # the expectations the runs were recorded with
+        if record.arm == "reference":
+            record.run_info["config"]["arm"]["expects"] = [
+                {"kind": "beats", "other": ["untuned"], "metric": "mcc"},
+                {"kind": "beats", "other": ["always_fraud", "surface_probe"], "metric": "mcc"}]
+            write_record(record, one_commit)
     page = page_of(one_commit)
     expectations = page.split('id="expectations"', 1)[1].split("<h2", 1)[0]
-    assert "reference" in expectations and "NOT JUDGED" in expectations  # its baselines have no records here
+    assert "beats:untuned:mcc" in expectations and "PASS" in expectations
+    assert "beats:every one of always_fraud|surface_probe:mcc" in expectations
+    assert "NOT JUDGED" in expectations  # those baselines have no records here
 
 
 def test_history_charts_one_per_arm_with_changes_marked(one_commit, history_module):
@@ -57,12 +67,8 @@ def test_history_charts_one_per_arm_with_changes_marked(one_commit, history_modu
     history = page.split('id="history"', 1)[1].split('id="audit"', 1)[0]
     assert re.findall(r'<div data-arm-row="([^"]+)">', history) == ["reference", "rslora", "untuned"]
     assert "confirmed up" in history and '"failed"' in history and '"missing"' in history
-
-
-def test_without_the_history_module_the_section_says_so(one_commit, monkeypatch):
-    monkeypatch.setitem(sys.modules, "fraudft.results.history", None)  # importing it raises ImportError
-    page = page_of(one_commit)
-    assert "history unavailable" in page.split('id="history"', 1)[1].split('id="audit"', 1)[0]
+    assert "Config changed (two configurations" in history
+    assert '<li data-arm-row="reference">cpu-tiny/reference at bbbbbbb: config changed: lora.r 8 -&gt; 16</li>' in history
 
 
 def test_audit_summary_from_the_records_and_what_is_missing(fake, tmp_path, history_module):

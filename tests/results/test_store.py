@@ -155,7 +155,7 @@ def test_load_records_reads_every_recipe_sorted(tmp_path):
         ("gpu", "reference", 0)]  # arms in arms.toml order
     assert records[0].path.endswith("c1/cpu-tiny/untuned-seed0.json")
     assert [r.recipe for r in load_records(tmp_path, "c1", "gpu")] == ["gpu"]
-    with pytest.raises(UsageError, match="--backend: no 'tpu' records for c1, expected one of cpu-tiny, gpu"):
+    with pytest.raises(UsageError, match="--recipe: no 'tpu' records for c1, expected one of cpu-tiny, gpu"):
         load_records(tmp_path, "c1", "tpu")
 
 

@@ -94,7 +94,7 @@ def test_table_backend_filter(capsys, fake, tmp_path):
     rc, out, _ = fake.run(capsys, "results", "table", "c1", "--results-dir", tmp_path, "--backend", "gpu")
     assert rc == 0 and "| gpu | reference |" in out and "| cpu-tiny |" not in out
     rc, _, err = fake.run(capsys, "results", "table", "c1", "--results-dir", tmp_path, "--backend", "tpu")
-    assert rc == 2 and "--backend" in err and "cpu-tiny, gpu" in err
+    assert rc == 2 and "--recipe" in err and "cpu-tiny, gpu" in err  # the option's name now, whichever spelling
 
 
 def test_table_no_records_lists_the_commits_that_have_some(capsys, fake, one_commit):
@@ -176,3 +176,22 @@ def test_the_out_of_distribution_section_shows_in_domain_beside_each_extra_set(t
     assert "— (test labels of one class" in clean  # MCC undefined on one class: named, never 0
     assert table.extra_section([fake.record(tmp_path, "c9", "untuned")]) == ""  # no extra set: no section
     assert "### Out of distribution" in table.table_report(records, "c9", n_resamples=300)
+
+
+RESULTS_COMMANDS = [("table", ["c1"]), ("compare", ["c1", "c1"]), ("power", ["c1"]), ("plot", ["c1", "--out", "PLOTS"]),
+                    ("report", ["c1", "--out", "PLOTS/r.html"]), ("history", []), ("ab", ["HEAD", "HEAD", "--arm", "x"])]
+
+
+@pytest.mark.parametrize("command, argv", RESULTS_COMMANDS, ids=[c for c, _ in RESULTS_COMMANDS])
+@pytest.mark.parametrize("spelling", ["--recipe", "--backend"])
+def test_every_results_command_takes_recipe_and_the_hidden_backend_alias(command, argv, spelling, capsys):
+    from fraudft.cli import build_parser
+
+    parser = build_parser()
+    args = parser.parse_args(["results", command, *argv, spelling, "gpu"])
+    assert args.recipe == "gpu" and not hasattr(args, "backend")
+    with pytest.raises(SystemExit):
+        parser.parse_args(["results", command, "--help"])
+    help_text = capsys.readouterr().out
+    assert "--recipe" in help_text and "--backend" not in help_text
+

@@ -1,4 +1,4 @@
-"""fraudft.experiment.expectations: kinds registered by name, judged in the library on records."""
+"""fraudft.results.expectations: kinds registered by name, judged in the library on records."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from fraudft.core.errors import UsageError
 from fraudft.experiment.arms import ARMS_BY_NAME, Arm
-from fraudft.experiment.expectations import KINDS, Expectation, check_metrics_available, judge, judge_all
+from fraudft.results.expectations import KINDS, Expectation, check_metrics_available, judge, judge_all
 from fraudft.experiment.recipes import load_recipe
 from fraudft.modeling.lora import LoraSettings
 from fraudft.results.record import Evaluation, RunRecord
@@ -93,18 +93,43 @@ def test_a_score_metric_on_a_generate_mode_recipe_is_a_usage_error():
         check_metrics_available(arms, generate)
 
 
-def test_judge_all_covers_the_arms_present_in_arms_toml_order():
-    records = [run("untuned", 0.5), run("always_fraud", 0.5), run("surface_probe", 0.6), run("reference", 0.9)]
+def ran_with(record: RunRecord, *expects, test_data=()) -> RunRecord:
+    """The record with its arm's config as the runner stores it: the expectations it ran with."""
+    record.run_info = {"config": {"arm": {"name": record.arm, "test_data": list(test_data),
+                                          "expects": [dataclasses.asdict(e) for e in expects]}}}
+    return record
+
+
+def test_judge_all_judges_the_expectations_the_records_ran_with_not_arms_toml():
+    ran = Expectation("beats", ("untuned",))  # reference's own; arms.toml's today names other arms
+    assert ARMS_BY_NAME["reference"].expects[0] != ran
+    records = [ran_with(run("untuned", 0.5)), ran_with(run("surface_probe", 0.6)), ran_with(run("reference", 0.9), ran)]
     verdicts = judge_all(records, n_resamples=2000)
-    assert [(v.arm, v.kind) for v in verdicts] == [("reference", "beats")]
-    assert verdicts[0].passed and verdicts[0].compared_with == list(ARMS_BY_NAME["reference"].expects[0].other)
+    assert [(v.arm, v.expectation) for v in verdicts] == [("reference", "beats:untuned:mcc")]
+    assert verdicts[0].passed and verdicts[0].compared_with == ["untuned"]
+    assert judge_all([run("reference", 0.9), run("untuned", 0.5)]) == []  # no stored expectations: none judged
+
+
+def test_stored_expectations_that_cannot_be_judged_say_why():
+    from fraudft.results.expectations import stored_expectation
+
+    assert str(stored_expectation("beats:untuned")) == "beats:untuned:f1"  # the earliest records' form
+    assert stored_expectation("beats:untuned", [{"kind": "beats", "other": "untuned", "metric": "mcc"}]).metric == "mcc"
+    gone = ran_with(run("reference", 0.9))
+    gone.run_info["config"]["arm"]["expects"] = [{"kind": "beats", "other": ["untuned"], "metric": "no_such_metric"}]
+    (verdict,) = judge_all([gone, ran_with(run("untuned", 0.5))])
+    assert verdict.status == "not judged" and "no_such_metric" in verdict.why and "cannot be judged today" in verdict.why
+    seed1 = ran_with(run("reference", 0.9, seed=1), Expectation("collapse"))
+    seed0 = ran_with(run("reference", 0.9), Expectation("beats", ("untuned",)))
+    verdicts = judge_all([seed0, seed1, ran_with(run("untuned", 0.5))])
+    assert verdicts and all(v.status == "not judged" and "different test data or expectations" in v.why for v in verdicts)
 
 
 def test_claims_are_holm_adjusted_across_the_family_the_gate_is_not():
     e = Expectation("beats", ("weak",))
     clear = judge(arm("x", e), e, {"x": [run("x", 0.9)], "weak": [run("weak", 0.55)]}, n_resamples=2000)
     near = judge(arm("y", e), e, {"y": [run("y", 0.62, seed=3)], "weak": [run("weak", 0.55)]}, n_resamples=2000)
-    from fraudft.experiment.expectations import holm_claims
+    from fraudft.results.expectations import holm_claims
 
     (a, b) = holm_claims([clear, near])
     ordered = sorted([a, b], key=lambda v: v.p_value)

@@ -7,7 +7,7 @@ import pytest
 
 from fraudft.core.errors import UsageError
 from fraudft.experiment.arms import Arm, arms_from_config
-from fraudft.experiment.expectations import KINDS, Expectation, judge
+from fraudft.results.expectations import KINDS, Expectation, judge
 from fraudft.modeling.lora import LoraSettings
 from fraudft.results.record import Evaluation, RunRecord
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from fraudft.experiment.arms import Arm
-from fraudft.experiment.expectations import KINDS, Expectation, judge
+from fraudft.results.expectations import KINDS, Expectation, judge
 from fraudft.modeling.lora import LoraSettings
 from fraudft.results.record import Evaluation, RunRecord
 

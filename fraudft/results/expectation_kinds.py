@@ -1,47 +1,13 @@
-"""What an arm expects, and the library's judgement of it on stored records.
+"""The expectation kinds: each a judge registered by name in KINDS (fraudft.core.registry), and the Verdict.
 
-    from fraudft.experiment.expectations import judge, judge_all
-    verdict = judge(arm, arm.expects[0], runs_by_arm)      # runs_by_arm: {arm name: [RunRecord, ...]}
-    verdict.passed, verdict.summary()
-    verdicts = judge_all(records)                          # every expectation of every arm present
+    from fraudft.results.expectation_kinds import KINDS, Verdict, expectation_kind
+    KINDS.names()          # ('collapse', 'invariant', 'directional', 'generalizes', 'beats', ...)
 
-An expectation is a kind registered with `@expectation_kind(NAME, compares=...)`:
+    @expectation_kind("my_kind", compares=False)
+    def _mine(expectation, arm, ours, others, n_resamples, test_data) -> Verdict: ...
 
-- `collapse`: every run says "fraud" to every test record (recall 1.0, tn 0): the positive-only
-  dataset shortcut the series found.
-- `beats`: the arm's metric is significantly better than that of EVERY arm named in `other`
-  (better: higher, or lower for a metric such as the Brier score where lower is better). Each
-  comparison is fraudft.metrics.stats.compare, paired over test examples; the expectation holds when all
-  of them do (an intersection-union test: no multiplicity correction is needed for the conjunction).
-  The verdict reports the least favourable comparison (the smallest margin) with its interval.
-- `worse_than`: the arm's metric is significantly worse than that of every arm in `other`.
-- `not_worse_than`: non-inferiority: the arm's metric is no worse than that of every arm in
-  `other` by more than `margin` (the 95% interval of the difference lies above -margin).
-- `invariant`: the arm's answers do not depend on what the counterfactual `under` changes: the
-  upper bound of the 95% interval of its flip rate (fraudft.metrics.flips.flip_rate, from its own `test`
-  and `test:UNDER` evaluations) is at most `max_flip_rate`. arms.toml requires UNDER among the
-  arm's extra_tests.
-- `directional`: on the records the directional set `under` changed (fraudft.audit.counterfactuals
-  DIRECTIONAL, e.g. append_transfer_request), P(fraud) must not fall: the upper bound of the 95%
-  interval of the share where it fell (fraudft.metrics.flips.directional) is at most `max_violation_rate`.
-- `generalizes`: the metric on the out-of-distribution set `on` (--extra-test ON=PATH, evaluation
-  `extra:ON`) is not below the in-domain test metric by more than `margin`: the lower bound of the
-  95% interval of (extra − in-domain) lies above −margin. The two sets hold other examples, so it is
-  fraudft.metrics.stats.compare_test_sets (each set drawn within its own labels, the seeds drawn once for
-  both). A run without that set is "not judged", with why.
-
-An arm is compared with the other arms on its own test data: the other arm's own test evaluation
-when it is tested on the same data, else its extra evaluation of that data (arms.toml
-`extra_tests`: the same adapter scored on, e.g., the speaker-neutralised test split).
-
-Any metric of the registry (fraudft.metrics.registry) can be an expectation's metric; one that needs scores
-cannot be judged on records without them (generate mode, schema-1 records), and
-check_metrics_available() says so before a grid runs. The bench asserts what judge() returns;
-`fraudft grid` prints every verdict and exits 1 when one fails.
-
-Two readings of the same verdicts: the gate (green or red) is the conjunction of them all, each
-judged at 0.05 on its own; printed one by one as claims, they are a family, and holm_claims() adds
-each one's Holm-adjusted p-value, so "shown" in a claim is multiplicity-controlled.
+What each kind asserts is in fraudft.results.expectations' docstring; an Expectation (that module)
+names a kind registered here, and `judge` there calls the kind's judge on the stored runs.
 """
 
 from __future__ import annotations
@@ -49,79 +15,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
-from fraudft.core.errors import UsageError
-from fraudft.metrics.registry import METRICS, get_metric
-from fraudft.results.record import TEST, RunRecord
-
-
-@dataclass(frozen=True)
-class Expectation:
-    """An arm's expectation: a registered `kind`, the arms it compares with and the metric judged."""
-
-    kind: str
-    other: tuple[str, ...] = ()
-    metric: str = "mcc"
-    margin: float = 0.0  # not_worse_than: how much worse (in the metric's units) still counts as not worse
-    under: str = ""  # invariant: the counterfactual test set (an extra test of the arm)
-    max_flip_rate: float | None = None  # invariant: the most the flip rate's 95% upper bound may be
-    on: str = ""  # generalizes: the --extra-test set NAME (evaluation extra:NAME)
-    max_violation_rate: float | None = None  # directional: the most the violation share's 95% upper bound may be
-
-    def __post_init__(self):
-        if isinstance(self.other, str):
-            object.__setattr__(self, "other", (self.other,))
-        object.__setattr__(self, "other", tuple(self.other))
-        if self.kind not in KINDS:
-            raise ValueError(f"expect: kind: got {self.kind!r}, expected one of {', '.join(KINDS)}")
-        if KINDS[self.kind].compares:
-            if not self.other or not all(isinstance(o, str) and o for o in self.other):
-                raise ValueError(f"expect: {self.kind} needs `other`, the arm(s) to compare with")
-        elif self.other:
-            raise ValueError(f"expect: {self.kind} compares with no other arm, got other={self.other!r}")
-        if self.metric not in METRICS:
-            raise ValueError(f"expect: metric: got {self.metric!r}, expected one of {', '.join(METRICS)}")
-        if isinstance(self.margin, bool) or not isinstance(self.margin, (int, float)) or self.margin < 0:
-            raise ValueError(f"expect: margin: got {self.margin!r}, expected a number >= 0")
-        if self.margin and self.kind not in ("not_worse_than", "generalizes"):
-            raise ValueError(f"expect: margin: only not_worse_than and generalizes take a margin, not {self.kind}")
-        rates = {"invariant": "max_flip_rate", "directional": "max_violation_rate"}
-        if self.kind in rates:
-            if not isinstance(self.under, str) or not self.under:
-                raise ValueError(f"expect: {self.kind} needs `under`, the counterfactual test set (one of the arm's extra_tests)")
-            if self.kind == "directional" and self.under not in _directional_sets():
-                raise ValueError(f"expect: directional: under: got {self.under!r}, expected a directional set "
-                                 f"({', '.join(_directional_sets())})")
-            rate = getattr(self, rates[self.kind])
-            if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
-                raise ValueError(f"expect: {rates[self.kind]}: got {rate!r}, expected a share in [0, 1]")
-        elif self.under:
-            raise ValueError(f"expect: under: only invariant and directional take it, not {self.kind}")
-        for kind, name in rates.items():
-            if self.kind != kind and getattr(self, name) is not None:
-                raise ValueError(f"expect: {name}: only {kind} takes it, not {self.kind}")
-        if self.kind == "generalizes":
-            from fraudft.experiment.extra_tests import _NAME
-
-            if not isinstance(self.on, str) or not _NAME.fullmatch(self.on):
-                raise ValueError(f"expect: generalizes needs `on`, the NAME of an --extra-test NAME=PATH set, got {self.on!r}")
-        elif self.on:
-            raise ValueError(f"expect: on: only generalizes takes it, not {self.kind}")
-
-    @property
-    def compares(self) -> bool:
-        return KINDS[self.kind].compares
-
-    def __str__(self) -> str:
-        if self.kind == "invariant":
-            return f"invariant:{self.under}:flip rate <= {self.max_flip_rate:g}"
-        if self.kind == "directional":
-            return f"directional:{self.under}:share with P(fraud) fallen <= {self.max_violation_rate:g}"
-        if self.kind == "generalizes":
-            return f"generalizes:{self.on}:{self.metric}:margin {self.margin:g}"
-        if not self.compares:
-            return self.kind
-        other = self.other[0] if len(self.other) == 1 else "every one of " + "|".join(self.other)
-        return f"{self.kind}:{other}:{self.metric}" + (f":margin {self.margin:g}" if self.margin else "")
+from fraudft.core.registry import Registry
+from fraudft.metrics.registry import get_metric
+from fraudft.results.record import TEST, RunRecord, extra_evaluation
 
 
 @dataclass
@@ -179,26 +75,19 @@ class Verdict:
 class ExpectationKind:
     name: str
     compares: bool
-    judge: Callable[[Expectation, str, list[RunRecord], dict[str, list[RunRecord]], int, tuple], Verdict]
+    judge: Callable[[object, str, list[RunRecord], dict[str, list[RunRecord]], int, tuple], Verdict]
 
 
-KINDS: dict[str, ExpectationKind] = {}
+KINDS: Registry[ExpectationKind] = Registry("expectation kind")
 
 
 def expectation_kind(name: str, compares: bool):
     """Register `judge(expectation, arm name, our runs, {other arm: runs}, n_resamples, test data) -> Verdict`
     under name; test data: the transforms of the arm's test split (its runs' `test` evaluation)."""
-
-    def register(fn):
-        if name in KINDS:
-            raise ValueError(f"expectation kind {name!r} is registered twice")
-        KINDS[name] = ExpectationKind(name, compares, fn)
-        return fn
-
-    return register
+    return KINDS.decorator(name, lambda fn: ExpectationKind(name, compares, fn))
 
 
-def _verdict(expectation: Expectation, arm: str, status: str, why: str = "", **fields) -> Verdict:
+def _verdict(expectation, arm: str, status: str, why: str = "", **fields) -> Verdict:
     return Verdict(arm=arm, expectation=str(expectation), kind=expectation.kind, metric=expectation.metric,
                    status=status, why=why, compared_with=list(expectation.other), **fields)
 
@@ -282,10 +171,9 @@ def _generalizes(expectation, arm, ours, others, n_resamples, test_data) -> Verd
     non-inferiority, as not_worse_than, but unpaired (fraudft.metrics.stats.compare_test_sets: the two sets hold
     other examples, each drawn within its own labels; the seeds drawn once for both)."""
     from fraudft.metrics import stats
-    from fraudft.experiment.extra_tests import evaluation_name
 
     metric = get_metric(expectation.metric)
-    name = evaluation_name(expectation.on)
+    name = extra_evaluation(expectation.on)
     away = [r.evaluation(name) for r in ours]
     if any(e is None for e in away):
         return _verdict(expectation, arm, "not judged",
@@ -372,61 +260,3 @@ def _comparison(direction: int, non_inferior: bool = False):
 expectation_kind("beats", compares=True)(_comparison(+1))
 expectation_kind("worse_than", compares=True)(_comparison(-1))
 expectation_kind("not_worse_than", compares=True)(_comparison(+1, non_inferior=True))
-
-
-def judge(arm, expectation: Expectation, runs_by_arm: dict[str, list[RunRecord]],
-          n_resamples: int | None = None) -> Verdict:
-    """The verdict of one expectation of `arm` (an Arm) from successful runs of it and the arms it
-    names ({arm name: runs}); "not judged" when some of them have no successful run."""
-    from fraudft.metrics import stats
-
-    n_resamples = n_resamples or stats.B_DEFAULT
-    missing = [name for name in (arm.name, *expectation.other) if not runs_by_arm.get(name)]
-    if missing:
-        return _verdict(expectation, arm.name, "not judged", f"no successful run of {', '.join(missing)}")
-    ours = runs_by_arm[arm.name]
-    if any(r.test is None for r in ours):
-        return _verdict(expectation, arm.name, "not judged", f"no {TEST!r} evaluation")
-    others = {name: runs_by_arm[name] for name in expectation.other}
-    verdict = KINDS[expectation.kind].judge(expectation, arm.name, ours, others, n_resamples, tuple(arm.test_data))
-    verdict.seeds = len(ours)
-    return verdict
-
-
-def judge_all(records: list[RunRecord], arms=None, n_resamples: int | None = None) -> list[Verdict]:
-    """The verdict of every expectation of every arm that has records here, in arms.toml order
-    (one recipe's records; the successful runs of each arm, whatever their seeds)."""
-    from fraudft.experiment.arms import ARMS
-
-    runs_by_arm: dict[str, list[RunRecord]] = {}
-    for r in records:
-        if r.ok:
-            runs_by_arm.setdefault(r.arm, []).append(r)
-    present = {r.arm for r in records}
-    return holm_claims([judge(arm, e, runs_by_arm, n_resamples) for arm in (arms or ARMS) if arm.name in present
-                        for e in arm.expects])
-
-
-def holm_claims(verdicts: list[Verdict], alpha: float = 0.05) -> list[Verdict]:
-    """The verdicts with `p_adjusted`: Holm's step-down adjustment of their p-values across the family
-    (the comparisons judged together, e.g. one grid's). The gate stays each verdict's own status;
-    a claim printed per expectation ("X beats every baseline") is "shown" only when its adjusted p
-    is below alpha. Verdicts without a p-value (collapse, not judged) are left as they are."""
-    tested = sorted((v for v in verdicts if v.p_value is not None), key=lambda v: v.p_value)
-    running = 0.0
-    for rank, verdict in enumerate(tested):
-        running = max(running, min(1.0, (len(tested) - rank) * verdict.p_value))
-        verdict.p_adjusted = running
-    return verdicts
-
-
-def check_metrics_available(arms, recipe) -> None:
-    """Raise UsageError (one line) when an arm expects a metric that needs scores on a recipe that
-    evaluates in generate mode (its records hold no scores)."""
-    if recipe.eval.mode == "score":
-        return
-    for arm in arms:
-        for e in arm.expects:
-            if e.compares and get_metric(e.metric).needs == "scores":
-                raise UsageError(f"arms.toml: {arm.name}: expect {e}: {e.metric} needs P(fraud) scores, but recipe "
-                                 f"{recipe.name} evaluates in {recipe.eval.mode} mode; use a prediction metric")
