@@ -166,6 +166,15 @@ def layer_linears(layer) -> dict[str, tuple[int, int]]:
     return found
 
 
+HEAD_DIM_NAMES = ("head_dim", "head_size")  # transformers attention modules' attribute names
+HEADS_NAMES = ("num_heads", "num_attention_heads")
+
+
+def _int_attr(obj, names) -> int | None:
+    values = (getattr(obj, name, None) for name in names)
+    return next((v for v in values if isinstance(v, int) and not isinstance(v, bool) and v > 0), None)
+
+
 def module_dims(model) -> dict:
     """FALLBACK's shape of any model, from its modules: the embedding's width and rows, the layer
     list's length, the first layer's linears, the attention module's head counts."""
@@ -176,15 +185,18 @@ def module_dims(model) -> dict:
     projections = layer_linears(layers[0])
     # the MLP's width: the widest input of a projection back to the hidden size (down_proj, c_proj)
     intermediate = max((d_in for d_in, d_out in projections.values() if d_out == hidden), default=hidden)
-    attention = next((m for m in layers[0].modules() if isinstance(getattr(m, "head_dim", None), int)), None)
-    if attention is None:
-        raise UsageError(f"{type(base).__name__}: no attention module with a head_dim in its decoder layers, "
-                         f"expected a transformers attention layer (or a family in {', '.join(FAMILIES)})")
+    # heads: the attention module's own counts where it keeps them, else the text config's
     text = base.config.get_text_config(decoder=True)
-    heads = getattr(attention, "num_heads", None) or text.num_attention_heads
-    groups = getattr(attention, "num_key_value_groups", None) or 1
+    attention = next((m for m in layers[0].modules() if _int_attr(m, HEAD_DIM_NAMES) is not None), None)
+    heads = _int_attr(attention, HEADS_NAMES) or _int_attr(text, ("num_attention_heads",))
+    if heads is None:
+        raise UsageError(f"{type(base).__name__}: its attention heads are neither an attribute of its attention "
+                         f"module ({', '.join(HEADS_NAMES)}) nor num_attention_heads of its config, expected one "
+                         f"(or a family in {', '.join(FAMILIES)})")
+    head_dim = _int_attr(attention, HEAD_DIM_NAMES) or _int_attr(text, ("head_dim",)) or hidden // heads
+    groups = _int_attr(attention, ("num_key_value_groups",)) or 1
     return dict(hidden=hidden, intermediate=intermediate, layers=len(layers), heads=heads,
-                kv_heads=max(1, heads // groups), head_dim=attention.head_dim, vocab=vocab,
+                kv_heads=max(1, heads // groups), head_dim=head_dim, vocab=vocab,
                 projections=projections, first_layer_inputs=FALLBACK.first_layer_inputs)
 
 
