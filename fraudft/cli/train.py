@@ -128,6 +128,7 @@ def cmd_train(args) -> int:
     print(f"task format: {format_line(task_format)}; generate mode's --max-new-tokens {max_new_tokens} "
           "(the longest trained answer + margin), saved with the adapter")
     print(truncation_line(stats.truncation))
+    print(f"LoRA on {', '.join(stats.adapted_modules)} (paths inside a decoder layer; run.json: train_info.adapted_modules)")
     return 0
 
 

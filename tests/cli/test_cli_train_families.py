@@ -46,6 +46,7 @@ def test_another_architecture_trains_two_steps_and_records_its_adapted_modules(c
     rc, out, err = train(capsys, model, data, tmp_path / "run")
     assert rc == 0, err
     assert "Traceback" not in err and "trained 2 steps" in out
+    assert f"LoRA on {', '.join(ADAPTED[family])} " in out
     record = json.loads((tmp_path / "run" / "run.json").read_text(encoding="utf-8"))
     assert record["train_info"]["adapted_modules"] == ADAPTED[family]
     assert record["run_info"]["config"]["lora"]["target_modules"] is None  # none asked for: the family's
