@@ -74,14 +74,14 @@ def fill_defaults(args) -> str | None:
 def cmd_train(args) -> int:
     from fraudft.engine.measure import is_main_process
     from fraudft.modeling.encode import EncodeConfig, Encoder
-    from fraudft.modeling.lora import REFERENCE_TARGET_MODULES, LoraSettings
+    from fraudft.modeling.lora import LoraSettings
     from fraudft.modeling.taskformat import answer_token_budget, save_format
     from fraudft.modeling.models import load_model
     from fraudft.results.store import meta_info, run_info, write_json_atomic
     from fraudft.engine.train import TrainConfig, train
 
     defaults_used = fill_defaults(args)
-    target_modules = tuple(args.target_modules.split(",")) if args.target_modules else REFERENCE_TARGET_MODULES
+    target_modules = tuple(args.target_modules.split(",")) if args.target_modules else None  # None: the family's
     lora = config_from_flags(LoraSettings, r=args.lora_r, alpha=args.lora_alpha, dropout=args.lora_dropout,
                              target_modules=target_modules, rslora=args.rslora)
     config = config_from_flags(
@@ -128,6 +128,7 @@ def cmd_train(args) -> int:
     print(f"task format: {format_line(task_format)}; generate mode's --max-new-tokens {max_new_tokens} "
           "(the longest trained answer + margin), saved with the adapter")
     print(truncation_line(stats.truncation))
+    print(f"LoRA on {', '.join(stats.adapted_modules)} (paths inside a decoder layer; run.json: train_info.adapted_modules)")
     return 0
 
 
@@ -155,7 +156,8 @@ def register(commands) -> None:
     p.add_argument("--lora-r", type=int, default=8)
     p.add_argument("--lora-alpha", type=float, default=16)
     p.add_argument("--lora-dropout", type=float, default=0.05)
-    p.add_argument("--target-modules", default=None, help="comma-separated; default: the reference's")
+    p.add_argument("--target-modules", default=None, help="comma-separated module names (suffixes, as peft reads them); default: the model family's "
+                        "(every projection of a decoder layer; fraudft.modeling.families)")
     p.add_argument("--rslora", action="store_true", help="scale by alpha/sqrt(r) instead of alpha/r")
     model_default = "default: the tiny recipe's for --model tiny, else the reference's"
     p.add_argument("--batch-size", type=int, default=None, help=model_default)

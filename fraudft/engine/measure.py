@@ -31,6 +31,7 @@ class TrainStats:
     flops_per_step: float = 0.0  # model FLOPs per optimizer step
     mfu: dict = field(default_factory=dict)  # model FLOPs utilisation per device; null with a reason off known GPUs
     batching: str = ""
+    adapted_modules: list = field(default_factory=list)  # the modules peft put LoRA on (families.adapted_modules)
     gradient_checkpointing: dict = field(default_factory=dict)  # {"enabled": bool, "why": str}
     notes: list = field(default_factory=list)  # fallbacks and warnings of this run
     # {"max_length": n, "train"/"eval": {"records", "dialogues_shortened", "tokens_removed"}}: what

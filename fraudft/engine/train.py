@@ -69,7 +69,7 @@ from fraudft.modeling.flops import (
     step_flops,
 )
 from fraudft.modeling.hf_dataset import encode_dataset, records_dataset
-from fraudft.modeling.lora import LoraSettings, add_lora
+from fraudft.modeling.lora import LoraSettings, adapted_modules, add_lora
 from fraudft.modeling.loss import label_position_loss
 from fraudft.modeling.taskformat import TaskFormat
 from fraudft.modeling.truncation import truncation_summary
@@ -332,12 +332,14 @@ def train(model, tokenizer, train_records: list[dict], eval_records: list[dict],
                                    "train": truncation_summary(train_records, train_set, encoder),
                                    "eval": truncation_summary(eval_records, eval_set, encoder)},
                        resumed_from_step=int(Path(checkpoint).name.split("-")[-1]) if checkpoint else None)
-    count_flops = functools.partial(
-        step_flops, ModelShape.of(model), lora_r=lora.r, lora_targets=lora.target_modules, loss=config.loss,
-        checkpointing=checkpointing, varlen_attention=_attention(model).startswith("flash_attention"),
-    )
+    shape = ModelShape.of(model)
     set_seed(config.seed)  # the LoRA init too: every seed of an arm starts from its own adapter weights
     model = add_lora(model, lora)
+    stats.adapted_modules = adapted_modules(model)  # what peft put LoRA on, not the names asked for
+    count_flops = functools.partial(
+        step_flops, shape, lora_r=lora.r, lora_targets=stats.adapted_modules, loss=config.loss,
+        checkpointing=checkpointing, varlen_attention=_attention(model).startswith("flash_attention"),
+    )
     if config.liger:
         apply_liger_kernel(model, LIGER_KERNELS)  # transformers' integration: unwraps peft, patches in place
         stats.notes.append(f"liger: {', '.join(k for k, on in LIGER_KERNELS.items() if on)} kernels "

@@ -1,4 +1,4 @@
-"""Analytic matmul FLOPs of a LoRA training step on a Qwen2-style decoder, and MFU.
+"""Analytic matmul FLOPs of a LoRA training step on a decoder-only transformer, and MFU.
 
     from fraudft.modeling.flops import ModelShape, BatchLayout, step_flops
     flops = step_flops(ModelShape.of(model), BatchLayout.of(batch), lora_r=8, loss="label_positions")
@@ -25,11 +25,12 @@ the forward recomputed under gradient checkpointing: what the device actually ra
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import torch
 
 from fraudft.modeling.encode import IGNORE_INDEX
+from fraudft.modeling.families import gated_projections, matches, shape_dims
 
 # Peak dense bf16 FLOP/s (no sparsity) by substring of torch.cuda.get_device_name(), most specific first.
 PEAK_BF16_FLOPS = (
@@ -42,13 +43,17 @@ PEAK_BF16_FLOPS = (
     ("A10G", 70e12),
     ("RTX 4090", 165e12),
 )
-# The first layer's q/k/v read the frozen embeddings' output; its MLP already reads the attention output.
-FIRST_LAYER_INPUTS = ("q_proj", "k_proj", "v_proj")
 
 
 @dataclass(frozen=True)
 class ModelShape:
-    """The dimensions of a Qwen2-style decoder that its matmul FLOPs depend on."""
+    """The dimensions of a decoder that its matmul FLOPs depend on, and the projections of one layer.
+
+    `projections`: (in-layer path, d_in, d_out) of each linear layer of a decoder layer, as the
+    model's family gives them (fraudft.modeling.families); none given (a shape written by hand):
+    the Llama/Qwen2-style q/k/v/o and gated MLP of these dimensions. `first_layer_inputs`: the
+    projections reading the frozen embeddings' output in the first layer (Qwen2's q/k/v; its MLP
+    already reads the attention output), whose input gradient is not computed."""
 
     hidden: int
     intermediate: int
@@ -57,21 +62,23 @@ class ModelShape:
     kv_heads: int
     head_dim: int
     vocab: int
+    projections: tuple[tuple[str, int, int], ...] = ()
+    first_layer_inputs: tuple[str, ...] = ("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj")
 
     @classmethod
     def of(cls, model) -> "ModelShape":
-        """The shape of a transformers CausalLM (or a peft wrapper around one)."""
-        config = (model.get_base_model() if hasattr(model, "get_base_model") else model).config
-        head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
-        return cls(config.hidden_size, config.intermediate_size, config.num_hidden_layers,
-                   config.num_attention_heads, config.num_key_value_heads, head_dim, config.vocab_size)
+        """The shape of a transformers CausalLM (or a peft wrapper around one), read as its family
+        says (a nested text_config included), or from its modules for an unknown family."""
+        dims = shape_dims(model)
+        dims["projections"] = tuple((name, d_in, d_out) for name, (d_in, d_out) in dims["projections"].items())
+        dims["first_layer_inputs"] = tuple(dims["first_layer_inputs"])
+        return cls(**dims)
 
     def linears(self) -> dict[str, tuple[int, int]]:
-        """(d_in, d_out) of each projection in one decoder layer."""
-        q, kv = self.heads * self.head_dim, self.kv_heads * self.head_dim
-        h, i = self.hidden, self.intermediate
-        return {"q_proj": (h, q), "k_proj": (h, kv), "v_proj": (h, kv), "o_proj": (q, h),
-                "gate_proj": (h, i), "up_proj": (h, i), "down_proj": (i, h)}
+        """(d_in, d_out) of each projection in one decoder layer, by its path in the layer."""
+        if self.projections:
+            return {name: (d_in, d_out) for name, d_in, d_out in self.projections}
+        return gated_projections(asdict(self))
 
 
 @dataclass(frozen=True)
@@ -110,10 +117,11 @@ def _pass_flops(shape: ModelShape, rows: int, pairs: int, head_rows: int, lora_r
     """(forward, backward) matmul FLOPs of one pass over `rows` positions and `pairs` query-key pairs."""
     forward = backward = 0
     for name, (d_in, d_out) in shape.linears().items():
-        layers_with_input_grad = shape.layers - (0 if first_layer_input_grad or name not in FIRST_LAYER_INPUTS else 1)
+        first_layer_input = name in shape.first_layer_inputs
+        layers_with_input_grad = shape.layers - (0 if first_layer_input_grad or not first_layer_input else 1)
         forward += shape.layers * 2 * rows * d_in * d_out
         backward += layers_with_input_grad * 2 * rows * d_in * d_out
-        if name in lora_targets:
+        if any(matches(name, target) for target in lora_targets):
             lora = 2 * rows * lora_r * (d_in + d_out)
             forward += shape.layers * lora
             # weight gradients of A and B, the gradient into B's input, and into A's input where needed
@@ -126,6 +134,9 @@ def _pass_flops(shape: ModelShape, rows: int, pairs: int, head_rows: int, lora_r
 def step_flops(shape: ModelShape, layout: BatchLayout, lora_r: int, lora_targets, loss: str,
                checkpointing: bool = False, varlen_attention: bool = False) -> dict:
     """Model and executed matmul FLOPs (forward + backward) of one micro-batch.
+
+    `lora_targets`: the adapted projections, as peft's target_modules names them (a layer path or
+    its suffix: `q_proj`, `self_attn.q_proj`; fraudft.modeling.families.adapted_modules gives them).
 
     `checkpointing`: the decoder's forward is recomputed during backward, and the embedding output
     requires grad (so the first layer's input gradients are computed too). `varlen_attention`: a

@@ -3,15 +3,23 @@
     from fraudft.modeling.lora import LoraSettings, add_lora
     model = add_lora(load_model("tiny"), LoraSettings(r=8, alpha=16, dropout=0.05))
 
-peft is imported only where an adapter is built, so arms and configs load without it.
+`target_modules` None (the default): the model family's targets (fraudft.modeling.families; every
+projection of a decoder layer, for Qwen2 REFERENCE_TARGET_MODULES). add_lora checks the targets
+against the model (a name matching no module is a UsageError) and `adapted_modules` tells, from
+the peft model, which modules really got LoRA. peft is imported only where an adapter is built, so
+arms and configs load without it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import asdict, dataclass
 
-REFERENCE_TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+from fraudft.modeling.families import FAMILIES, adapted_modules, lora_targets
+
+REFERENCE_TARGET_MODULES = FAMILIES["qwen2"].target_modules
+__all__ = ["REFERENCE_TARGET_MODULES", "LoraSettings", "add_lora", "adapted_modules", "parameter_counts"]
 
 
 @dataclass(frozen=True)
@@ -21,7 +29,7 @@ class LoraSettings:
     r: int = 8
     alpha: float = 16
     dropout: float = 0.05
-    target_modules: tuple[str, ...] = REFERENCE_TARGET_MODULES
+    target_modules: tuple[str, ...] | None = None  # None: the model family's
     rslora: bool = False
 
     def __post_init__(self):
@@ -31,9 +39,10 @@ class LoraSettings:
             raise ValueError(f"alpha: got {self.alpha!r}, expected a positive number")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout: got {self.dropout!r}, expected a number in [0, 1)")
-        if not self.target_modules or not all(isinstance(m, str) and m for m in self.target_modules):
-            raise ValueError(f"target_modules: got {self.target_modules!r}, expected module names")
-        object.__setattr__(self, "target_modules", tuple(self.target_modules))
+        if self.target_modules is not None:
+            if not self.target_modules or not all(isinstance(m, str) and m for m in self.target_modules):
+                raise ValueError(f"target_modules: got {self.target_modules!r}, expected module names")
+            object.__setattr__(self, "target_modules", tuple(self.target_modules))
 
     @property
     def scale(self) -> float:
@@ -41,7 +50,8 @@ class LoraSettings:
         return self.alpha / (math.sqrt(self.r) if self.rslora else self.r)
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "target_modules": list(self.target_modules), "scale": self.scale}
+        targets = None if self.target_modules is None else list(self.target_modules)
+        return {**asdict(self), "target_modules": targets, "scale": self.scale}
 
     def peft_config(self):
         """The equivalent peft.LoraConfig."""
@@ -49,15 +59,17 @@ class LoraSettings:
 
         return LoraConfig(
             task_type=TaskType.CAUSAL_LM, r=self.r, lora_alpha=self.alpha, lora_dropout=self.dropout,
-            target_modules=list(self.target_modules), use_rslora=self.rslora,
+            target_modules=None if self.target_modules is None else list(self.target_modules), use_rslora=self.rslora,
         )
 
 
 def add_lora(model, settings: LoraSettings):
-    """Wrap a model with trainable LoRA adapters (the base weights are frozen)."""
+    """Wrap a model with trainable LoRA adapters (the base weights are frozen), on the targets
+    fraudft.modeling.families.lora_targets resolves and checks for this model."""
     from peft import get_peft_model
 
-    return get_peft_model(model, settings.peft_config())
+    config = dataclasses.replace(settings.peft_config(), target_modules=lora_targets(model, settings.target_modules))
+    return get_peft_model(model, config)
 
 
 def parameter_counts(model) -> tuple[int, int]:

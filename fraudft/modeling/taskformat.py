@@ -19,7 +19,8 @@ Prompts (PROMPTS, registered by name with `@prompt`):
   assistant message's content: a conversation with an assistant message is rendered and the first
   token after the content is taken (`<|im_end|>` for Qwen2, `<|eot_id|>` for Llama-3,
   `<end_of_turn>` for Gemma; eos where the template writes nothing after it), so the model learns to
-  stop the way it is served. A template that fails to render raises UsageError naming the tokenizer.
+  stop the way it is served. The template gets its family's keyword arguments (Qwen3's
+  enable_thinking=False; fraudft.modeling.families.chat_template_kwargs). A template that fails to render raises UsageError naming the tokenizer.
 
 The separator joins instruction and input: "" (the default) as the reference, which keeps the golden
 ids; LLaMA-Factory's alpaca template joins them with "\\n" (the 0819 instruction ends with a newline,
@@ -117,8 +118,11 @@ def with_pad_token(tokenizer):
 # ---- prompts -------------------------------------------------------------------------------------
 
 def _apply(tokenizer, messages: list[dict], generation_prompt: bool) -> str:
+    from fraudft.modeling.families import chat_template_kwargs
+
     try:
-        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=generation_prompt)
+        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=generation_prompt,
+                                             **chat_template_kwargs(tokenizer))
     except Exception as err:  # jinja2's TemplateError (raise_exception), ValueError (no template), ...
         raise UsageError(f"{_tokenizer_name(tokenizer)}: prompt chat_template: the tokenizer's chat template "
                          f"failed to render ({type(err).__name__}: {err}), expected a template that renders a "

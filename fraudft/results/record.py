@@ -256,6 +256,14 @@ class RunRecord:
         return lora if isinstance(lora, dict) else None
 
     @property
+    def adapted_modules(self) -> list[str] | None:
+        """The modules the run's LoRA was put on, read from peft's model (fraudft.modeling.families.
+        adapted_modules: in-layer paths such as `self_attn.qkv_proj`); None for baselines and for
+        records written before they were recorded."""
+        modules = self.train_info.get("adapted_modules")
+        return list(modules) if isinstance(modules, list) and modules else None
+
+    @property
     def model_name(self) -> str:
         """The model the run used (its recipe config's), else its recipe's name."""
         backend = self.config.get("backend")

@@ -64,6 +64,9 @@ def test_an_arm_gives_the_same_record_alone_or_after_other_work(recipe, splits):
     assert extra.metrics["records_changed"] + extra.metrics["records_unchanged"] == len(splits.test)
     assert sum(extra.metrics["unchanged_why"].values()) == extra.metrics["records_unchanged"]
     assert alone.train_info["learning_rate"] == recipe.train.learning_rate
+    # the modules peft adapted, as the record type reads them (the tiny Qwen2's seven projections)
+    assert alone.adapted_modules == ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
+                                     "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"]
     point = alone.test.operating_point  # chosen on the eval split by the recipe's rule
     assert point["rule"] == str(recipe.decision) and (point["threshold"] is None) == (point["test"] is None)
 
@@ -71,7 +74,7 @@ def test_an_arm_gives_the_same_record_alone_or_after_other_work(recipe, splits):
 @pytest.mark.parametrize("name", ["always_fraud", "surface_probe"])
 def test_baseline_arms_need_no_model_and_are_recorded(tmp_path, recipe, splits, name):
     record = run_arm(ARMS_BY_NAME[name], recipe, splits, seed=0, results_root=tmp_path)
-    assert record.train_info == {"status": "success", "steps": 0}
+    assert record.train_info == {"status": "success", "steps": 0} and record.adapted_modules is None
     test = record.test
     assert len(test.predictions) == len(test.scores) == len(splits.test)
     assert record.path.endswith(f"{recipe.key}/{name}-seed0.json")

@@ -8,7 +8,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from fraudft.modeling.encode import IGNORE_INDEX
 from fraudft.modeling.flops import BatchLayout, ModelShape, mfu, peak_flops, step_flops
-from fraudft.modeling.lora import LoraSettings, add_lora
+from fraudft.modeling.lora import LoraSettings, adapted_modules, add_lora
 from fraudft.modeling.loss import label_position_loss
 from fraudft.modeling.models import load_model
 
@@ -87,6 +87,6 @@ def test_formula_matches_flop_counter_on_the_tiny_model(loss):
         else:
             label_position_loss(model, batch).backward()
     counted = counter.get_total_flops()
-    expected = step_flops(ModelShape.of(model), BatchLayout.of(batch), 8, LoraSettings().target_modules, loss)
+    expected = step_flops(ModelShape.of(model), BatchLayout.of(batch), 8, adapted_modules(model), loss)
     assert expected["executed"] > expected["model"]  # row 1 is padded
     assert counted == pytest.approx(expected["executed"], rel=1e-3)

@@ -126,7 +126,8 @@ def test_add_lora_freezes_the_base_and_trains_only_adapters():
 def test_lora_settings_defaults_are_the_reference():
     s = LoraSettings()
     assert (s.r, s.alpha, s.dropout, s.rslora) == (8, 16, 0.05, False)
-    assert s.target_modules == ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+    assert s.target_modules is None  # the model family's: for Qwen2, the reference's seven projections
+    assert REFERENCE_TARGET_MODULES == ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 
 @pytest.mark.parametrize(
@@ -167,10 +168,10 @@ def test_scale_is_alpha_over_r_or_over_sqrt_r_with_rslora(r, alpha):
 def test_to_dict_is_plain_and_includes_scale():
     d = LoraSettings(r=16, alpha=32, dropout=0.2, rslora=True).to_dict()
     assert d == {
-        "r": 16, "alpha": 32, "dropout": 0.2, "target_modules": list(REFERENCE_TARGET_MODULES),
+        "r": 16, "alpha": 32, "dropout": 0.2, "target_modules": None,
         "rslora": True, "scale": pytest.approx(32 / 4),
     }
-    assert isinstance(d["target_modules"], list)
+    assert isinstance(LoraSettings(target_modules=("q_proj",)).to_dict()["target_modules"], list)
 
 
 @pytest.mark.parametrize("rslora", [False, True])
