@@ -1,6 +1,6 @@
 """One self-contained HTML page of a commit's records: tables, verdicts, interactive plots, history.
 
-    fraudft results report [REV] --out report.html [--results-dir results]
+    fraudft results report [REV] --out report.html [--results-dir results] [--metric NAME ...]
     from fraudft.results.report import write_report
     write_report(records, commit, "report.html", root="results")
 
@@ -12,6 +12,8 @@ the alpha/r sweeps, the loss curves, the robustness section, the data audit summ
 records, the environment (meta_info) and the history charts of fraudft.results.history (one per
 arm: the metric with its interval over commits, confirmed changes marked). An arm filter at the top
 hides an arm's rows and traces everywhere. Rendered from templates/report.html.j2 with jinja2.
+Which metrics the per-arm table, the history charts and the sweeps show is fraudft.results.views'
+(views "report", "history", "sweep"); --metric NAME (repeatable) picks the table's and the charts'.
 """
 
 from __future__ import annotations
