@@ -33,7 +33,8 @@ from types import SimpleNamespace
 
 import pytest
 
-__all__ = ["ControllerBenchmarks", "FORWARD_PROPERTY", "advance_training_clock", "forwarded_under_xdist", "json_params",
+__all__ = ["ControllerBenchmarks", "FORWARD_PROPERTY", "advance_training_clock", "bench_metrics", "forwarded_under_xdist",
+           "json_params",
            "make_forwarder", "metadata", "summary_lines", "timed_once", "training_clock", "training_seconds"]
 
 FORWARD_PROPERTY = "pytest_benchmark_rounds"  # the user_properties key a worker's test report carries
@@ -64,6 +65,23 @@ def training_seconds(record, arm) -> float:
 
 class _NotTimed(Exception):
     """A skip raised inside benchmark.pedantic, carried out as an Exception (see timed_once)."""
+
+
+def bench_metrics(evaluation) -> dict:
+    """extra_info's metrics of an evaluation (a record's test): the "bench" view's (fraudft.results.views),
+    each the registry's point value from the recorded labels, predictions and scores, or None (null) where
+    undefined, with {name: why} in "undefined"; never 0 in an undefined one's place."""
+    from fraudft.metrics.registry import get_metric
+    from fraudft.results.views import view_metrics
+    from fraudft.metrics.stats import metric_value, undefined_reason
+
+    out, undefined = {}, {}
+    for name in view_metrics("bench"):
+        values = evaluation.values_for(get_metric(name).needs)
+        out[name] = None if values is None else metric_value(name, evaluation.labels, values)
+        if out[name] is None:
+            undefined[name] = "no scores recorded" if values is None else undefined_reason(name, evaluation.labels, values)
+    return {**out, "undefined": undefined}
 
 
 def timed_once(benchmark, target):

@@ -102,24 +102,35 @@ def _score_extra(args, extras: dict[str, list[dict]], model, tokenizer, config) 
     (one scoring pass each); a metric a set cannot define (one class) is named with why in all_metrics."""
     from fraudft.engine.evaluate import evaluate
     from fraudft.experiment.extra_tests import extra_name
-    from fraudft.metrics.stats import point_values
 
     out = {}
     for name, records in extras.items():
         result = evaluate(model, tokenizer, records, config)
         labels = [int(r["label"]) for r in records]
-        strict = [int(not y) if p is None else int(p) for y, p in zip(labels, result["predictions"])]
         out[extra_name(name)] = {"data": dict(args.extra_tests)[extra_name(name)], "n": len(records),
                                  "fraud": sum(labels), "examples_per_s": result["examples_per_s"],
                                  "seconds": result["seconds"], "metrics": result["metrics"],
-                                 "all_metrics": point_values(labels, strict, result.get("probabilities"))}
+                                 "all_metrics": registry_figures(result["metrics"])}
     return out
+
+
+def registry_figures(metrics: dict) -> dict[str, dict]:
+    """{name: {"value", "undefined"}} of every registered metric, read from evaluate's metrics
+    (fraudft.engine.evaluate.metric_figures: an undefined one None, its reason in metrics["undefined"])."""
+    from fraudft.metrics.registry import METRICS
+
+    reasons = metrics.get("undefined") or {}
+    return {name: {"value": metrics.get(name), "undefined": reasons.get(name)} for name in METRICS}
+
+
+def _value(value: float | None, why: str | None) -> str:
+    """A figure as text: an undefined one as "— (why)", never as 0."""
+    return f"{value:.4f}" if value is not None else f"— ({why})"
 
 
 def _figures(all_metrics: dict) -> dict[str, str]:
     """Every registry figure as text: an undefined one as "— (why)", never as 0."""
-    return {name: (f"{v['value']:.4f}" if v["value"] is not None else f"— ({v['undefined']})")
-            for name, v in all_metrics.items()}
+    return {name: _value(v["value"], v["undefined"]) for name, v in all_metrics.items()}
 
 
 def _print_extra(extra: dict[str, dict]) -> None:
@@ -136,7 +147,6 @@ def cmd_evaluate(args) -> int:
     from fraudft.engine.evaluate import EvalConfig, evaluate
     from fraudft.modeling.models import load_model
     from fraudft.modeling.taskformat import read_saved_format, saved_max_length
-    from fraudft.metrics.stats import point_values
 
     adapter = adapter_folder(args.adapter) if args.adapter else None
     saved = read_saved_format(adapter) if adapter else None
@@ -168,7 +178,7 @@ def cmd_evaluate(args) -> int:
     labels = [int(r["label"]) for r in records]
     strict = [int(not y) if p is None else int(p) for y, p in zip(labels, result["predictions"])]  # invalid: wrong
     # Every metric of the registry (fraudft.metrics.registry), the score metrics from P(fraud) in score mode.
-    result["all_metrics"] = point_values(labels, strict, result.get("probabilities"))
+    result["all_metrics"] = registry_figures(result["metrics"])
     extra = _score_extra(args, extras, model, tokenizer, config)
     if args.perturb:
         return _report_perturb(args, result, records, labels, strict, model, tokenizer, config, extra)
@@ -180,16 +190,19 @@ def cmd_evaluate(args) -> int:
     m = result["metrics"]
     print(f"{args.data}: {m['n']} records, mode {result['mode']}, {result['examples_per_s']:.1f} examples/s")
     # Every figure from the metric registry: an undefined one shows as "— (why)", never as 0.
-    figures = _figures(result["all_metrics"])
-    print(f"  tn/fp/fn/tp {m['tn']}/{m['fp']}/{m['fn']}/{m['tp']}  precision {figures['precision']}  "
-          f"recall {figures['recall']}  f1 {figures['f1']}  accuracy {m['accuracy']:.4f}  invalid {m['invalid']}")
+    from fraudft.results.views import view_metrics
+
+    figures, headline = _figures(result["all_metrics"]), view_metrics("evaluate")  # fraudft.results.views
+    print(f"  tn/fp/fn/tp {m['tn']}/{m['fp']}/{m['fn']}/{m['tp']}  "
+          + "".join(f"{name} {figures[name]}  " for name in headline)
+          + f"accuracy {m['accuracy']:.4f}  invalid {m['invalid']}")
     print(f"  truncated to --max-length {config.max_length}: {result['truncated']} of {m['n']} dialogues, "
           f"{result['tokens_removed']} tokens removed")
-    print("  " + "  ".join(f"{name} {text}" for name, text in figures.items() if name not in ("precision", "recall", "f1")))
+    print("  " + "  ".join(f"{name} {text}" for name, text in figures.items() if name not in headline))
     if "reference_metrics" in result:
         r = result["reference_metrics"]
         print(f"  as the reference counts it (invalid = not fraud): tn/fp/fn/tp {r['tn']}/{r['fp']}/{r['fn']}/{r['tp']}"
-              f"  precision {r['precision']:.4f}  recall {r['recall']:.4f}")
+              + "".join(f"  {name} {_value(r[name], r['undefined'].get(name))}" for name in headline))
     if "replies" in result:
         counts = Counter(reply["status"] for reply in result["replies"])
         print(f"  replies ({result['cut']} cut at --max-new-tokens {config.new_tokens}; --json lists each): "
@@ -199,7 +212,7 @@ def cmd_evaluate(args) -> int:
     for name, label in (("speaker_accuracy", "speaker accuracy"), ("reason_rouge_l", "reason ROUGE-L (characters)")):
         if name in m:
             v = m[name]
-            value = f"{v['value']:.4f}" if v["value"] is not None else f"— ({v['undefined']})"
+            value = _value(v["value"], v["undefined"])
             print(f"  {label} {value}  (n {v['n']}: {v['denominator']})")
     _print_extra(extra)
     return 0

@@ -106,8 +106,14 @@ def cmd_results_history(args) -> int:
     arms = [a.strip() for a in args.arms.split(",") if a.strip()] if args.arms is not None else None
     if arms is not None and not arms:
         raise UsageError(f"--arms: got {args.arms!r}, expected arm names separated by commas")
-    found = history(Path(args.results_dir), args.metric, arms, args.last, args.recipe)
-    print(history_json(found) if args.json else history_text(found))
+    from fraudft.results.views import view_metrics
+
+    found = [history(Path(args.results_dir), metric, arms, args.last, args.recipe)
+             for metric in view_metrics("history", args.metric, "--metric")]
+    if args.json:  # one metric: its object; several: a list of them, in --metric order
+        print(history_json(found[0]) if len(found) == 1 else "[\n" + ",\n".join(map(history_json, found)) + "\n]")
+    else:
+        print("\n\n".join(map(history_text, found)))
     return 0
 
 
@@ -125,6 +131,9 @@ def cmd_results_plot(args) -> int:
 def cmd_results_report(args) -> int:
     from fraudft.results.report import write_report
     from fraudft.results.store import load_records
+    from fraudft.results.views import view_metrics
+
+    view_metrics("report", args.metric, "--metric")  # a bad --metric fails before anything is read
 
     if args.history_last is not None and args.history_last < 1:
         raise UsageError(f"--history-last: got {args.history_last}, expected a number of commits >= 1")
@@ -136,7 +145,8 @@ def cmd_results_report(args) -> int:
     records = load_records(root, commit, args.recipe)
     if args.resamples is not None and args.resamples < 100:
         raise UsageError(f"--resamples: got {args.resamples}, expected at least 100 bootstrap draws")
-    print(write_report(records, commit, out, root=root, history_last=args.history_last, n_resamples=args.resamples))
+    print(write_report(records, commit, out, root=root, history_last=args.history_last, n_resamples=args.resamples,
+                       metrics=args.metric))
     return 0
 
 
@@ -170,6 +180,13 @@ def _add_common(p) -> None:
     p.add_argument("--results-dir", default=DEFAULT_RESULTS_DIR,
                    help="where records are, one folder per commit (default: $FRAUDFT_RESULTS or results)")
     _add_recipe(p)
+
+
+def _add_metric(p, what: str, views: str) -> None:
+    """--metric NAME, repeatable: a registered metric (fraudft.metrics), checked with close matches."""
+    p.add_argument("--metric", action="append", default=None, metavar="NAME",
+                   help=f"{what}; repeatable; a metric of the registry (fraudft.metrics; an unknown NAME lists "
+                        f"them). Default: the '{views}' view of fraudft/results/views.py")
 
 
 def register(commands) -> argparse.ArgumentParser:
@@ -216,7 +233,8 @@ def register(commands) -> argparse.ArgumentParser:
     p.add_argument("--results-dir", default=DEFAULT_RESULTS_DIR,
                    help="where records are, one folder per commit (default: $FRAUDFT_RESULTS or results)")
     p.add_argument("--arms", default=None, help="only these arms, separated by commas (default: every arm)")
-    p.add_argument("--metric", default="mcc", help="a registered metric (fraudft.metrics.registry; default mcc)")
+    _add_metric(p, "the metric whose history is shown, one table each (each its own Holm family)",
+                "history")
     p.add_argument("--last", type=int, default=None, help="only the newest N commits with records")
     _add_recipe(p)
     p.add_argument("--json", action="store_true", help="JSON for machines instead of the markdown table")
@@ -233,6 +251,7 @@ def register(commands) -> argparse.ArgumentParser:
                    "(default: HEAD, else the newest commit with records on HEAD's first-parent line)")
     _add_common(p)
     p.add_argument("--out", required=True, help="the HTML file to write (e.g. report.html)")
+    _add_metric(p, "the metrics of the per-arm table and of the history charts", "report' and 'history")
     p.add_argument("--history-last", type=int, default=10,
                    help="commits in the history charts, newest last (default 10)")
     p.add_argument("--resamples", type=int, default=None,

@@ -42,6 +42,10 @@ class Registry(Mapping[str, T], Generic[T]):
         self._entries[name] = entry
         return entry
 
+    def remove(self, name: str) -> T:
+        """Unregister `name` (a test's own registration); a KeyError when it is not registered."""
+        return self._entries.pop(name)
+
     def decorator(self, name: str, wrap: Callable[[Callable], T] | None = None) -> Callable[[Callable], Callable]:
         """A decorator registering the function as `name` (as `wrap(function)` where given)."""
         def register(function: Callable) -> Callable:

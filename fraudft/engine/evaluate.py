@@ -54,7 +54,7 @@ from fraudft.task import Task, get_task
 DEFAULT_MAX_NEW_TOKENS = 32  # generate mode, when nothing sized max_new_tokens from the trained answers
 
 __all__ = [
-    "EvalConfig", "Prompts", "Reply", "answer_split", "classification_metrics", "encode_prompts", "evaluate",
+    "EvalConfig", "Prompts", "Reply", "answer_split", "encode_prompts", "evaluate", "metric_figures",
     "generate_replies", "greedy_config", "parse_reply", "read_reply", "reply_status", "score",
 ]
 
@@ -216,35 +216,31 @@ def generate_replies(model, tokenizer, records: list[dict] | Prompts, config: Ev
     return replies
 
 
-def classification_metrics(labels: list[bool], predictions: list[bool | None], task: Task | None = None) -> dict:
-    """Confusion counts, precision, recall, F1 and accuracy of a binary task (None: the default,
-    is_fraud; its positive class is the positive of tp, fp, precision...); a None prediction is invalid.
+def metric_figures(labels: list[bool], predictions: list[bool | None], scores: list[float] | None = None,
+                   task: Task | None = None) -> dict:
+    """An evaluation's stored figures: confusion counts (tn, fp, fn, tp), every metric of the registry
+    (fraudft.metrics.registry) at its point value, accuracy, invalid and n. A registry metric that is
+    undefined here is None (null in a record), never 0, with the registry's reason in `undefined`
+    ({name: why}). `task` (None: the default, is_fraud) says which label is the positive class.
 
-    Invalid predictions count as wrong (the opposite of the label). A metric whose denominator is
-    zero (e.g. precision with no positive prediction) is 0 and named in `undefined`.
-    """
+    A None prediction is invalid and counts as wrong (the opposite of the label). The score metrics
+    read `scores` (P(fraud)); without them each is None with "no scores (generate mode)".
+    Raises ValueError when there are no labels."""
+    from fraudft.metrics.stats import point_values
+
     task = task or get_task()
-    positive, negative = task.positive, task.negative  # ValueError for a task with no positive class
+    positive = task.positive  # ValueError for a task with no positive class
+    if not labels:
+        raise ValueError("labels: got none, expected at least one")
     invalid = sum(p is None for p in predictions)
-    strict = [(negative if y == positive else positive) if p is None else p for y, p in zip(labels, predictions)]
-    # [negative, positive] pins the order: ravel() gives tn, fp, fn, tp (the series once swapped it).
-    tn, fp, fn, tp = (int(x) for x in confusion_matrix(labels, strict, labels=[negative, positive]).ravel())
-    undefined = []
-
-    def ratio(name, num, den):
-        if den == 0:
-            undefined.append(name)
-            return 0.0
-        return num / den
-
-    precision = ratio("precision", tp, tp + fp)
-    recall = ratio("recall", tp, tp + fn)
-    f1 = ratio("f1", 2 * precision * recall, precision + recall)
-    accuracy = ratio("accuracy", tp + tn, len(labels))
-    return {
-        "tn": tn, "fp": fp, "fn": fn, "tp": tp, "precision": precision, "recall": recall,
-        "f1": f1, "accuracy": accuracy, "invalid": invalid, "n": len(labels), "undefined": undefined,
-    }
+    codes = [int(y == positive) for y in labels]
+    strict = [1 - y if p is None else int(p == positive) for y, p in zip(codes, predictions)]
+    # labels=[0, 1] pins the order: ravel() gives tn, fp, fn, tp (the series once swapped it).
+    tn, fp, fn, tp = (int(x) for x in confusion_matrix(codes, strict, labels=[0, 1]).ravel())
+    figures = point_values(codes, strict, scores)
+    return {"tn": tn, "fp": fp, "fn": fn, "tp": tp, **{name: f["value"] for name, f in figures.items()},
+            "accuracy": (tp + tn) / len(labels), "invalid": invalid, "n": len(labels),
+            "undefined": {name: f["undefined"] for name, f in figures.items() if f["value"] is None}}
 
 
 def reply_metrics(records: list[dict], replies: list[Reply], predictions: list[bool | None], fmt: TaskFormat) -> dict:
@@ -268,8 +264,8 @@ def reply_metrics(records: list[dict], replies: list[Reply], predictions: list[b
 def evaluate(model, tokenizer, records: list[dict], config: EvalConfig = EvalConfig()) -> dict:
     """Metrics of the model on records, with examples/s and (generate mode) reference-style figures.
 
-    Returns a dict: mode, threshold (score mode; else None), metrics (classification_metrics,
-    strict), seconds and examples_per_s (prompt encoding included), peak_memory, predictions (per
+    Returns a dict: mode, threshold (score mode; else None), metrics (metric_figures: the registry's
+    metrics, strict, an undefined one None with its reason), seconds and examples_per_s (prompt encoding included), peak_memory, predictions (per
     record: bool, or None for an invalid reply), truncated (records whose dialogue was cut to fit
     max_length) and tokens_removed (tokens cut over all records); score mode adds probabilities;
     generate mode adds replies ([{"reply": text, "status": reply_status}] per record), cut (replies
@@ -299,13 +295,13 @@ def evaluate(model, tokenizer, records: list[dict], config: EvalConfig = EvalCon
             "replies": [{"reply": r.text, "status": reply_status(r, task)} for r in replies],
             "cut": sum(r.cut for r in replies),
             # The reference counts an unparseable reply as "not fraud" (REFERENCE §5).
-            "reference_metrics": classification_metrics(
-                labels, [task.negative if p is None else p for p in predictions], task),
+            "reference_metrics": metric_figures(
+                labels, [task.negative if p is None else p for p in predictions], task=task),
         }
     if torch.cuda.is_available():
         torch.cuda.synchronize()
     seconds = time.perf_counter() - start
-    metrics = classification_metrics(labels, predictions, task)
+    metrics = metric_figures(labels, predictions, extra.get("probabilities"), task=task)
     if config.mode == "generate":
         metrics.update(reply_metrics(records, replies, predictions, config.format))
     return {

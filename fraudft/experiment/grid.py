@@ -32,6 +32,7 @@ from fraudft.experiment.runner import new_record
 from fraudft.results.config_diff import CONFIG_SECTIONS, config_diff
 from fraudft.results.expectations import Verdict, check_metrics_available, judge_all
 from fraudft.results.record import RunRecord
+from fraudft.results.views import view_metrics
 from fraudft.results.store import (
     git_state,
     project_dir,
@@ -167,12 +168,19 @@ def run_task(recipe: Recipe, arm: str, seed: int, results_root: Path, env: dict[
 # --- the grid ------------------------------------------------------------------------------------
 
 def _outcome(arm: str, seed: int, result: dict) -> dict:
+    """{"arm", "seed", "status", "metrics": {name: point value or None}, "undefined": {name: why},
+    "seconds", "path", "error"}; the metrics those of the "run" view (fraudft.results.views)."""
     record: RunRecord | None = result.get("record")
     test = record.test if record is not None else None
-    seconds = None
+    seconds, metrics, undefined = None, {}, {}
     if test is not None:
         seconds = (record.train_info.get("train_seconds") or 0) + (test.metrics.get("eval_seconds") or 0)
-    return {"arm": arm, "seed": seed, "status": result["status"], "f1": test.metrics.get("f1") if test else None,
+        reasons = test.metrics.get("undefined") or {}
+        for name in view_metrics("run"):
+            metrics[name] = test.metrics.get(name)
+            if metrics[name] is None:
+                undefined[name] = reasons.get(name) or "not recorded"
+    return {"arm": arm, "seed": seed, "status": result["status"], "metrics": metrics, "undefined": undefined,
             "seconds": seconds, "path": record.path if record is not None else None,
             "error": (record.error if record is not None else None) or result.get("reason")}
 
@@ -273,14 +281,24 @@ def grid_verdicts(outcomes: list[dict]) -> list[Verdict]:
 
 
 def summary_table(outcomes: list[dict]) -> str:
-    """A fixed-width table of the outcomes and a count line."""
-    rows = [("arm", "seed", "status", "f1", "seconds", "record / reason")]
+    """A fixed-width table of the outcomes (the "run" view's metrics, an undefined one `— (why)`) and a
+    count line."""
+    shown = view_metrics("run")
+
+    def cell(o: dict, name: str) -> str:
+        value = (o.get("metrics") or {}).get(name)
+        if value is not None:
+            return f"{value:.3f}"
+        return f"— ({o['undefined'][name]})" if name in (o.get("undefined") or {}) else ""
+
+    rows = [("arm", "seed", "status", *shown, "seconds", "record / reason")]
     for o in outcomes:
-        rows.append((o["arm"], str(o["seed"]), o["status"], "" if o["f1"] is None else f"{o['f1']:.3f}",
+        rows.append((o["arm"], str(o["seed"]), o["status"], *(cell(o, name) for name in shown),
                      "" if o["seconds"] is None else f"{o['seconds']:.1f}",
                      o["path"] if o["status"] in ("success", "reused") else (o["error"] or o["path"] or "")))
-    widths = [max(len(row[i]) for row in rows) for i in range(5)]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row[:5], widths)) + "  " + row[5] for row in rows]
+    last = len(rows[0]) - 1
+    widths = [max(len(row[i]) for row in rows) for i in range(last)]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row[:last], widths)) + "  " + row[last] for row in rows]
     counts = {s: sum(o["status"] == s for o in outcomes) for s in ("success", "reused", "failed", "skipped")}
     lines.append(", ".join(f"{n} {s}" for s, n in counts.items()) + f" of {len(outcomes)} tasks")
     return "\n".join(lines)

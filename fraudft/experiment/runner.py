@@ -87,13 +87,13 @@ def _evaluation(name: str, labels: list[int], result: dict, test: list[dict]) ->
 
 def _baseline_result(arm: Arm, training: list[dict], records: list[dict]) -> dict:
     """A baseline's scores on records, in fraudft.engine.evaluate's result shape (its fit included in the time)."""
-    from fraudft.engine.evaluate import classification_metrics
+    from fraudft.engine.evaluate import metric_figures
 
     start = time.perf_counter()
     scores = [float(s) for s in BASELINES[arm.method](training, records)]
     predictions = [s >= 0.5 for s in scores]
     return {"mode": "score", "threshold": 0.5, "probabilities": scores, "predictions": predictions,
-            "metrics": classification_metrics([r["label"] for r in records], predictions),
+            "metrics": metric_figures([r["label"] for r in records], predictions, scores),
             "seconds": time.perf_counter() - start}
 
 

@@ -78,10 +78,11 @@ def choose_threshold(rule: ThresholdRule, labels, scores) -> tuple[float | None,
 
 
 def _figures(labels, predictions) -> dict:
+    from fraudft.metrics.registry import metric_names
     from fraudft.metrics.stats import metric_value, undefined_reason
 
     out = {}
-    for name in ("precision", "recall", "f1", "mcc"):
+    for name in metric_names("predictions"):  # every prediction metric of the registry
         value = metric_value(name, labels, predictions)
         out[name] = value
         if value is None:
@@ -92,7 +93,8 @@ def _figures(labels, predictions) -> dict:
 
 def operating_point(rule: ThresholdRule, eval_labels, eval_scores, test_labels, test_scores) -> dict:
     """{"rule", "threshold", "undefined", "eval", "test"}: the threshold chosen on the eval split and
-    precision, recall, F1, MCC and the number flagged at it on both splits (None where undefined)."""
+    every prediction metric of the registry (precision, recall, F1, MCC, ...) and the number flagged
+    at it on both splits (None where undefined, with the reason in "undefined")."""
     threshold, why = choose_threshold(rule, eval_labels, eval_scores)
     out = {"rule": str(rule), "threshold": threshold, "undefined": why, "eval": None, "test": None}
     if threshold is not None:

@@ -27,6 +27,8 @@ from typing import Callable, Literal
 
 import numpy as np
 
+from fraudft.core.registry import Registry
+
 NEEDS = ("predictions", "scores")
 REASONS: dict[int, str] = {  # code -> why a metric is undefined (0 = defined)
     1: "no positive prediction",
@@ -47,7 +49,7 @@ class Metric:
     description: str  # one line: what it tells a fraud team
 
 
-METRICS: dict[str, Metric] = {}  # name -> Metric, in registration order
+METRICS: Registry[Metric] = Registry("metric")  # name -> Metric, in registration order
 
 
 def register(name: str, needs: str, higher_is_better: bool, description: str):
@@ -56,20 +58,13 @@ def register(name: str, needs: str, higher_is_better: bool, description: str):
         raise ValueError(f"metric {name!r} is already registered")
     if needs not in NEEDS:
         raise ValueError(f"needs: got {needs!r}, expected one of {', '.join(NEEDS)}")
-
-    def decorate(fn: Callable) -> Callable:
-        if name in METRICS:
-            raise ValueError(f"metric {name!r} is already registered")
-        METRICS[name] = Metric(name, needs, bool(higher_is_better), fn, description)
-        return fn
-
-    return decorate
+    return METRICS.decorator(name, lambda fn: Metric(name, needs, bool(higher_is_better), fn, description))
 
 
-def get_metric(name: str) -> Metric:
-    if name not in METRICS:
-        raise ValueError(f"metric: got {name!r}, expected one of {', '.join(METRICS)}")
-    return METRICS[name]
+def get_metric(name: str, option: str | None = None) -> Metric:
+    """The registered metric `name`; else a UsageError (a ValueError) naming `option` where given, the
+    registered names and the close matches first."""
+    return METRICS.lookup(name, option)
 
 
 def metric_names(needs: str | None = None) -> tuple[str, ...]:

@@ -39,9 +39,10 @@ from fraudft.results.record import RunRecord
 from fraudft.results.store import group_runs, model_of
 from fraudft.results.markdown import markdown
 from fraudft.results.table import metric_inputs, short_error, summarize_arm
+from fraudft.results.views import view_metric, view_metrics
 
-SHOWN = ("f1", "mcc", "roc_auc")  # the means shown per arm in the main table (every metric has its delta below)
-QUALITY = "mcc"  # the metric regressions are judged on: 0 for any constant answer, whatever the class balance
+# Which metrics show (views "compare": the means per arm in the main table, every metric has its delta
+# below) and which one regressions are judged on (view "quality") is fraudft.results.views' to say.
 CPU_NOTE = "informational on CPU, measure interleaved with `fraudft results ab`"
 
 
@@ -155,8 +156,9 @@ def compare_arm(a: dict | None, b: dict | None, margin_mcc: float = 0.05, tolera
         row["notes"].append(why)
     row["untested"] = why or (None if labels is not None else "no common test labels")
     if labels is not None and a["records"] and b["records"]:
+        quality = view_metric("quality")
         for m in METRICS:
-            row["deltas"][m] = metric_delta(a, b, labels, m, n_resamples, margin=margin_mcc if m == QUALITY else None)
+            row["deltas"][m] = metric_delta(a, b, labels, m, n_resamples, margin=margin_mcc if m == quality else None)
     gpu = measured_on_gpu(a["records"]) and measured_on_gpu(b["records"])
     rel = _relative(a["tokens_per_s"], b["tokens_per_s"])
     if rel is not None and rel < -tolerance_throughput:
@@ -180,34 +182,37 @@ def compare_arm(a: dict | None, b: dict | None, margin_mcc: float = 0.05, tolera
 def _quality_regressions(rows: list[tuple[dict | None, dict | None, dict]], margin: float) -> None:
     """MCC worse by more than the margin where the non-inferiority test, Holm-adjusted across the arms,
     confirms it: a regression. Shown lower (the metric's own adjusted verdict) within the margin, or a
-    drop beyond it that cannot be tested: a note. Sets deltas["mcc"]["p_worse_adjusted"]."""
-    family = [row for _, _, row in rows if row["deltas"].get(QUALITY, {}).get("p_worse") is not None
+    drop beyond it that cannot be tested: a note. Sets deltas["mcc"]["p_worse_adjusted"]. (MCC: the
+    quality view's metric, fraudft.results.views.)"""
+    quality = view_metric("quality")
+    name = quality.upper()
+    family = [row for _, _, row in rows if row["deltas"].get(quality, {}).get("p_worse") is not None
               and not row.get("config")]  # a changed config is no regression of the arm: not in the family
     for _, _, row in rows:
-        result = row["deltas"].get(QUALITY, {})
+        result = row["deltas"].get(quality, {})
         if row.get("config") and result.get("delta") is not None and result.get("low") is not None:
-            row["notes"].append(f"MCC {result['delta']:+.3f} [{result['low']:+.3f}, {result['high']:+.3f}]: "
+            row["notes"].append(f"{name} {result['delta']:+.3f} [{result['low']:+.3f}, {result['high']:+.3f}]: "
                                 "a config change, not a regression")
-    tests = [{"p_value": row["deltas"][QUALITY]["p_worse"], "delta": row["deltas"][QUALITY]["delta"],
-              "verdict": "lower", "n_resamples": row["deltas"][QUALITY]["n_resamples"]} for row in family]
+    tests = [{"p_value": row["deltas"][quality]["p_worse"], "delta": row["deltas"][quality]["delta"],
+              "verdict": "lower", "n_resamples": row["deltas"][quality]["n_resamples"]} for row in family]
     for row, adjusted in zip(family, stats.holm(tests)):
-        result = row["deltas"][QUALITY]
+        result = row["deltas"][quality]
         result["p_worse_adjusted"] = adjusted["p_adjusted"]
         borderline = " (borderline)" if adjusted["borderline"] else ""
         interval = f"{result['delta']:+.3f} [{result['low']:+.3f}, {result['high']:+.3f}]"
         if adjusted["significant"]:
-            row["regressions"].append(f"MCC {interval} below −{margin:g} (Holm-adjusted p {adjusted['p_adjusted']:.2g})"
+            row["regressions"].append(f"{name} {interval} below −{margin:g} (Holm-adjusted p {adjusted['p_adjusted']:.2g})"
                                       + borderline)
             row["change"] = "regressed"
         elif result["verdict"] == "lower":
-            row["notes"].append(f"MCC lower, within the margin {margin:g}: {interval}" + borderline)
+            row["notes"].append(f"{name} lower, within the margin {margin:g}: {interval}" + borderline)
     for a, b, row in rows:
-        if a is None or b is None or row["deltas"].get(QUALITY, {}).get("delta") is not None or row.get("config"):
+        if a is None or b is None or row["deltas"].get(quality, {}).get("delta") is not None or row.get("config"):
             continue
-        mcc_a, mcc_b = (s["metrics"].get(QUALITY, {}).get("mean") for s in (a, b))
+        mcc_a, mcc_b = (s["metrics"].get(quality, {}).get("mean") for s in (a, b))
         if mcc_a is not None and mcc_b is not None and mcc_b - mcc_a < -margin:
-            why = row["untested"] or row["deltas"].get(QUALITY, {}).get("undefined") or "no common test labels"
-            row["notes"].append(f"MCC {mcc_b - mcc_a:+.3f} beyond the margin {margin:g}, not tested ({why})")
+            why = row["untested"] or row["deltas"].get(quality, {}).get("undefined") or "no common test labels"
+            row["notes"].append(f"{name} {mcc_b - mcc_a:+.3f} beyond the margin {margin:g}, not tested ({why})")
 
 
 def compare_records(records_a: list[RunRecord], records_b: list[RunRecord], n_resamples: int | None = None,
@@ -302,12 +307,12 @@ def compare_report(records_a: list[RunRecord], records_b: list[RunRecord], commi
     models = check_models(records_a, records_b, commit_a, commit_b, allow_model_change)
     rows = compare_records(records_a, records_b, margin_mcc=margin_mcc, tolerance_throughput=tolerance_throughput,
                            tolerance_memory=tolerance_memory, n_resamples=n_resamples)
-    lines, deltas = [], []
+    lines, deltas, shown = [], [], view_metrics("compare")
     for a, b, row in rows:
         if (row["backend"], row["arm"]) in models:
             row["notes"].insert(0, f"model changed: {models[row['backend'], row['arm']]}")
         seeds = f"{a['ok'] if a else 0}/{a['runs'] if a else 0} → {b['ok'] if b else 0}/{b['runs'] if b else 0}"
-        lines.append([row["backend"], row["arm"], seeds, *(_arrow(a, b, m) for m in SHOWN),
+        lines.append([row["backend"], row["arm"], seeds, *(_arrow(a, b, m) for m in shown),
                       _arrow_relative(a and a["tokens_per_s"], b and b["tokens_per_s"]), _memory_cell(a, b),
                       _verdict(row)])
         deltas += [[row["backend"], row["arm"], m, _arrow(a, b, m), _delta_cell(row["deltas"][m])]
@@ -328,7 +333,7 @@ def compare_report(records_a: list[RunRecord], records_b: list[RunRecord], commi
            f"`fraudft results ab {commit_a} {commit_b} --arm NAME`.",
            "", "F1 and the other metrics are information." + (f" Run from uncommitted changes: {', '.join(dirty)}." if dirty else ""),
            "",
-           markdown(["backend", "arm", "seeds ok", *SHOWN, "tokens/s", "peak mem", "verdict"], lines),
+           markdown(["backend", "arm", "seeds ok", *shown, "tokens/s", "peak mem", "verdict"], lines),
            ""]
     if deltas:
         out += ["### Metric deltas: head - base, 95% CI (paired bootstrap over test examples within each label, "

@@ -1,6 +1,6 @@
 """Each arm's metric over the commits that have records, in git first-parent order, with the changes confirmed.
 
-    fraudft results history [--arms a,b] [--metric mcc] [--last N] [--recipe R] [--json]
+    fraudft results history [--arms a,b] [--metric mcc [--metric f1 ...]] [--last N] [--recipe R] [--json]
     from fraudft.results.history import history, history_frame, history_text
     frame = history_frame(Path("results"), "mcc", last=6)   # one row per (commit, arm): see history_frame
 
@@ -41,12 +41,13 @@ import pandas as pd
 from fraudft.metrics import stats
 from fraudft.configs import arm_order
 from fraudft.core.errors import UsageError
-from fraudft.metrics.registry import METRICS
+from fraudft.metrics.registry import get_metric
 from fraudft.results.compare import metric_delta, paired_labels
 from fraudft.results.config_diff import Change, describe, runs_config_diff
 from fraudft.results.store import RECORD_NAME, _record_files, available_commits, group_runs, load_records
 from fraudft.results.markdown import markdown
 from fraudft.results.table import format_metric, metric_inputs, short_error, summarize_arm
+from fraudft.results.views import view_metric
 
 COLUMNS = ("commit", "position", "subject", "recipe", "arm", "metric", "value", "low", "high", "status",
            "change", "p_adjusted", "borderline")
@@ -146,17 +147,18 @@ def _cell(summary: dict | None, metric: str) -> tuple[str, float, float, float, 
     return "ok", m["mean"], low, high, note
 
 
-def history(root: Path, metric: str = "mcc", arms: list[str] | None = None, last: int | None = None,
+def history(root: Path, metric: str | None = None, arms: list[str] | None = None, last: int | None = None,
             recipe: str | None = None, n_resamples: int | None = None, rev: str = "HEAD",
             cwd: Path | None = None) -> History:
     """The history of the records under root (see the module docstring). git is asked in cwd, by
-    default the results dir when it lies in a checkout, else the current directory.
+    default the results dir when it lies in a checkout, else the current directory. metric: a
+    registered one, by default the history view's (fraudft.results.views).
 
     Raises UsageError for an unknown metric or arm, last < 1, a recipe no shown commit has, no commit
     with records on REV's first-parent line, a bad record file, or when git can't read REV."""
     root = Path(root)
-    if metric not in METRICS:
-        raise UsageError(f"--metric: got {metric!r}, expected one of {', '.join(METRICS)}")
+    metric = metric or view_metric("history")
+    get_metric(metric, "--metric")  # UsageError: the registered names, close matches first
     if last is not None and last < 1:
         raise UsageError(f"--last: got {last}, expected a number of commits >= 1")
     n_resamples = n_resamples or stats.B_DEFAULT
@@ -224,7 +226,7 @@ def _values(summary: dict, metric: str) -> list | None:
     return metric_inputs(summary["records"], metric)[1]
 
 
-def history_frame(root: Path, metric: str = "mcc", arms: list[str] | None = None, last: int | None = None,
+def history_frame(root: Path, metric: str | None = None, arms: list[str] | None = None, last: int | None = None,
                   recipe: str | None = None, n_resamples: int | None = None, rev: str = "HEAD",
                   cwd: Path | None = None) -> pd.DataFrame:
     """One row per (shown commit, recipe, arm), commits oldest first, with exactly the columns

@@ -19,7 +19,7 @@ import numpy as np
 
 from fraudft.results.record import RunRecord
 from fraudft.results.store import group_runs
-from fraudft.results.sweep import SWEEP_METRIC, sweep_summaries
+from fraudft.results.sweep import sweep_summaries
 from fraudft.results.table import summarize_arm
 
 
@@ -245,7 +245,7 @@ def plot_alpha_sweeps(records: list[RunRecord], commit: str, path: Path, n_resam
                           + (" (Holm across sweeps)" if len(summaries) > 1 else ""))
     ax.set_xscale("log", base=2)
     ax.set_xlabel("alpha / r (LoRA scale)")
-    ax.set_ylabel(f"{SWEEP_METRIC} on the test set (95% interval)")
+    ax.set_ylabel(f"{summaries[0]['trend']['metric']} on the test set (95% interval)")
     ax.set_title(f"alpha/r sweep, {commit}")
     ax.legend(fontsize=8)
     fig.tight_layout()

@@ -18,6 +18,11 @@ generate mode), the replies and their parse status (generate mode), its
 stored metrics and the operating point chosen on the eval split. The evaluation named `test` is the
 arm's test split; others are extra test sets of the same adapter.
 
+An evaluation's metrics hold every metric of the registry at its point value (fraudft.engine.evaluate's
+metric_figures), an undefined one as null with its reason in `undefined` ({name: why}). Records
+written before that stored an undefined precision/F1 as 0.0 and listed the names in `undefined`;
+they are read as null with the registry's reason (the files are not rewritten).
+
 Schema 2 (this one) is written; schema 1 records (one evaluation at the top level, no scores) are
 read too, as an evaluation named `test` without scores: a metric that needs scores says so.
 Every way a file can fail to be a record raises RecordError naming the field; fraudft.results.store
@@ -315,7 +320,32 @@ def _evaluation(data: Any) -> Evaluation:
     for required in ("name", "labels", "predictions"):
         if required not in data:
             raise RecordError(f"evaluations: `{required}` missing")
-    return Evaluation(**data)
+    return _undefined_as_null(Evaluation(**data))
+
+
+def _undefined_as_null(evaluation: Evaluation) -> Evaluation:
+    """An older record's metrics (`undefined` a list of names whose value was stored as 0.0) in
+    today's shape: each such registry metric read again from the labels and predictions (None where
+    the registry leaves it undefined) and `undefined` the {name: why} of the registry."""
+    metrics = evaluation.metrics
+    if not isinstance(metrics, dict) or not isinstance(metrics.get("undefined"), list):
+        return evaluation
+    from fraudft.metrics import stats
+    from fraudft.metrics.registry import METRICS
+
+    if not _is_01(evaluation.labels) or not _is_01(evaluation.predictions) or len(evaluation.labels) != len(evaluation.predictions):
+        return evaluation  # check() names what is wrong
+    metrics, undefined = dict(metrics), {}
+    for name in metrics.pop("undefined"):
+        if name in METRICS and METRICS[name].needs == "predictions":
+            metrics[name] = stats.metric_value(name, evaluation.labels, evaluation.predictions)
+            reason = stats.undefined_reason(name, evaluation.labels, evaluation.predictions)
+            if reason:
+                undefined[name] = reason
+        else:  # not a registry metric (accuracy of no example): no value to give
+            metrics[name], undefined[name] = None, "undefined (stored as 0 by an older fraudft)"
+    metrics["undefined"] = undefined
+    return dataclasses.replace(evaluation, metrics=metrics)
 
 
 def _schema1_evaluations(data: dict, info: dict) -> list[Evaluation]:
@@ -336,4 +366,4 @@ def _schema1_evaluations(data: dict, info: dict) -> list[Evaluation]:
     fingerprint = None if transformed else ((config.get("data") or {}).get("fingerprints") or {}).get("test")
     evaluation = Evaluation(name=TEST, labels=labels, predictions=predictions, metrics=data["metrics"],
                             fingerprint=fingerprint)
-    return [evaluation]
+    return [_undefined_as_null(evaluation)]

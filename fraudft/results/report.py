@@ -1,6 +1,6 @@
 """One self-contained HTML page of a commit's records: tables, verdicts, interactive plots, history.
 
-    fraudft results report [REV] --out report.html [--results-dir results]
+    fraudft results report [REV] --out report.html [--results-dir results] [--metric NAME ...]
     from fraudft.results.report import write_report
     write_report(records, commit, "report.html", root="results")
 
@@ -12,6 +12,8 @@ the alpha/r sweeps, the loss curves, the robustness section, the data audit summ
 records, the environment (meta_info) and the history charts of fraudft.results.history (one per
 arm: the metric with its interval over commits, confirmed changes marked). An arm filter at the top
 hides an arm's rows and traces everywhere. Rendered from templates/report.html.j2 with jinja2.
+Which metrics the per-arm table, the history charts and the sweeps show is fraudft.results.views'
+(views "report", "history", "sweep"); --metric NAME (repeatable) picks the table's and the charts'.
 """
 
 from __future__ import annotations
@@ -19,17 +21,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from fraudft.metrics.registry import METRICS, get_metric
+from fraudft.metrics.registry import get_metric
 from fraudft.results import report_figures as figures
 from fraudft.results.expectations import judge_all
 from fraudft.results.record import RunRecord
 from fraudft.results.robustness import COLUMNS as ROBUSTNESS_COLUMNS
 from fraudft.results.robustness import robustness_rows, robustness_table_rows
 from fraudft.results.store import group_runs, sort_records
-from fraudft.results.sweep import SWEEP_METRIC, sweep_columns, sweep_kind, sweep_rows, sweep_summaries, trend_line
+from fraudft.results.sweep import sweep_columns, sweep_kind, sweep_rows, sweep_summaries, trend_line
 from fraudft.results.table import EXTRA_TITLE, arm_cell, extra_rows, records_frame, summarize_arms
+from fraudft.results.views import view_metrics
 
-HISTORY_METRIC = "mcc"
 HISTORY_LAST = 10  # commits in the history charts by default
 
 
@@ -42,17 +44,19 @@ def _verdict_counts(verdicts: list) -> str:
     return ", ".join(f"{n} {status}" for status, n in counts.items() if n)
 
 
-def summary_table(summaries: list[dict], verdicts: dict[str, list]) -> dict:
+def summary_table(summaries: list[dict], verdicts: dict[str, list], metrics: list[str] | None = None) -> dict:
     """{"columns", "rows": [{"arm", "cells", "state"}]}: per arm the seeds, status, its expectations'
-    verdicts and every registered metric as table.py writes it (mean ± sd [95% interval])."""
-    names = [m + ("" if get_metric(m).higher_is_better else " (lower is better)") for m in METRICS]
+    verdicts and each metric of `metrics` (default: the report view's, fraudft.results.views) as
+    table.py writes it (mean ± sd [95% interval])."""
+    shown = view_metrics("report", metrics, "--metric")
+    names = [m + ("" if get_metric(m).higher_is_better else " (lower is better)") for m in shown]
     rows = []
     for s in summaries:
         state = "success" if s["ok"] == s["runs"] else ("failed" if s["ok"] == 0 else "partly failed")
         own = [v for v in verdicts.get(s["backend"], []) if v.arm == s["arm"]]
         rows.append({"arm": s["arm"], "state": state,
                      "cells": [s["backend"], s["arm"], f"{s['ok']}/{s['runs']}", state + ("*" if s["dirty"] else ""),
-                               _verdict_counts(own), *(arm_cell(s, m) for m in METRICS)]})
+                               _verdict_counts(own), *(arm_cell(s, m) for m in shown)]})
     return {"columns": ["backend", "arm", "seeds ok", "status", "expectations", *names], "rows": rows}
 
 
@@ -125,10 +129,11 @@ def extra_context(records: list[RunRecord], n_resamples: int | None = None) -> d
 
 # --- history --------------------------------------------------------------------------------------
 
-def history_section(root: Path | None, recipes: list[str], metric: str = HISTORY_METRIC, last: int | None = HISTORY_LAST,
-                    n_resamples: int | None = None, rev: str = "HEAD") -> dict:
+def history_section(root: Path | None, recipes: list[str], metrics: list[str] | None = None,
+                    last: int | None = HISTORY_LAST, n_resamples: int | None = None, rev: str = "HEAD") -> dict:
     """{"charts": [(recipe, arm, div)], "config_changes": [(recipe, arm, commit, "config changed: ...")],
-    "unavailable": why or None} from fraudft.results.history.history: a step across a config change
+    "unavailable": why or None} from fraudft.results.history.history, per metric of `metrics` (default:
+    the history view's, fraudft.results.views), one chart per arm: a step across a config change
     (fraudft.results.config_diff) is listed with its fields, not tested as the same arm."""
     if root is None:
         return {"charts": [], "config_changes": [], "unavailable": "no results dir given"}
@@ -136,18 +141,20 @@ def history_section(root: Path | None, recipes: list[str], metric: str = HISTORY
     from fraudft.results.config_diff import describe
     from fraudft.results.history import history
 
-    charts, changes = [], []
-    for recipe in recipes:
-        try:
-            found = history(root, metric=metric, last=last, recipe=recipe, n_resamples=n_resamples,
-                            rev=rev)  # the history up to the report's commit
-        except UsageError as err:  # e.g. the results dir is not in a git checkout: say so on the page
-            return {"charts": [], "config_changes": [], "unavailable": f"history unavailable: {err}"}
-        frame = found.frame
-        for arm in dict.fromkeys(frame["arm"]):
-            charts.append((recipe, arm, figures.figure_div(figures.history(frame, recipe, arm, metric))))
-        changes += [(r, arm, commit, describe(fields)) for (commit, r, arm), fields in found.config_changes.items()]
-    return {"charts": charts, "config_changes": changes,
+    charts, changes = [], {}
+    for metric in view_metrics("history", metrics, "--metric"):
+        for recipe in recipes:
+            try:
+                found = history(root, metric=metric, last=last, recipe=recipe, n_resamples=n_resamples,
+                                rev=rev)  # the history up to the report's commit
+            except UsageError as err:  # e.g. the results dir is not in a git checkout: say so on the page
+                return {"charts": [], "config_changes": [], "unavailable": f"history unavailable: {err}"}
+            frame = found.frame
+            for arm in dict.fromkeys(frame["arm"]):
+                charts.append((recipe, arm, figures.figure_div(figures.history(frame, recipe, arm, metric))))
+            for (commit, r, arm), fields in found.config_changes.items():  # the same for every metric
+                changes[(r, arm, commit)] = describe(fields)
+    return {"charts": charts, "config_changes": [(r, arm, commit, text) for (r, arm, commit), text in changes.items()],
             "unavailable": None if charts else "history unavailable (no commits with records)"}
 
 
@@ -160,11 +167,13 @@ def _divs(make, *args) -> list[str]:
 
 def report_context(records: list[RunRecord], commit: str, root: Path | None = None, summaries: list[dict] | None = None,
                    verdicts: dict[str, list] | None = None, robustness: list[dict] | None = None,
-                   n_resamples: int | None = None, history_last: int | None = HISTORY_LAST) -> dict:
-    """What the template renders. `summaries` (table.summarize_arms), `verdicts` ({recipe: [Verdict]},
-    fraudft.results.expectations.judge_all: the expectations each record ran with) and `robustness`
-    (robustness_rows) when already computed: `pytest bench` passes those of its terminal summary;
-    otherwise they are computed here."""
+                   n_resamples: int | None = None, history_last: int | None = HISTORY_LAST,
+                   metrics: list[str] | None = None) -> dict:
+    """What the template renders; `metrics` (--metric) the metrics of the per-arm table and of the
+    history charts, by default the report and history views' (fraudft.results.views). `summaries`
+    (table.summarize_arms), `verdicts` ({recipe: [Verdict]}, fraudft.results.expectations.judge_all:
+    the expectations each record ran with) and `robustness` (robustness_rows) when already computed:
+    `pytest bench` passes those of its terminal summary; otherwise they are computed here."""
 
     records = sort_records(records)
     recipes = list(dict.fromkeys(r.recipe for r in records))
@@ -183,18 +192,18 @@ def report_context(records: list[RunRecord], commit: str, root: Path | None = No
         "commit": commit, "n_records": len(records), "recipes": recipes,
         "dates": (dates[0], dates[-1]) if dates else None, "dirty": any(r.dirty for r in records),
         "arms": list(dict.fromkeys(arm for _, arm in group_runs(records))),
-        "summary": summary_table(summaries, verdicts), "verdicts": verdict_rows(verdicts),
+        "summary": summary_table(summaries, verdicts, metrics), "verdicts": verdict_rows(verdicts),
         "runs": runs_table(records), "plots": plots,
-        "sweeps": [{"title": f"{s['recipe']}: {sweep_kind(s['sweep'])}, {SWEEP_METRIC} (95% interval)",
+        "sweeps": [{"title": f"{s['recipe']}: {sweep_kind(s['sweep'])}, {s['trend']['metric']} (95% interval)",
                     "trend": trend_line(s["trend"], len(sweeps)), "rows": sweep_rows(s)} for s in sweeps],
         "sweep_columns": sweep_columns(), "sweep_plot": _divs(figures.alpha_sweeps, sweeps),
         "robustness": {"columns": ROBUSTNESS_COLUMNS,
                        "rows": [{"arm": row[1], "cells": row} for row in robustness_table_rows(robustness)]},
         "audit": audit_sections(records), "environments": environments(records),
         "extra": extra_context(records, n_resamples),
-        "history": history_section(root, recipes, last=history_last, n_resamples=n_resamples,
+        "history": history_section(root, recipes, metrics, last=history_last, n_resamples=n_resamples,
                                    rev=commit if commit != "nogit" else "HEAD"),
-        "history_metric": HISTORY_METRIC, "history_last": history_last,
+        "history_metric": ", ".join(view_metrics("history", metrics, "--metric")), "history_last": history_last,
     }
 
 

@@ -19,7 +19,7 @@ import pandas as pd
 
 from fraudft.results.record import RunRecord
 from fraudft.results.store import group_runs
-from fraudft.results.sweep import SWEEP_METRIC, sweep_kind
+from fraudft.results.sweep import sweep_kind
 
 MAX_POINTS = 150  # per curve: enough for the shape on a screen, far fewer than 2,000 test examples
 HEIGHT = 460
@@ -168,6 +168,7 @@ def alpha_sweeps(summaries: list[dict]):
         return None
     go = _go()
     fig = go.Figure()
+    metric = summaries[0]["trend"]["metric"]  # the sweep view's metric (fraudft.results.views)
     for summary in summaries:
         points = [p for p in summary["points"] if p["value"] is not None]
         trend = summary["trend"]
@@ -180,10 +181,10 @@ def alpha_sweeps(summaries: list[dict]):
             error_y={"type": "data", "visible": True,
                      "array": [0 if p["high"] is None else p["high"] - p["value"] for p in points],
                      "arrayminus": [0 if p["low"] is None else p["value"] - p["low"] for p in points]},
-            hovertemplate="%{customdata[0]}<br>alpha/r %{x:g}<br>" + SWEEP_METRIC
+            hovertemplate="%{customdata[0]}<br>alpha/r %{x:g}<br>" + metric
                           + " %{y:.3f}<br>P(best) %{customdata[1]}<extra></extra>")
-    return _layout(fig, f"alpha/r sweeps: {SWEEP_METRIC} with 95% interval", "alpha / r (LoRA scale)",
-                   f"{SWEEP_METRIC} on the test set", legend={"orientation": "h", "y": -0.25},
+    return _layout(fig, f"alpha/r sweeps: {metric} with 95% interval", "alpha / r (LoRA scale)",
+                   f"{metric} on the test set", legend={"orientation": "h", "y": -0.25},
                    xaxis={"type": "log", "dtick": math.log10(2)})
 
 

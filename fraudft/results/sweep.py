@@ -30,8 +30,8 @@ from fraudft.results.record import RunRecord
 from fraudft.results.store import group_runs
 from fraudft.results.markdown import markdown
 from fraudft.results.table import metric_inputs
+from fraudft.results.views import view_metric
 
-SWEEP_METRIC = "mcc"
 MIN_POINTS = 3
 _TREND_AS_DIRECTION = {"increasing": "higher", "decreasing": "lower"}  # for stats.holm, and back
 
@@ -86,9 +86,10 @@ def sweep_kind(sweep) -> str:
     return f"iso-effective-lr alpha/r sweep (alpha/r x lr scale = {ratio * _lr_scale(runs[0]):g})"
 
 
-def sweep_points(sweep, metric: str = SWEEP_METRIC, n_resamples: int | None = None) -> list[dict]:
+def sweep_points(sweep, metric: str | None = None, n_resamples: int | None = None) -> list[dict]:
     """The metric with its interval at each alpha/r, and the paired verdict against the previous
     ratio, Holm-adjusted across the sweep's steps."""
+    metric = metric or view_metric("sweep")  # fraudft.results.views
     n_resamples = n_resamples or stats.B_DEFAULT
     points, previous = [], None
     for ratio, arm, runs in sweep:
@@ -110,10 +111,11 @@ def sweep_points(sweep, metric: str = SWEEP_METRIC, n_resamples: int | None = No
     return points
 
 
-def sweep_trend(sweep, metric: str = SWEEP_METRIC, n_resamples: int | None = None) -> dict:
+def sweep_trend(sweep, metric: str | None = None, n_resamples: int | None = None) -> dict:
     """The sweep's claim: stats.slope of the metric on log2(alpha/r) over all its ratios (the slope per
     doubling), plus "p_best": {alpha/r: P(best)} on the same resamples. Undefined (slope None, p_best
     {}) when a ratio's metric can't be computed or the ratios were tested on other examples."""
+    metric = metric or view_metric("sweep")  # fraudft.results.views
     n_resamples = n_resamples or stats.B_DEFAULT
     inputs = [(ratio, *metric_inputs(runs, metric)) for ratio, _, runs in sweep]
     why = next((f"alpha/r {ratio:g}: {w}" for ratio, _, _, w in inputs if w), None)
@@ -140,9 +142,10 @@ def holm_trends(trends: list[dict]) -> list[dict]:
             for a in stats.holm(as_compare)]
 
 
-def sweep_summaries(records: list[RunRecord], metric: str = SWEEP_METRIC, n_resamples: int | None = None) -> list[dict]:
+def sweep_summaries(records: list[RunRecord], metric: str | None = None, n_resamples: int | None = None) -> list[dict]:
     """[{"recipe", "sweep", "points", "trend"}] per sweep: sweep_points with each point's "p_best"
     (None where the trend is undefined), and sweep_trend Holm-adjusted across the commit's sweeps."""
+    metric = metric or view_metric("sweep")  # fraudft.results.views
     out = []
     for sweep in find_sweeps(records):
         points, trend = sweep_points(sweep, metric, n_resamples), sweep_trend(sweep, metric, n_resamples)
@@ -167,7 +170,8 @@ def trend_line(trend: dict, family: int = 1) -> str:
             + (", borderline" if trend["borderline"] else "") + f" ({p}; {trend['arms']} ratios, paired bootstrap)")
 
 
-def sweep_columns(metric: str = SWEEP_METRIC) -> list[str]:
+def sweep_columns(metric: str | None = None) -> list[str]:
+    metric = metric or view_metric("sweep")
     return ["alpha/r", "arm", "seeds", metric, "P(best)", "vs the previous ratio (paired, Holm-adjusted; secondary)"]
 
 
@@ -187,8 +191,9 @@ def sweep_rows(summary: dict) -> list[list]:
     return rows
 
 
-def sweep_report(records: list[RunRecord], metric: str = SWEEP_METRIC, n_resamples: int | None = None) -> str:
+def sweep_report(records: list[RunRecord], metric: str | None = None, n_resamples: int | None = None) -> str:
     """Markdown per sweep: the headline slope line, then a table of the ratios; "" when the records hold none."""
+    metric = metric or view_metric("sweep")  # fraudft.results.views
     parts, summaries = [], sweep_summaries(records, metric, n_resamples)
     for summary in summaries:
         parts += [f"### {summary['recipe']}: {sweep_kind(summary['sweep'])}, {metric} (95% interval)", "",

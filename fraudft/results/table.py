@@ -17,10 +17,11 @@ import numpy as np
 import pandas as pd
 
 from fraudft.metrics import stats
-from fraudft.metrics.registry import METRICS, get_metric
+from fraudft.metrics.registry import METRICS, get_metric, metric_names
 from fraudft.results.markdown import markdown
 from fraudft.results.record import RunRecord, extra_name
 from fraudft.results.store import group_runs, sort_records
+from fraudft.results.views import short_name, view_metrics
 
 ERROR_WIDTH = 80
 NO_SCORES = "no scores recorded"
@@ -91,15 +92,15 @@ def operating_cell(record: RunRecord) -> str:
     if point["threshold"] is None:
         return f"— ({point['undefined']})"
     figures = point["test"]
-    parts = [f"{name} {figures[key]:.2f}" if figures.get(key) is not None else f"{name} —"
-             for name, key in (("P", "precision"), ("R", "recall"), ("F1", "f1"))]
+    parts = [f"{short_name(key)} {figures[key]:.2f}" if figures.get(key) is not None else f"{short_name(key)} —"
+             for key in view_metrics("operating")]
     return f"t={point['threshold']:.3g} " + " ".join(parts)
 
 
 def records_frame(records: list[RunRecord]) -> pd.DataFrame:
-    """One row per record: status, confusion counts, every registered metric (point value), the
-    operating point, speed and memory."""
-    rows = []
+    """One row per record: status, confusion counts, the table view's metrics (every registered one,
+    point values), the operating point, speed and memory."""
+    rows, shown = [], view_metrics("table")
     for r in records:
         info, test = r.train_info, r.test
         memory = peak_bytes(info)[1]
@@ -109,7 +110,7 @@ def records_frame(records: list[RunRecord]) -> pd.DataFrame:
             "scale": info.get("lora_scale") if r.lora else None, "steps": info.get("steps"),
             "tn/fp/fn/tp": "/".join(str(metrics.get(k)) for k in ("tn", "fp", "fn", "tp")) if metrics else "",
         }
-        for name in METRICS:
+        for name in shown:
             row[name] = format_metric(**record_metric(r, name)) if r.ok else ""
         mfu = (info.get("mfu") or {}).get("mfu")
         row.update({
@@ -168,7 +169,7 @@ def summarize_arm(runs: list[RunRecord], n_resamples: int | None = None, metrics
     mems = [peak_bytes(r.train_info) for r in ok]
     kinds = {kind for kind, value in mems if value}
     memory_kind = kinds.pop() if len(kinds) == 1 else None
-    labels = metric_inputs(ok, "f1")[0] if ok else None
+    labels = metric_inputs(ok, metric_names("predictions")[0])[0] if ok else None  # any prediction metric
     return {
         "backend": runs[0].recipe, "arm": runs[0].arm, "runs": len(runs), "ok": len(ok),
         "seeds": [r.seed for r in runs], "failed": [r for r in runs if r.status == "failed"],
@@ -187,17 +188,15 @@ def arm_cell(summary: dict, metric: str) -> str:
 
 
 def summary_table(summaries: list[dict]) -> str:
-    """Per arm: every registered metric, mean ± sd over successful seeds with its 95% interval, as markdown."""
-    rows = []
+    """Per arm: every metric of the table view (fraudft.results.views: every registered one), mean ± sd
+    over successful seeds with its 95% interval, as markdown."""
+    rows, shown = [], view_metrics("table")
     for s in summaries:
         state = "success" if s["ok"] == s["runs"] else ("failed" if s["ok"] == 0 else "partly failed")
         rows.append([s["backend"], s["arm"], f"{s['ok']}/{s['runs']}", state + ("*" if s["dirty"] else ""),
-                     *(arm_cell(s, m) for m in METRICS)])
-    names = [m + ("" if get_metric(m).higher_is_better else " (lower is better)") for m in METRICS]
+                     *(arm_cell(s, m) for m in shown)])
+    names = [m + ("" if get_metric(m).higher_is_better else " (lower is better)") for m in shown]
     return markdown(["backend", "arm", "seeds ok", "status", *names], rows)
-
-
-EXTRA_METRICS = ("mcc", "f1")
 
 
 EXTRA_TITLE = ("Out of distribution: in-domain test split beside each --extra-test set (the same adapter; "
@@ -205,28 +204,28 @@ EXTRA_TITLE = ("Out of distribution: in-domain test split beside each --extra-te
 
 
 def extra_rows(records: list[RunRecord], n_resamples: int | None = None) -> tuple[list[str], list[list]]:
-    """(columns, rows): per (recipe, arm) and `extra:NAME` evaluation (--extra-test), MCC and F1
-    in-domain (`test`) beside the extra set, each with its 95% interval, the set's size and its
+    """(columns, rows): per (recipe, arm) and `extra:NAME` evaluation (--extra-test), the extra view's
+    metrics (fraudft.results.views: MCC and F1) in-domain (`test`) beside the extra set, each with its 95% interval, the set's size and its
     examples/s; no rows when no record has an extra set. A metric the set cannot define (one class)
     reads `— (why)`."""
     n_resamples = n_resamples or stats.B_DEFAULT
-    rows = []
+    rows, shown = [], view_metrics("extra")  # fraudft.results.views
     for (recipe, arm), runs in group_runs(records).items():
         ok = [r for r in runs if r.ok]
         names = list(dict.fromkeys(e.name for r in ok for e in r.evaluations if extra_name(e.name)))
         if not names:
             continue
-        home = {m: _arm_metric(ok, m, n_resamples) for m in EXTRA_METRICS}
+        home = {m: _arm_metric(ok, m, n_resamples) for m in shown}
         for name in names:
             found = [r.evaluation(name) for r in ok if r.evaluation(name) is not None]
-            away = {m: _arm_metric(ok, m, n_resamples, name) for m in EXTRA_METRICS}
+            away = {m: _arm_metric(ok, m, n_resamples, name) for m in shown}
             speed = _mean([e.metrics.get("examples_per_s") for e in found])
             size = f"{len(found[0].labels)} ({sum(found[0].labels)} fraud)"
             rows.append([recipe, arm, extra_name(name), size,
                          *(format_metric(c["mean"], c["low"], c["high"], c["undefined"])
-                           for m in EXTRA_METRICS for c in (home[m], away[m])),
+                           for m in shown for c in (home[m], away[m])),
                          "" if speed is None else f"{speed:.1f}"])
-    columns = ["backend", "arm", "extra set", "records", *(f"{m} {where}" for m in EXTRA_METRICS
+    columns = ["backend", "arm", "extra set", "records", *(f"{m} {where}" for m in shown
                                                           for where in ("in-domain", "extra set")), "examples/s"]
     return columns, rows
 

@@ -133,3 +133,22 @@ def test_the_grid_saves_every_arm_under_xdist_and_without_and_compare_lists_them
     assert compare.returncode == 0, compare.stderr
     for arm in ARMS:  # a row per saved run: "test_arm[seed0-cpu-tiny-reference] (0001_...)"
         assert len([line for line in compare.stdout.splitlines() if f"-{arm}] (000" in line]) == 2, compare.stdout
+
+
+def test_extra_info_metrics_are_null_with_their_reason_where_undefined(monkeypatch):
+    from bench.benchmarks import bench_metrics
+    from fraudft.results import views
+    from fraudft.results.record import RunRecord
+    from fraudft.stats import metric_value
+
+    # a committed record of a constant "not fraud" answer: precision stored as 0.0 there
+    record = RunRecord.read(ROOT / "results" / "d6a083a3a0" / "cpu-tiny" / "untuned-seed0.json")
+    info = bench_metrics(record.test)
+    assert {"precision", "recall", "f1", "mcc"} <= set(info)
+    assert info["precision"] is None and info["undefined"] == {"precision": "no positive prediction"}
+    assert info["recall"] == 0.0 and info["mcc"] == 0.0
+    monkeypatch.setitem(views.VIEWS, "bench", ("roc_auc", "brier"))  # the bench view says which
+    info = bench_metrics(record.test)
+    assert set(info) == {"roc_auc", "brier", "undefined"} and info["undefined"] == {}
+    assert info["roc_auc"] == pytest.approx(metric_value("roc_auc", record.test.labels, record.test.scores))
+    json.dumps(info, allow_nan=False)  # plain JSON for pytest-benchmark's file

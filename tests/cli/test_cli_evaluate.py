@@ -43,11 +43,17 @@ def test_the_summary_counts_the_dialogues_cut_to_fit(run_cli, data):
     assert all(v["value"] is not None or v["undefined"] for v in summary["all_metrics"].values())
     assert summary["all_metrics"]["f1"]["value"] == pytest.approx(summary["metrics"]["f1"]) or \
         summary["all_metrics"]["f1"]["undefined"]
+    metrics = summary["metrics"]  # the registry's figures: an undefined one null with its reason, never 0
+    for name in METRICS:
+        assert (metrics[name] is None) == (name in metrics["undefined"]), name
+        assert summary["all_metrics"][name] == {"value": metrics[name], "undefined": metrics["undefined"].get(name)}
 
     rc, out, err = run_cli("evaluate", "--model", "tiny", "--data", path, "--max-length", MAX_LENGTH)
     assert rc == 0, err
     assert (f"  truncated to --max-length {MAX_LENGTH}: {longer} of 4 dialogues, "
             f"{summary['tokens_removed']} tokens removed\n") in out
+    for name, why in metrics["undefined"].items():
+        assert f"{name} — ({why})" in out
 
 
 def test_generate_mode_shows_each_reply_and_its_status(run_cli, data):

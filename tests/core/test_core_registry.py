@@ -34,3 +34,15 @@ def test_unknown_name_is_one_line_with_close_matches():
     assert "\n" not in message
     assert message.startswith("--arms: got 'referense', expected an arm name, one of reference, untuned, surface_probe")
     assert message.endswith("(did you mean reference?)")
+
+
+def test_remove_unregisters_a_name():
+    reg = Registry("metric")
+    reg.add("mcc", 1)
+    reg.add("f1", 2)
+    assert reg.remove("mcc") == 1
+    assert reg.names() == ("f1",) and "mcc" not in reg
+    reg.add("mcc", 3)  # free to register again
+    assert reg.names() == ("f1", "mcc")
+    with pytest.raises(KeyError):
+        reg.remove("auc")

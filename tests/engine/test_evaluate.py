@@ -15,14 +15,15 @@ from fraudft.engine.evaluate import (
     Reply,
     _length_sorted_batches,
     answer_split,
-    classification_metrics,
     evaluate,
     generate_replies,
+    metric_figures,
     parse_reply,
     read_reply,
     reply_status,
     score,
 )
+from fraudft.metrics import METRICS
 from fraudft.modeling.encode import EncodeConfig, Encoder
 from fraudft.modeling.models import load_model
 from fraudft.modeling.taskformat import TaskFormat
@@ -53,63 +54,80 @@ def records(tokenizer):
     return picked
 
 
-# --- classification_metrics ----------------------------------------------------------------------
+# --- metric_figures: confusion counts and the metric registry's values ---------------------------
 
 
 def test_confusion_order_is_pinned():
-    m = classification_metrics([T, T, F, F, F], [T, F, F, T, F])
+    m = metric_figures([T, T, F, F, F], [T, F, F, T, F])
     assert (m["tn"], m["fp"], m["fn"], m["tp"]) == (2, 1, 1, 1)
     assert m["precision"] == 0.5 and m["recall"] == 0.5
     assert m["f1"] == 0.5 and m["accuracy"] == 0.6
-    assert m["n"] == 5 and m["invalid"] == 0 and m["undefined"] == []
+    assert m["n"] == 5 and m["invalid"] == 0
+
+
+def test_every_registered_metric_is_there_the_score_ones_from_scores():
+    m = metric_figures([T, T, F, F], [T, F, F, F], [0.9, 0.4, 0.3, 0.1])
+    assert set(METRICS) <= set(m) and m["undefined"] == {}
+    assert m["roc_auc"] == 1.0 and m["mcc"] == pytest.approx(1 / 3 ** 0.5)
+    without = metric_figures([T, T, F, F], [T, F, F, F])  # generate mode: no scores
+    assert without["roc_auc"] is None and without["undefined"]["roc_auc"] == "no scores (generate mode)"
 
 
 def test_confusion_order_is_not_symmetric():
     # Swapping the classes (the series' slip) would swap fp and fn here.
-    m = classification_metrics([T, T, T, F], [F, F, T, F])
+    m = metric_figures([T, T, T, F], [F, F, T, F])
     assert (m["tn"], m["fp"], m["fn"], m["tp"]) == (1, 0, 2, 1)
     assert m["precision"] == 1.0 and m["recall"] == pytest.approx(1 / 3)
 
 
 def test_invalid_predictions_count_as_wrong():
     labels = [T, T, F, F]
-    m = classification_metrics(labels, [None, T, None, F])
+    m = metric_figures(labels, [None, T, None, F])
     # None on a positive -> a false negative; None on a negative -> a false positive.
     assert (m["tn"], m["fp"], m["fn"], m["tp"]) == (1, 1, 1, 1)
     assert m["invalid"] == 2 and m["accuracy"] == 0.5
 
 
 def test_all_invalid():
-    m = classification_metrics([T, F], [None, None])
+    m = metric_figures([T, F], [None, None])
     assert (m["tn"], m["fp"], m["fn"], m["tp"]) == (0, 1, 1, 0)
     assert m["invalid"] == 2 and m["accuracy"] == 0.0
 
 
-def test_no_positive_prediction_makes_precision_undefined():
-    m = classification_metrics([T, F, F], [F, F, F])
-    assert m["precision"] == 0.0 and m["recall"] == 0.0 and m["f1"] == 0.0
-    assert set(m["undefined"]) == {"precision", "f1"}
+def test_no_positive_prediction_makes_precision_null_with_its_reason():
+    m = metric_figures([T, F, F], [F, F, F])
+    assert m["precision"] is None and m["undefined"]["precision"] == "no positive prediction"
+    assert m["recall"] == 0.0 and m["f1"] == 0.0  # defined: a fraud missed
+    assert "recall" not in m["undefined"] and "f1" not in m["undefined"]
     assert m["accuracy"] == pytest.approx(2 / 3)
 
 
-def test_no_positive_label_makes_recall_undefined():
-    m = classification_metrics([F, F], [F, F])
+def test_no_positive_label_makes_recall_and_f1_null():
+    m = metric_figures([F, F], [F, F])
     assert (m["tn"], m["fp"], m["fn"], m["tp"]) == (2, 0, 0, 0)
-    assert m["precision"] == m["recall"] == m["f1"] == 0.0
-    assert set(m["undefined"]) == {"precision", "recall", "f1"}
+    assert m["precision"] is None and m["recall"] is None and m["f1"] is None
+    assert m["undefined"]["precision"] == "no positive prediction"
+    assert m["undefined"]["recall"] == "no positive label"
+    assert m["undefined"]["f1"] == "no positive label or prediction"
     assert m["accuracy"] == 1.0
 
 
 def test_only_positives_all_predicted():
-    m = classification_metrics([T, T, T], [T, T, T])
+    m = metric_figures([T, T, T], [T, T, T])
     assert (m["tn"], m["fp"], m["fn"], m["tp"]) == (0, 0, 0, 3)
-    assert m["precision"] == m["recall"] == m["f1"] == 1.0 and m["undefined"] == []
+    assert m["precision"] == m["recall"] == m["f1"] == 1.0
+    assert m["mcc"] is None and m["undefined"]["mcc"] == "test labels of one class"
+
+
+def test_no_labels_is_an_error():
+    with pytest.raises(ValueError, match="labels"):
+        metric_figures([], [])
 
 
 def test_positive_only_collapse_figures_of_the_reference():
     # "trained on positives only" (REFERENCE §6): every prediction is fraud.
     labels = [F] * 1167 + [T] * 1182
-    m = classification_metrics(labels, [T] * len(labels))
+    m = metric_figures(labels, [T] * len(labels))
     assert (m["tn"], m["fp"], m["fn"], m["tp"]) == (0, 1167, 0, 1182)
     assert round(m["precision"], 4) == 0.5032 and m["recall"] == 1.0
 
@@ -253,6 +271,9 @@ def test_evaluate_score_mode(tiny, tokenizer, records):
     assert len(result["probabilities"]) == len(records)
     assert result["predictions"] == [p >= 0.5 for p in result["probabilities"]]
     assert "reference_metrics" not in result
+    # the registry's figures, the score metrics from P(fraud); an undefined one null with its reason
+    assert m == metric_figures([r["label"] for r in records], result["predictions"], result["probabilities"])
+    assert all((m[name] is None) == (name in m["undefined"]) for name in METRICS)
 
 
 def test_evaluate_threshold(tiny, tokenizer, records):
@@ -284,10 +305,10 @@ def test_evaluate_generate_mode_reports_reference_metrics(tiny, tokenizer, recor
         "invalid: duplicated key 'is_fraud'", "ok"]
     assert result["cut"] == 1
     # the invalid replies split: one cut at max_new_tokens, two that ended malformed
-    assert result["metrics"] == {**classification_metrics(labels, parsed), "invalid_cut": 1, "invalid_malformed": 2}
+    assert result["metrics"] == {**metric_figures(labels, parsed), "invalid_cut": 1, "invalid_malformed": 2}
     assert result["metrics"]["invalid"] == 3
     # The reference counts an unparseable reply as "not fraud".
-    assert result["reference_metrics"] == classification_metrics(labels, [p is True for p in parsed])
+    assert result["reference_metrics"] == metric_figures(labels, [p is True for p in parsed])
     assert result["reference_metrics"]["invalid"] == 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -121,3 +122,17 @@ def test_the_run_arm_command_carries_the_extra_test_sets(tmp_path):
     command = grid.run_arm_command(recipe, "reference", 0, tmp_path)
     assert command[command.index("--extra-test") :][:4] == ["--extra-test", "other=/d/o.jsonl", "--extra-test", "b=/d/b.csv"]
     assert "extra_tests" not in load_recipe("smoke").to_dict()  # records without extra sets read as before
+
+
+def test_the_summary_shows_an_undefined_metric_as_null_with_its_reason(monkeypatch):
+    from fraudft.results import views
+
+    # a committed record of a constant "not fraud" answer (stored with precision 0.0 by an older fraudft)
+    path = Path(__file__).resolve().parents[2] / "results" / "d6a083a3a0" / "cpu-tiny" / "untuned-seed0.json"
+    monkeypatch.setitem(views.VIEWS, "run", ("precision", "f1"))
+    outcome = grid._outcome("untuned", 0, {"status": "success", "record": read_record(path)})
+    assert outcome["metrics"] == {"precision": None, "f1": 0.0}
+    assert outcome["undefined"] == {"precision": "no positive prediction"}
+    header, row = grid.summary_table([outcome]).splitlines()[:2]
+    assert header.split()[:5] == ["arm", "seed", "status", "precision", "f1"]
+    assert "— (no positive prediction)  0.000" in row

@@ -21,6 +21,7 @@ from sklearn.metrics import (
 )
 
 from fraudft.metrics import registry as metrics
+from fraudft.core.errors import UsageError
 from fraudft.metrics.registry import METRICS, REASONS, get_metric, metric_names
 
 
@@ -96,8 +97,10 @@ def test_the_registry_in_order():
 
 
 def test_registry_errors():
-    with pytest.raises(ValueError, match=r"metric: got 'auc', expected one of precision, recall, f1, mcc, "):
+    with pytest.raises(ValueError, match=r"got metric 'auc', expected one of precision, recall, f1, mcc, "):
         get_metric("auc")
+    with pytest.raises(UsageError, match=r"^--metric: got metric 'mc', .*\(did you mean mcc\?\)$"):
+        get_metric("mc", option="--metric")
     with pytest.raises(ValueError, match="already registered"):
         metrics.register("mcc", "predictions", True, "again")
     with pytest.raises(ValueError, match="needs"):
@@ -114,7 +117,7 @@ def test_a_registered_metric_joins_the_registry():
         with pytest.raises(ValueError, match="already registered"):
             metrics.register("accuracy_for_test", "predictions", True, "again")
     finally:
-        del METRICS["accuracy_for_test"]
+        METRICS.remove("accuracy_for_test")
 
 
 def _data(seed: int, n: int, prevalence: float, rows: int):

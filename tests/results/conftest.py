@@ -7,6 +7,7 @@ import types
 import pytest
 
 from fraudft import cli
+from fraudft.engine.evaluate import metric_figures
 from fraudft.results.record import Evaluation, RunRecord
 from fraudft.results.store import write_record
 
@@ -34,21 +35,25 @@ def scores_of(predictions: list[int], seed: int) -> list[float]:
     return [round(0.5 + 0.49 * rng.random() if p else 0.49 * rng.random(), 4) for p in predictions]
 
 
-def metrics_of(predictions: list[int]) -> dict:
-    """What fraudft.engine.evaluate stores: undefined metrics are 0.0 and named in `undefined`."""
+def metrics_of(predictions: list[int], scores: list[float] | None = None) -> dict:
+    """What fraudft.engine.evaluate stores (metric_figures: an undefined metric None, its reason in `undefined`)."""
+    return {**metric_figures(list(LABELS), [bool(p) for p in predictions], scores),
+            "examples_per_s": 500.0, "eval_seconds": 0.4}
+
+
+def old_metrics_of(predictions: list[int]) -> dict:
+    """What fraudft.engine.evaluate stored before metric_figures (classification_metrics): an undefined
+    precision/recall/F1 stored as 0.0 and named in a list `undefined`, as committed records hold it."""
     tp = sum(y and p for y, p in zip(LABELS, predictions))
     fp = sum(p and not y for y, p in zip(LABELS, predictions))
     fn = sum(y and not p for y, p in zip(LABELS, predictions))
     tn = N - tp - fp - fn
-    undefined = [name for name, den in (("precision", tp + fp), ("recall", tp + fn), ("f1", 2 * tp + fp + fn))
-                 if not den]
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * tp / (2 * tp + fp + fn) if 2 * tp + fp + fn else 0.0
-    values = {"precision": precision, "recall": recall, "f1": f1}
-    return {"tn": tn, "fp": fp, "fn": fn, "tp": tp, **values, "accuracy": (tp + tn) / N, "invalid": 0, "n": N,
-            "undefined": undefined,
-            "intervals": {k: [max(v - 0.05, 0), min(v + 0.05, 1)] for k, v in values.items()},
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    undefined = [name for name, den in (("precision", tp + fp), ("recall", tp + fn), ("f1", precision + recall)) if not den]
+    return {"tn": tn, "fp": fp, "fn": fn, "tp": tp, "precision": precision, "recall": recall, "f1": f1,
+            "accuracy": (tp + tn) / N, "invalid": 0, "n": N, "undefined": undefined,
             "examples_per_s": 500.0, "eval_seconds": 0.4}
 
 
@@ -77,9 +82,10 @@ def make_record(root, commit: str, arm: str, seed: int = 0, backend: str = "cpu-
                          "samples_per_s": 40.0, "peak_memory": {"device": "cpu", "peak_rss_bytes": peak_bytes},
                          "log_history": history, "lora_scale": 2.0})
         record.train_info = info
+        test_scores = scores_of(predictions, seed) if scores else None
         record.evaluations = [Evaluation(name="test", labels=list(LABELS), predictions=list(predictions),
-                                         scores=scores_of(predictions, seed) if scores else None,
-                                         metrics=metrics_of(predictions), fingerprint=fingerprint)]
+                                         scores=test_scores, metrics=metrics_of(predictions, test_scores),
+                                         fingerprint=fingerprint)]
     write_record(record, root)
     return record
 
@@ -102,7 +108,8 @@ def row(out: str, backend: str, arm: str) -> str:
 def fake():
     """The helpers above: fake.record(...), fake.run(capsys, ...), fake.row(...), fake.labels, fake.predictions(...)."""
     return types.SimpleNamespace(record=make_record, run=run, row=row, labels=LABELS, n=N,
-                                 predictions=predictions_of, metrics=metrics_of, scores=scores_of)
+                                 predictions=predictions_of, metrics=metrics_of, old_metrics=old_metrics_of,
+                                 scores=scores_of)
 
 
 @pytest.fixture

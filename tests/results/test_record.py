@@ -86,3 +86,29 @@ def test_a_record_keeps_its_task_format_and_older_records_read_without_one(tmp_p
     path = record_path(tmp_path, "c1", "cpu-tiny", "reference", 0)
     write_json_atomic(SCHEMA1, path)  # schema 1, no format
     assert read_record(path).format is None
+
+
+def test_an_undefined_metric_is_null_with_its_reason_and_old_zeros_read_as_null(fake, tmp_path):
+    constant = [0] * fake.n  # never flags fraud: precision undefined
+    new = fake.record(tmp_path, "c1", "untuned", predictions=constant)
+    stored = json.loads(Path(new.path).read_text())["evaluations"][0]["metrics"]
+    assert stored["precision"] is None and stored["undefined"]["precision"] == "no positive prediction"
+    assert stored["recall"] == 0.0 and stored["f1"] == 0.0 and stored["mcc"] == 0.0  # defined, by the registry
+    # a record written before: precision and F1 stored as 0.0 and named in a list
+    data = json.loads(Path(new.path).read_text())
+    data["evaluations"][0]["metrics"] = fake.old_metrics(constant)
+    assert data["evaluations"][0]["metrics"]["undefined"] == ["precision", "f1"]
+    old = tmp_path / "old-seed0.json"
+    old.write_text(json.dumps(data))
+    metrics = RunRecord.read(old).test.metrics
+    assert metrics["precision"] is None and metrics["undefined"] == {"precision": "no positive prediction"}
+    assert metrics["f1"] == 0.0  # 2 tp / (2 tp + fp + fn) = 0 with positives: defined in the registry
+    assert json.loads(old.read_text())["evaluations"][0]["metrics"]["precision"] == 0.0  # the file is not rewritten
+
+
+def test_committed_records_of_a_constant_answer_read_precision_as_null():
+    root = Path(__file__).resolve().parents[2] / "results"
+    record = RunRecord.read(root / "d6a083a3a0" / "cpu-tiny" / "untuned-seed0.json")
+    metrics = record.test.metrics
+    assert (metrics["tp"], metrics["fp"]) == (0, 0)
+    assert metrics["precision"] is None and metrics["undefined"] == {"precision": "no positive prediction"}
