@@ -4,7 +4,7 @@
     view_metrics("compare")                        # ('f1', 'mcc', 'roc_auc')
     view_metrics("table")                          # every registered metric, in registration order
     view_metrics("history", ["f1", "brier"])       # the user's --metric choice instead, checked
-    view_metrics("history", ["mc"], "--metric")    # UsageError: --metric: got metric 'mc', expected
+    view_metrics("history", ["mc"], "--metric")    # UsageError: --metric: got 'mc', expected a metric,
                                                    #   one of precision, ... (did you mean mcc?)
 
 Every name is a metric of the registry (fraudft.metrics) and is checked against it when a view is

@@ -139,7 +139,7 @@ def test_extra_info_metrics_are_null_with_their_reason_where_undefined(monkeypat
     from bench.benchmarks import bench_metrics
     from fraudft.results import views
     from fraudft.results.record import RunRecord
-    from fraudft.stats import metric_value
+    from fraudft.metrics.stats import metric_value
 
     # a committed record of a constant "not fraud" answer: precision stored as 0.0 there
     record = RunRecord.read(ROOT / "results" / "d6a083a3a0" / "cpu-tiny" / "untuned-seed0.json")

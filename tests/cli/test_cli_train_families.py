@@ -11,7 +11,7 @@ import json
 import pytest
 
 from fraudft import cli
-from fraudft.records import write_jsonl
+from fraudft.data.records import write_jsonl
 from fraudft.synthetic import SynthConfig, generate
 from tests.cli.test_cli_train import TINY_TRAIN
 from tests.families import save_tiny_family

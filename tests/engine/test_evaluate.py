@@ -23,7 +23,7 @@ from fraudft.engine.evaluate import (
     reply_status,
     score,
 )
-from fraudft.metrics import METRICS
+from fraudft.metrics.registry import METRICS
 from fraudft.modeling.encode import EncodeConfig, Encoder
 from fraudft.modeling.models import load_model
 from fraudft.modeling.taskformat import TaskFormat

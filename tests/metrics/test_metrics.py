@@ -97,9 +97,9 @@ def test_the_registry_in_order():
 
 
 def test_registry_errors():
-    with pytest.raises(ValueError, match=r"got metric 'auc', expected one of precision, recall, f1, mcc, "):
+    with pytest.raises(ValueError, match=r"got 'auc', expected a metric, one of precision, recall, f1, mcc, "):
         get_metric("auc")
-    with pytest.raises(UsageError, match=r"^--metric: got metric 'mc', .*\(did you mean mcc\?\)$"):
+    with pytest.raises(UsageError, match=r"^--metric: got 'mc', .*\(did you mean mcc\?\)$"):
         get_metric("mc", option="--metric")
     with pytest.raises(ValueError, match="already registered"):
         metrics.register("mcc", "predictions", True, "again")

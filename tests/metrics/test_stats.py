@@ -289,7 +289,7 @@ def test_score_metrics_take_scores_and_prediction_metrics_predictions():
 
 
 def test_bad_input_is_named():
-    with pytest.raises(ValueError, match="metric: got 'auc', expected one of precision, "):
+    with pytest.raises(ValueError, match="got .auc., expected a metric, one of precision, "):
         stats.metric_value("auc", LABELS, A)
     with pytest.raises(ValueError, match=r"values: got shape \(3,\), expected \(200,\) or \(seeds, 200\)"):
         stats.interval(LABELS, [0, 1, 0], "f1")

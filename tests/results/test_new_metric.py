@@ -122,9 +122,9 @@ def test_a_view_or_metric_option_naming_no_metric_is_one_line(capsys, fake, tmp_
     rc, _, err = fake.run(capsys, "results", "report", "c1", "--results-dir", tmp_path, "--out", tmp_path / "r.html",
                           "--metric", "rocauc")
     assert rc == 2 and err.count("\n") == 1
-    assert "--metric: got metric 'rocauc', expected one of precision, recall" in err and "(did you mean roc_auc?)" in err
+    assert "--metric: got 'rocauc', expected a metric, one of precision, recall" in err and "(did you mean roc_auc?)" in err
     monkeypatch.setitem(views.VIEWS, "compare", ("f1", "mmc"))
-    with pytest.raises(UsageError, match=r"views\['compare'\]: got metric 'mmc'.*\(did you mean mcc\?\)"):
+    with pytest.raises(UsageError, match=r"views\['compare'\]: got 'mmc'.*\(did you mean mcc\?\)"):
         views.view_metrics("compare")
 
 
