@@ -37,7 +37,7 @@ import functools
 import importlib.metadata
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -69,11 +69,12 @@ from fraudft.modeling.flops import (
     step_flops,
 )
 from fraudft.modeling.hf_dataset import encode_dataset, records_dataset
-from fraudft.modeling.lora import LoraSettings, add_lora
+from fraudft.modeling.lora import LoraSettings, adapted_targets, add_lora
 from fraudft.modeling.loss import label_position_loss
 from fraudft.modeling.taskformat import TaskFormat
 from fraudft.modeling.truncation import truncation_summary
 from fraudft.resume import RunLedger, run_settings
+from fraudft.train_options import check_passthrough, split_options
 
 
 @dataclass(frozen=True)
@@ -103,8 +104,29 @@ class TrainConfig:
     progress: bool = True
     save_steps: int = 0  # > 0: a full checkpoint every save_steps steps, to resume from
     resume: bool = False  # continue from the last complete checkpoint in output_dir, if there is one
+    # any other transformers.TrainingArguments keyword argument, as given (fraudft.train_options)
+    training_args: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, options: dict) -> TrainConfig:
+        """A TrainConfig from a table of training options: its own fields, TrainingArguments
+        spellings of them, and any other TrainingArguments field (into training_args)."""
+        options = dict(options)
+        passed = dict(options.pop("training_args", None) or {})  # as a record stores it
+        own, more = split_options(options, OWN_FIELDS)
+        return cls(**own, training_args={**passed, **more})
+
+    def with_options(self, options: dict) -> TrainConfig:
+        """This config with `options` (any key from_dict takes) laid over it."""
+        if not options:
+            return self
+        own, passed = split_options(options, OWN_FIELDS)
+        return dataclasses.replace(self, **own, training_args={**self.training_args, **passed})
 
     def __post_init__(self):
+        if not isinstance(self.training_args, dict):
+            raise ValueError(f"training_args: got {self.training_args!r}, expected a table of TrainingArguments fields")
+        check_passthrough(self.training_args, OWN_FIELDS)
         for name in ("batch_size", "grad_accum", "eval_steps", "max_length"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise ValueError(f"{name}: got {getattr(self, name)!r}, expected a positive integer")
@@ -127,6 +149,7 @@ class TrainConfig:
 
 
 BATCHINGS = ("padded", "length_grouped", "padding_free")
+OWN_FIELDS = frozenset(f.name for f in dataclasses.fields(TrainConfig)) - {"training_args"}
 # Attention implementations that keep flattened sequences apart (transformers' masking_utils builds a
 # block-diagonal mask from restarting position ids; flash-attention kernels take them as varlen).
 PADDING_FREE_ATTENTION = ("sdpa", "eager", "flex_attention", "flash_attention_2", "flash_attention_3")
@@ -238,8 +261,13 @@ def checkpointing_decision(model, config: TrainConfig, lengths: list[int]) -> tu
 
 
 def training_arguments(config: TrainConfig, output_dir: str) -> TrainingArguments:
-    return TrainingArguments(
-        output_dir=output_dir,
+    """The TrainingArguments of a config: fraudft's fields mapped, then config.training_args as given."""
+    return TrainingArguments(**{**training_argument_kwargs(config), **config.training_args, "output_dir": output_dir})
+
+
+def training_argument_kwargs(config: TrainConfig) -> dict:
+    """The TrainingArguments keyword arguments fraudft derives from its own fields."""
+    return dict(
         per_device_train_batch_size=config.batch_size,
         per_device_eval_batch_size=config.batch_size,
         gradient_accumulation_steps=config.grad_accum,
@@ -332,12 +360,13 @@ def train(model, tokenizer, train_records: list[dict], eval_records: list[dict],
                                    "train": truncation_summary(train_records, train_set, encoder),
                                    "eval": truncation_summary(eval_records, eval_set, encoder)},
                        resumed_from_step=int(Path(checkpoint).name.split("-")[-1]) if checkpoint else None)
-    count_flops = functools.partial(
-        step_flops, ModelShape.of(model), lora_r=lora.r, lora_targets=lora.target_modules, loss=config.loss,
-        checkpointing=checkpointing, varlen_attention=_attention(model).startswith("flash_attention"),
-    )
+    shape = ModelShape.of(model)
     set_seed(config.seed)  # the LoRA init too: every seed of an arm starts from its own adapter weights
     model = add_lora(model, lora)
+    count_flops = functools.partial(
+        step_flops, shape, lora_r=lora.r, lora_targets=adapted_targets(model, lora), loss=config.loss,
+        checkpointing=checkpointing, varlen_attention=_attention(model).startswith("flash_attention"),
+    )
     if config.liger:
         apply_liger_kernel(model, LIGER_KERNELS)  # transformers' integration: unwraps peft, patches in place
         stats.notes.append(f"liger: {', '.join(k for k, on in LIGER_KERNELS.items() if on)} kernels "

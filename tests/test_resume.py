@@ -226,7 +226,7 @@ def test_speed_and_display_options_may_change_on_resume(tmp_path):
     (dict(config=TrainConfig(save_steps=3, resume=True, batching="length_grouped")), "batching"),
     (dict(config=TrainConfig(save_steps=3, resume=True, seed=1)), "seed"),
     (dict(config=TrainConfig(save_steps=3, resume=True, max_length=256)), "max_length"),
-    (dict(lora=LoraSettings(dropout=0.0)), "lora dropout"),
+    (dict(lora=LoraSettings(dropout=0.0)), "lora lora_dropout"),
     (dict(train_fingerprint="b" * 16), "train data fingerprint"),
     (dict(processes=2), "processes"),
 ])

@@ -56,9 +56,9 @@ def gate_power(records: list[RunRecord], n_test: int, simulations: int = 60, n_r
 
     Returns {"n_test", "simulations", "green", "p_green", "failures": {expectation: times failed}}.
     Raises ValueError when the records' evaluations do not share their test labels."""
-    from fraudft.experiment.arms import ARMS
+    from fraudft.experiment.arms import load_arms
 
-    arms = arms or ARMS
+    arms = arms or load_arms()
     ok = [r for r in records if r.ok]
     labels = np.asarray(ok[0].test.labels)
     if any(e.labels != ok[0].test.labels for r in ok for e in r.evaluations if extra_name(e.name) is None):

@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fraudft.modeling.lora import peft_names
+
 SCHEMA_VERSION = 2
 READABLE_SCHEMAS = (1, 2)
 STATUSES = ("success", "failed")
@@ -237,8 +239,9 @@ class RunRecord:
 
     @property
     def lora(self) -> dict | None:
+        """The arm's LoraConfig keyword arguments, in peft's names (older records: alpha, dropout, rslora)."""
         lora = self.arm_config.get("lora")
-        return lora if isinstance(lora, dict) else None
+        return peft_names(lora) if isinstance(lora, dict) else None
 
     @property
     def model_name(self) -> str:
