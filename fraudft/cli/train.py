@@ -192,8 +192,8 @@ def lora_settings(args):
     try:
         lora = LoraSettings(**{**{k: v for k, v in flags.items() if v is not None}, **given})
         lora.check()  # peft's own LoraConfig, before any data or model is read
-    except ValueError as err:
-        raise UsageError(f"--lora: {err}") from None
+    except ValueError as err:  # from --lora or a shorthand flag
+        raise UsageError(f"lora: {err}") from None
     return lora
 
 

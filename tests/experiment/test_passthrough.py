@@ -273,7 +273,7 @@ def test_cli_train_passes_lora_and_training_arguments_through(capsys, files, tmp
 
 
 @pytest.mark.parametrize("flags, message", [
-    (("--lora", "use_doora=true"), "--lora: use_doora: unknown LoraConfig field (did you mean use_dora"),
+    (("--lora", "use_doora=true"), "lora: use_doora: unknown LoraConfig field (did you mean use_dora"),
     (("--train-arg", "neftune_noise_alfa=5"), "--train-arg: neftune_noise_alfa: unknown training option"),
     (("--train-arg", "optim=sgdd"), "--train-arg: "),
     (("--lora", "r=4", "--lora-r", "8"), "--lora r: also given as --lora-r; give it once"),
@@ -294,3 +294,14 @@ def test_cli_values_read_as_toml_or_json_literals_else_strings():
     assert parse_assignments(["a=true", "b=5", "c=0.5", "d=adafactor", 'e=["x", "y"]', "f={\"k\": 1}", "g="], "--x") == {
         "a": True, "b": 5, "c": 0.5, "d": "adafactor", "e": ["x", "y"], "f": {"k": 1}, "g": ""}
     assert re.match("--x: k given twice", pytest.raises(UsageError, parse_assignments, ["k=1", "k=2"], "--x").value.args[0])
+
+
+def test_run_arm_and_the_grid_s_commands_take_the_arms_file(my_arms, capsys, tmp_path):
+    from fraudft.experiment import grid
+
+    path, _ = my_arms
+    command = grid.run_arm_command(load_recipe("smoke"), "dora", 0, tmp_path, arms_file=str(path))
+    assert command[-2:] == ["--arms-file", str(path.resolve())]
+    rc = cli.main(["run-arm", "--recipe", "smoke", "--arms-file", str(path), "--arm", "doraa", "--results-dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert rc == 2 and re.fullmatch(r"error: --arm: got 'doraa', expected one of .*, dora, neftune\n", err), err
