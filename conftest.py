@@ -25,6 +25,9 @@ def pytest_addoption(parser):
     group.addoption("--results-dir", default=os.environ.get("FRAUDFT_RESULTS", "results"),
                     help="where results records are written, one folder per commit")
     group.addoption("--arms", default=None, help="comma-separated arm names to run (default: all)")
+    group.addoption("--arms-file", default=os.environ.get("FRAUDFT_ARMS_FILE"), metavar="TOML",
+                    help="more arms, as in fraudft/configs/arms.toml; an arm named like a built-in one replaces it "
+                         "(env FRAUDFT_ARMS_FILE)")
     group.addoption("--device", default=None, choices=["cpu", "cuda"],
                     help="the gpu recipe's device (default cuda; cpu runs the real-model path slowly)")
     group.addoption("--dtype", default=None, choices=["auto", "bf16", "fp32"], help="the gpu recipe's dtype")

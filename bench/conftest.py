@@ -118,6 +118,30 @@ def shared_tmp(tmp_path_factory) -> Path:
 def pytest_generate_tests(metafunc):
     if "seed" in metafunc.fixturenames:
         metafunc.parametrize("seed", range(seed_count(metafunc.config)), ids=lambda s: f"seed{s}")
+    if metafunc.definition.originalname in GRID_TESTS:
+        _parametrize_grid(metafunc)
+
+
+GRID_TESTS = ("test_arm", "test_expectation")  # bench/test_ablations.py
+RECIPE_PARAMS = [pytest.param("cpu-tiny", id="cpu-tiny"), pytest.param("gpu", id="gpu", marks=pytest.mark.gpu)]
+
+
+def _parametrize_grid(metafunc) -> None:
+    """The grid's tests over the recipes and the arms in force (built-in and --arms-file's, checked:
+    a bad arms file stops the collection in one line naming it): one test_arm per arm, one
+    test_expectation per expectation."""
+    from fraudft.experiment.arms import load_arms
+
+    arms_file = metafunc.config.getoption("--arms-file")
+    try:
+        arms = load_arms(arms_file, check=arms_file is not None)
+    except UsageError as err:
+        raise pytest.UsageError(f"--arms-file: {err}") from None
+    metafunc.parametrize("recipe_name", RECIPE_PARAMS)
+    if metafunc.definition.originalname == "test_arm":
+        metafunc.parametrize("arm", [pytest.param(arm, id=arm.name) for arm in arms])
+    else:
+        metafunc.parametrize("arm, expectation", [pytest.param(arm, e, id=f"{arm.name}-{e}") for arm in arms for e in arm.expects])
 
 
 def pytest_benchmark_update_machine_info(config, machine_info):

@@ -34,7 +34,8 @@ from fraudft.modeling.tokenizer import load_tokenizer
 from fraudft.results.store import git_state, meta_info, run_info, write_json_atomic
 from fraudft.results.table import peak_bytes
 from fraudft.synthetic import SynthConfig, generate
-from fraudft.engine.train import TrainConfig, train
+from fraudft.engine.train import train
+from fraudft.engine.train_config import TrainConfig
 
 TARGETS = {"train_tokens_per_s": 60_000, "memory_ratio_vs_full": 1 / 3, "score_examples_per_s": 1_000}
 # (name, TrainConfig overrides): the first is fraudft's default, "full-padded-gc" the full-logit pipeline.

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from fraudft.experiment.arms import ARMS_BY_NAME
+from fraudft.experiment.arms import arms_by_name
 from fraudft.experiment.grid import (
     WorkerDied,
     failed_record,
@@ -64,14 +64,14 @@ def skip_marker(record: Path) -> Path:
     return record.with_name(f".{record.stem}.skipped")
 
 
-def successful_runs(results_root: Path, recipe, arm_name: str, seeds: int) -> list[RunRecord] | None:
+def successful_runs(results_root: Path, recipe, arm_name: str, seeds: int, arms_file: str | None = None) -> list[RunRecord] | None:
     """The arm's successful records for seeds 0..seeds-1 of this commit (an arm without seed
     dependence, e.g. a baseline, may have only seed 0), or None if any is missing or failed."""
     commit = git_state()["commit"]
     runs = []
     for seed in range(seeds):
         record = read_complete(record_path(results_root, commit, recipe.key, arm_name, seed))
-        if record is None and seed > 0 and ARMS_BY_NAME[arm_name].lora is None:
+        if record is None and seed > 0 and arms_by_name(arms_file)[arm_name].lora is None:
             continue  # untrained arms give the same answer for every seed
         if record is None or not record.ok:
             return None
@@ -79,10 +79,11 @@ def successful_runs(results_root: Path, recipe, arm_name: str, seeds: int) -> li
     return runs
 
 
-def comparison_records(results_root: Path, recipe, arm, expectation, seeds: int) -> dict[str, list[RunRecord]]:
+def comparison_records(results_root: Path, recipe, arm, expectation, seeds: int,
+                       arms_file: str | None = None) -> dict[str, list[RunRecord]]:
     """{arm name: its successful runs} of the arm and those its expectation names; skips the test
     when runs are missing."""
-    runs = {name: successful_runs(results_root, recipe, name, seeds) for name in (arm.name, *expectation.other)}
+    runs = {name: successful_runs(results_root, recipe, name, seeds, arms_file) for name in (arm.name, *expectation.other)}
     missing = [name for name, found in runs.items() if found is None]
     if missing:
         pytest.skip(f"needs successful records of {', '.join(missing)} for this commit under {results_root}/")
@@ -110,14 +111,15 @@ def add_comparison(path: Path, verdict: dict) -> None:
         write_json_atomic(record, path)
 
 
-def run_arm_process(recipe, arm, seed: int, results_root: Path, env: dict[str, str] | None = None) -> RunRecord:
+def run_arm_process(recipe, arm, seed: int, results_root: Path, env: dict[str, str] | None = None,
+                    arms_file: str | None = None) -> RunRecord:
     """`fraudft run-arm` in a subprocess (env: e.g. the xdist worker's GPU and threads); its record.
 
     Skips the test when the arm can't run on this data, leaving a skip marker for those who wait on
     it; a process that dies leaves a failed record with the reason and fails the test."""
     path = record_path(results_root, git_state()["commit"], recipe.key, arm.name, seed)
     try:
-        result = run_task(recipe, arm.name, seed, results_root, env)
+        result = run_task(recipe, arm.name, seed, results_root, env, arms_file)
     except WorkerDied as died:
         failed_record(recipe, arm, seed, f"WorkerDied: {died}", results_root)
         raise AssertionError(str(died)) from None

@@ -4,6 +4,7 @@
     pytest bench --data-dir DIR                    # the same grid on your train/eval/test (.jsonl/.json/.csv/.parquet)
     pytest bench -n 2                              # two arms at a time (pytest-xdist)
     pytest bench -m gpu --model PATH --data-dir DIR --seeds 3
+    pytest bench --arms-file my_arms.toml --arms dora,reference   # arms of your own too (env FRAUDFT_ARMS_FILE)
 
 Each (arm, seed) runs as `fraudft run-arm` in a process of its own (its peak memory is its own, a
 crash is contained) and writes its record under results/<commit>/<recipe key>/; a successful record
@@ -29,13 +30,16 @@ from bench.grid import (
     reusable_record,
     run_arm_process,
 )
-from fraudft.experiment.arms import ARMS
 from fraudft.experiment.budgets import budget_violations
 from fraudft.results.expectations import judge
 from fraudft.results.table import peak_bytes
 
-RECIPE_PARAMS = [pytest.param("cpu-tiny", id="cpu-tiny"), pytest.param("gpu", id="gpu", marks=pytest.mark.gpu)]
-ARM_PARAMS = [pytest.param(arm, id=arm.name) for arm in ARMS]
+# test_arm and test_expectation are parametrized over the recipes and the arms in force (built-in and
+# --arms-file's) by bench/conftest.py's pytest_generate_tests.
+
+
+def _arms_file(config) -> str | None:
+    return config.getoption("--arms-file")
 
 
 def _selected(request, recipe_name, arm) -> None:
@@ -46,8 +50,6 @@ def _selected(request, recipe_name, arm) -> None:
 
 
 @pytest.mark.benchmark(timer=training_clock)
-@pytest.mark.parametrize("arm", ARM_PARAMS)
-@pytest.mark.parametrize("recipe_name", RECIPE_PARAMS)
 def test_arm(request, recipe_name, arm, seed, benchmark, forward_rounds, recipe_for, results_root, session_records, arm_env):
     """The arm trains (or its record of this commit is reused), evaluates and meets its budgets; its
     training seconds and metrics are its pytest-benchmark entry (bench/benchmarks.py)."""
@@ -62,7 +64,8 @@ def test_arm(request, recipe_name, arm, seed, benchmark, forward_rounds, recipe_
     benchmark.group = f"{recipe.key}: training seconds" + ("" if arm.lora else ", arms that train no adapter")
 
     def run():  # pytest-benchmark's round: training_clock moves on by the arm's training seconds
-        record = reused or run_arm_process(recipe, arm, seed, results_root, arm_env(recipe.device))
+        record = reused or run_arm_process(recipe, arm, seed, results_root, arm_env(recipe.device),
+                                           _arms_file(request.config))
         session_records["records"][(recipe.key, arm.name, seed)] = record.path
         assert record.ok, f"arm {arm.name} failed: {record.error}\n{record.train_info.get('traceback')}"
         advance_training_clock(training_seconds(record, arm))
@@ -85,11 +88,6 @@ def test_arm(request, recipe_name, arm, seed, benchmark, forward_rounds, recipe_
     assert not budget_violations(record, recipe.budgets)
 
 
-EXPECTATIONS = [pytest.param(arm, e, id=f"{arm.name}-{e}") for arm in ARMS for e in arm.expects]
-
-
-@pytest.mark.parametrize("arm, expectation", EXPECTATIONS)
-@pytest.mark.parametrize("recipe_name", RECIPE_PARAMS)
 def test_expectation(request, recipe_name, arm, expectation, recipe_for, results_root, session_records, record_wait):
     """What fraudft.results.expectations judges of the arm's expectation on the stored records of
     this commit (beats: significantly better than every named arm; collapse: "fraud" to everything)."""
@@ -97,7 +95,7 @@ def test_expectation(request, recipe_name, arm, expectation, recipe_for, results
     recipe = recipe_for(recipe_name)
     seeds = seed_count(request.config)
     record_wait.until_written(results_root, recipe_name, recipe, (arm.name, *expectation.other), seeds)
-    runs = comparison_records(results_root, recipe, arm, expectation, seeds)
+    runs = comparison_records(results_root, recipe, arm, expectation, seeds, _arms_file(request.config))
     verdict = judge(arm, expectation, runs)
     session_records["verdicts"].append((recipe.key, arm.name, verdict.to_dict()))
     for record in runs[arm.name]:  # keep the verdict in the arm's stored records too

@@ -120,7 +120,8 @@ def run_variant(name: str) -> dict:
     with tempfile.TemporaryDirectory() as out:
         if name.startswith("fraudft"):
             from fraudft.modeling.models import load_model
-            from fraudft.engine.train import TrainConfig, train
+            from fraudft.engine.train import train
+            from fraudft.engine.train_config import TrainConfig
 
             config = TrainConfig(batch_size=BATCH, grad_accum=1, max_steps=STEPS, learning_rate=LR, eval_steps=STEPS,
                                  early_stopping_patience=None, load_best_model_at_end=False, max_length=MAX_LENGTH,

@@ -7,7 +7,8 @@ from fraudft.engine.evaluate import EvalConfig, evaluate
 from fraudft.modeling.lora import LoraSettings
 from fraudft.modeling.models import load_model
 from fraudft.synthetic import SynthConfig, generate
-from fraudft.engine.train import TrainConfig, train
+from fraudft.engine.train import train
+from fraudft.engine.train_config import TrainConfig
 
 MAX_LENGTH = 192
 FAST = dict(batch_size=16, grad_accum=1, learning_rate=3e-3, early_stopping_patience=None,

@@ -5,6 +5,7 @@
     fraudft grid --recipe cpu-tiny --jobs 2 [--arms a,b] [--seeds N] [--rerun]
     fraudft grid --recipe gpu --launcher ray --address auto --seeds 3 --results-dir /shared/results
     fraudft grid --recipe cpu-tiny --data-dir data-real --extra-test other=other.jsonl   # + evaluation extra:other
+    fraudft grid --recipe cpu-tiny --arms-file my_arms.toml --arms dora,reference   # arms of your own too
 
 run-arm's exit status: 0 when the arm succeeded, 1 when it failed (its record says why), 3 when the
 arm cannot run on this data (nothing is written); the record's path is the last line printed.
@@ -44,15 +45,16 @@ def _extra_tests(specs) -> tuple | None:
 
 def cmd_run_arm(args) -> int:
     from fraudft.core.errors import UsageError
-    from fraudft.experiment.arms import ARMS_BY_NAME
+    from fraudft.experiment.arms import arms_by_name
     from fraudft.experiment.recipes import load_recipe
     from fraudft.experiment.runner import ArmSkipped, run_arm, splits_of
 
-    if args.arm not in ARMS_BY_NAME:
-        raise UsageError(f"--arm: got {args.arm!r}, expected one of {', '.join(ARMS_BY_NAME)}")
+    arms = arms_by_name(args.arms_file, check=True)  # peft's LoraConfig and the Trainer take their settings
+    if args.arm not in arms:
+        raise UsageError(f"--arm: got {args.arm!r}, expected one of {', '.join(arms)}")
     recipe = load_recipe(args.recipe, **recipe_overrides(args)).with_steps(args.steps)
     try:
-        record = run_arm(ARMS_BY_NAME[args.arm], recipe, splits_of(recipe), args.seed, results_root=args.results_dir)
+        record = run_arm(arms[args.arm], recipe, splits_of(recipe), args.seed, results_root=args.results_dir)
     except ArmSkipped as why:
         print(f"skipped: {why}", file=sys.stderr)
         return SKIPPED
@@ -67,7 +69,7 @@ def cmd_grid(args) -> int:
 
     config = GridConfig(recipe=args.recipe, arms=tuple(a for a in (args.arms or "").split(",") if a), seeds=args.seeds,
                         results_dir=args.results_dir, launcher=args.launcher, address=args.address, jobs=args.jobs,
-                        rerun=args.rerun, overrides=recipe_overrides(args), steps=args.steps)
+                        rerun=args.rerun, overrides=recipe_overrides(args), steps=args.steps, arms_file=args.arms_file)
     outcomes = run_grid(config)
     print(summary_table(outcomes))
     verdicts = grid_verdicts(outcomes)
@@ -81,7 +83,7 @@ def cmd_grid(args) -> int:
 
 def register(commands) -> None:
     p = commands.add_parser("run-arm", help="train and evaluate one arm with one recipe and seed; write its record")
-    p.add_argument("--arm", required=True, help="an arm of fraudft/configs/arms.toml")
+    p.add_argument("--arm", required=True, help="an arm of fraudft/configs/arms.toml or of --arms-file")
     p.add_argument("--seed", type=int, default=0)
     _recipe_options(p)
     p.set_defaults(func=cmd_run_arm)
@@ -108,6 +110,9 @@ def _recipe_options(p) -> None:
     p.add_argument("--dtype", choices=["auto", "bf16", "fp32"], default=None, help="override the recipe's dtype")
     p.add_argument("--steps", type=int, default=None, help="override the recipe's training step budget")
     p.add_argument("--results-dir", default=DEFAULT_RESULTS_DIR, help="where records go, one folder per commit")
+    p.add_argument("--arms-file", default=None, metavar="TOML",
+                   help="more arms, as in fraudft/configs/arms.toml (lora: any peft LoraConfig field; train: any "
+                        "TrainConfig or TrainingArguments field); an arm named like a built-in one replaces it")
     p.add_argument("--extra-test", action="append", default=None, metavar="NAME=PATH",
                    help="an out-of-distribution test set (any format fraudft.data.formats reads, detected from the file) "
                         "every arm is also scored on, as the evaluation extra:NAME; repeatable")

@@ -2,6 +2,12 @@
 
     fraudft train --model tiny --train data/train.jsonl --eval data/eval.jsonl --out runs/r8 --max-steps 240
     fraudft train ... --resume        # checkpoints every --eval-steps; run it again after a kill to continue
+    fraudft train ... --lora use_dora=true --lora init_lora_weights=pissa --train-arg neftune_noise_alpha=5
+
+--lora KEY=VALUE passes any peft.LoraConfig field, --train-arg KEY=VALUE any TrainConfig or
+transformers.TrainingArguments field (fraudft.engine.train_config); VALUE is read as a TOML or JSON literal
+(true, 5, 0.1, "x", ["q_proj", "v_proj"], {...}), else as a string. The flags below (--lora-r,
+--lr, --max-steps, ...) are shorthands for some of them; one setting given both ways is an error.
 
 --resume continues only the same run: another file, learning rate, step budget... than the
 checkpoint's stops with a one-line error naming them (fraudft.engine.resume). The summary says how many
@@ -43,7 +49,7 @@ DEFAULTED_FLAGS = {"batch_size": "batch_size", "grad_accum": "grad_accum", "lr":
 def training_defaults(model: str) -> tuple[str, dict]:
     """(where they come from, {flag dest: value}) for the flags in DEFAULTED_FLAGS."""
     from fraudft.configs import read_config
-    from fraudft.engine.train import TrainConfig
+    from fraudft.engine.train_config import TrainConfig
 
     recipe = read_config(TINY_RECIPE)
     if model == recipe["model"]:
@@ -74,16 +80,15 @@ def fill_defaults(args) -> str | None:
 def cmd_train(args) -> int:
     from fraudft.engine.measure import is_main_process
     from fraudft.modeling.encode import EncodeConfig, Encoder
-    from fraudft.modeling.lora import LoraSettings
     from fraudft.modeling.taskformat import answer_token_budget, save_format
     from fraudft.modeling.models import load_model
     from fraudft.results.store import meta_info, run_info, write_json_atomic
-    from fraudft.engine.train import TrainConfig, train
+    from fraudft.engine.train import train
+    from fraudft.engine.train_config import TrainConfig
 
+    explicit = {dest for dest in TRAIN_FLAGS.values() if getattr(args, dest) != _PARSER_DEFAULTS.get(dest)}
     defaults_used = fill_defaults(args)
-    target_modules = tuple(args.target_modules.split(",")) if args.target_modules else None  # None: the family's
-    lora = config_from_flags(LoraSettings, r=args.lora_r, alpha=args.lora_alpha, dropout=args.lora_dropout,
-                             target_modules=target_modules, rslora=args.rslora)
+    lora = lora_settings(args)
     config = config_from_flags(
         TrainConfig, batch_size=args.batch_size, grad_accum=args.grad_accum, epochs=args.epochs,
         max_steps=args.max_steps, learning_rate=args.lr, weight_decay=args.weight_decay, warmup=args.warmup,
@@ -92,6 +97,7 @@ def cmd_train(args) -> int:
         seed=args.seed, progress=not args.quiet, batching=args.batching,
         save_steps=args.eval_steps if args.resume else 0, resume=args.resume, compile=args.compile, liger=args.liger,
     )
+    config = with_train_args(config, args, explicit)
     task_format = task_format_from(args)
     train_records, eval_records = read_records(args, args.train), read_records(args, args.eval)
     for records, path in ((train_records, args.train), (eval_records, args.eval)):
@@ -132,6 +138,92 @@ def cmd_train(args) -> int:
     return 0
 
 
+# peft's name -> the shorthand flag (argparse dest) that sets it
+LORA_FLAGS = {"r": "lora_r", "lora_alpha": "lora_alpha", "lora_dropout": "lora_dropout",
+              "target_modules": "target_modules", "use_rslora": "rslora"}
+# TrainConfig field -> the shorthand flag (argparse dest) that sets it
+TRAIN_FLAGS = {"batch_size": "batch_size", "grad_accum": "grad_accum", "epochs": "epochs", "max_steps": "max_steps",
+               "learning_rate": "lr", "weight_decay": "weight_decay", "warmup": "warmup", "lr_scheduler": "scheduler",
+               "eval_steps": "eval_steps", "early_stopping_patience": "patience", "max_length": "max_length",
+               "seed": "seed", "batching": "batching", "loss": "loss", "compile": "compile", "liger": "liger",
+               "gradient_checkpointing": "gradient_checkpointing"}
+
+
+def parse_assignments(values: list[str] | None, option: str) -> dict:
+    """{KEY: VALUE} of repeated KEY=VALUE flags, each VALUE a TOML or JSON literal, else a string."""
+    import json
+    import tomllib
+
+    from fraudft.core.errors import UsageError
+
+    out = {}
+    for item in values or ():
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UsageError(f"{option}: got {item!r}, expected KEY=VALUE")
+        if key in out:
+            raise UsageError(f"{option}: {key} given twice")
+        try:
+            value = tomllib.loads(f"v = {text}")["v"]
+        except tomllib.TOMLDecodeError:
+            try:
+                value = json.loads(text)
+            except ValueError:
+                value = text
+        out[key] = value
+    return out
+
+
+def lora_settings(args):
+    """The LoRA settings of the shorthand flags and --lora KEY=VALUE, checked by peft's LoraConfig."""
+    from fraudft.core.errors import UsageError
+    from fraudft.modeling.lora import LoraSettings, peft_names
+
+    given = parse_assignments(args.lora, "--lora")
+    try:
+        given = peft_names(given)
+    except ValueError as err:
+        raise UsageError(f"--lora: {err}") from None
+    flags = {"r": args.lora_r, "lora_alpha": args.lora_alpha, "lora_dropout": args.lora_dropout,
+             "target_modules": tuple(args.target_modules.split(",")) if args.target_modules else None,
+             "use_rslora": True if args.rslora else None}
+    for name, value in flags.items():
+        if value is not None and name in given:
+            raise UsageError(f"--lora {name}: also given as --{LORA_FLAGS[name].replace('_', '-')}; give it once")
+    try:
+        lora = LoraSettings(**{**{k: v for k, v in flags.items() if v is not None}, **given})
+        lora.check()  # peft's own LoraConfig, before any data or model is read
+    except ValueError as err:  # from --lora or a shorthand flag
+        raise UsageError(f"lora: {err}") from None
+    return lora
+
+
+def with_train_args(config, args, explicit: set[str]):
+    """The TrainConfig with --train-arg KEY=VALUE laid over it; TrainingArguments checked before any work."""
+    import tempfile
+
+    from fraudft.core.errors import UsageError
+    from fraudft.engine.train import training_arguments
+    from fraudft.engine.train_config import ALIASES
+
+    given = parse_assignments(args.train_arg, "--train-arg")
+    for key in given:
+        dest = TRAIN_FLAGS.get(ALIASES.get(key, key))
+        if dest in explicit:
+            raise UsageError(f"--train-arg {key}: also given as --{dest.replace('_', '-')}; give it once")
+    try:
+        config = config.with_options(given)
+        with tempfile.TemporaryDirectory() as out:
+            training_arguments(config, out)  # transformers' own checks of the values
+    except (TypeError, ValueError) as err:
+        raise UsageError(f"--train-arg: {err}") from None
+    return config
+
+
+_PARSER_DEFAULTS: dict = {}  # the flags' defaults (register fills it): a flag at its default was not given
+
+
 def format_line(task_format) -> str:
     """The task format in one line, e.g. `prompt reference, separator '', answer is_fraud`."""
     system = "" if task_format.system_prompt is None else f", system prompt {task_format.system_prompt!r}"
@@ -153,9 +245,15 @@ def register(commands) -> None:
     add_data_format_options(p)
     add_task_format_options(p)
     p.add_argument("--out", required=True)
-    p.add_argument("--lora-r", type=int, default=8)
-    p.add_argument("--lora-alpha", type=float, default=16)
-    p.add_argument("--lora-dropout", type=float, default=0.05)
+    p.add_argument("--lora", action="append", default=None, metavar="KEY=VALUE",
+                   help="any peft.LoraConfig field, e.g. use_dora=true, init_lora_weights=pissa, "
+                        "target_modules='[\"q_proj\",\"v_proj\"]'; repeatable (default: the reference's LoRA)")
+    p.add_argument("--train-arg", action="append", default=None, metavar="KEY=VALUE",
+                   help="any TrainConfig or transformers.TrainingArguments field, e.g. neftune_noise_alpha=5, "
+                        "optim=adafactor; repeatable")
+    p.add_argument("--lora-r", type=int, default=None, help="shorthand for --lora r=N (default 8)")
+    p.add_argument("--lora-alpha", type=float, default=None, help="shorthand for --lora lora_alpha=X (default 16)")
+    p.add_argument("--lora-dropout", type=float, default=None, help="shorthand for --lora lora_dropout=X (default 0.05)")
     p.add_argument("--target-modules", default=None, help="comma-separated module names (suffixes, as peft reads them); default: the model family's "
                         "(every projection of a decoder layer; fraudft.modeling.families)")
     p.add_argument("--rslora", action="store_true", help="scale by alpha/sqrt(r) instead of alpha/r")
@@ -184,3 +282,4 @@ def register(commands) -> None:
     p.add_argument("--resume", action="store_true",
                    help="save full checkpoints every --eval-steps in OUT/checkpoints and continue from the last one there")
     p.set_defaults(func=cmd_train)
+    _PARSER_DEFAULTS.update({dest: p.get_default(dest) for dest in TRAIN_FLAGS.values()})

@@ -38,15 +38,68 @@ MAY_DIFFER = ("progress", "resume", "gradient_checkpointing", "compile", "liger"
 
 
 def run_settings(config, lora, identity: dict, fingerprints: dict[str, str], processes: int) -> dict:
-    """{setting name: JSON value} of a run: TrainConfig fields but MAY_DIFFER, `lora <field>`,
-    the `identity` given (e.g. model, model_seed, tokenizer), `processes` (data-parallel world
-    size: it sets the global batch) and `<split> data fingerprint` per entry of `fingerprints`."""
-    settings = {name: value for name, value in dataclasses.asdict(config).items() if name not in MAY_DIFFER}
+    """{setting name: JSON value} of a run: TrainConfig fields but MAY_DIFFER, `trainer <field>` per
+    TrainingArguments option passed through, `lora <field>` per LoraConfig keyword argument (and
+    `lora scale`), the `identity` given (e.g. model, model_seed, tokenizer), `processes`
+    (data-parallel world size: it sets the global batch) and `<split> data fingerprint` per entry of
+    `fingerprints`."""
+    settings = {name: value for name, value in dataclasses.asdict(config).items()
+                if name not in MAY_DIFFER and name != "training_args"}
+    settings.update({f"trainer {name}": value for name, value in config.training_args.items()})
     settings.update({f"lora {name}": value for name, value in lora.to_dict().items()})
     settings.update(identity)
     settings["processes"] = processes
     settings.update({f"{split} data fingerprint": value for split, value in fingerprints.items()})
     return json.loads(json.dumps(settings))  # as read back from the ledger: tuples as lists
+
+
+_NO_DEFAULT = object()
+
+
+def _current_name(name: str) -> str:
+    """A setting's name as written now: older ledgers spelled LoRA's `lora alpha`, `lora dropout`, `lora rslora`."""
+    from fraudft.modeling.lora import ALIASES
+
+    kind, _, field = name.partition(" ")
+    return f"lora {ALIASES[field]}" if kind == "lora" and field in ALIASES else name
+
+
+def _field_default(cls, name: str):
+    for f in dataclasses.fields(cls):
+        if f.name == name:
+            if f.default is not dataclasses.MISSING:
+                return f.default
+            if f.default_factory is not dataclasses.MISSING:
+                return f.default_factory()
+    return _NO_DEFAULT
+
+
+def default_setting(name: str):
+    """The value a setting has when not given (as JSON reads it back), or a sentinel equal to nothing:
+    TrainConfig's defaults, `trainer X` TrainingArguments', `lora X` fraudft's LoRA defaults, else LoraConfig's."""
+    from fraudft.modeling.lora import DEFAULTS
+
+    kind, _, field = name.partition(" ")
+    if kind == "lora" and field in DEFAULTS:
+        value = DEFAULTS[field]
+    elif kind == "lora" and field:
+        from peft import LoraConfig
+
+        value = _field_default(LoraConfig, field)
+    elif kind == "trainer" and field:
+        from transformers import TrainingArguments
+
+        value = _field_default(TrainingArguments, field)
+    else:
+        from fraudft.engine.train_config import TrainConfig
+
+        value = _field_default(TrainConfig, name)
+    if value is _NO_DEFAULT:
+        return value
+    try:
+        return json.loads(json.dumps(value))
+    except (TypeError, ValueError):
+        return _NO_DEFAULT
 
 
 class RunLedger:
@@ -66,10 +119,13 @@ class RunLedger:
         except (OSError, ValueError):
             raise UsageError(f"--resume: {checkpoint} has no readable {LEDGER} (saved by an older fraudft?), so it "
                              "cannot be told to be this run's; start afresh in another --out or without --resume") from None
-        before = saved.get("settings", {})
+        before = {_current_name(name): value for name, value in saved.get("settings", {}).items()}
+        # a setting one side lacks (added or dropped since) counts as its default there
         differ = [f"{name} {before.get(name)!r} (checkpoint) vs {value!r} (now)"
-                  for name, value in self.settings.items() if before.get(name) != value]
-        differ += [f"{name} {value!r} (checkpoint) vs none (now)" for name, value in before.items() if name not in self.settings]
+                  for name, value in self.settings.items()
+                  if (before[name] if name in before else default_setting(name)) != value]
+        differ += [f"{name} {value!r} (checkpoint) vs none (now)" for name, value in before.items()
+                   if name not in self.settings and value != default_setting(name)]
         if differ:
             raise UsageError(f"--resume: {checkpoint} was saved by a run with other settings: {'; '.join(differ)}; "
                              "start afresh in another --out or without --resume")

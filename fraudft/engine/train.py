@@ -37,9 +37,7 @@ import functools
 import importlib.metadata
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import torch
 from transformers import (
@@ -74,59 +72,9 @@ from fraudft.modeling.loss import label_position_loss
 from fraudft.modeling.taskformat import TaskFormat
 from fraudft.modeling.truncation import truncation_summary
 from fraudft.engine.resume import RunLedger, run_settings
+from fraudft.engine.train_config import TrainConfig
 
 
-@dataclass(frozen=True)
-class TrainConfig:
-    """Training arguments; the defaults are the reference's (article 3.3)."""
-
-    batch_size: int = 4
-    grad_accum: int = 4
-    epochs: float = 3.0
-    max_steps: int = -1  # > 0: a fixed step budget that overrides epochs
-    learning_rate: float = 1e-4
-    weight_decay: float = 0.0
-    warmup: float = 0.0  # a ratio of the steps when < 1, else a number of steps
-    lr_scheduler: str = "linear"
-    eval_steps: int = 10
-    early_stopping_patience: int | None = 3  # None: no early stopping
-    load_best_model_at_end: bool = True
-    gradient_checkpointing: bool | Literal["auto"] = "auto"  # auto: on only if activations would not fit
-    # padding_free: the batches (and so the loss trajectory) of `padded`, without computing pads;
-    # measured fastest on the 2-core CPU (1355 vs 1250 length_grouped vs 830 padded tokens/s)
-    batching: Literal["padded", "length_grouped", "padding_free"] = "padding_free"
-    compile: bool = False  # torch.compile the model (CUDA only)
-    liger: bool = False  # Liger's Triton kernels for RMSNorm, SwiGLU and RoPE (CUDA only; `fraudft[liger]`)
-    loss: Literal["label_positions", "full"] = "label_positions"
-    max_length: int = 2048
-    seed: int = 0
-    progress: bool = True
-    save_steps: int = 0  # > 0: a full checkpoint every save_steps steps, to resume from
-    resume: bool = False  # continue from the last complete checkpoint in output_dir, if there is one
-
-    def __post_init__(self):
-        for name in ("batch_size", "grad_accum", "eval_steps", "max_length"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                raise ValueError(f"{name}: got {getattr(self, name)!r}, expected a positive integer")
-        if self.max_steps < 1 and not self.epochs > 0:
-            raise ValueError(f"epochs: got {self.epochs!r}, expected a positive number (or max_steps > 0)")
-        if not self.learning_rate > 0:
-            raise ValueError(f"learning_rate: got {self.learning_rate!r}, expected a positive number")
-        if self.weight_decay < 0 or self.warmup < 0:
-            raise ValueError("weight_decay, warmup: expected non-negative numbers")
-        if self.early_stopping_patience is not None and self.early_stopping_patience < 1:
-            raise ValueError(f"early_stopping_patience: got {self.early_stopping_patience!r}, expected >= 1 or None")
-        if self.loss not in ("label_positions", "full"):
-            raise ValueError(f"loss: got {self.loss!r}, expected 'label_positions' or 'full'")
-        if self.save_steps < 0 or (self.resume and self.save_steps == 0):
-            raise ValueError(f"save_steps: got {self.save_steps!r}, expected >= 0 (> 0 with resume)")
-        if self.gradient_checkpointing not in (True, False, "auto"):
-            raise ValueError(f"gradient_checkpointing: got {self.gradient_checkpointing!r}, expected true, false or 'auto'")
-        if self.batching not in BATCHINGS:
-            raise ValueError(f"batching: got {self.batching!r}, expected one of {', '.join(BATCHINGS)}")
-
-
-BATCHINGS = ("padded", "length_grouped", "padding_free")
 # Attention implementations that keep flattened sequences apart (transformers' masking_utils builds a
 # block-diagonal mask from restarting position ids; flash-attention kernels take them as varlen).
 PADDING_FREE_ATTENTION = ("sdpa", "eager", "flex_attention", "flash_attention_2", "flash_attention_3")
@@ -238,8 +186,13 @@ def checkpointing_decision(model, config: TrainConfig, lengths: list[int]) -> tu
 
 
 def training_arguments(config: TrainConfig, output_dir: str) -> TrainingArguments:
-    return TrainingArguments(
-        output_dir=output_dir,
+    """The TrainingArguments of a config: fraudft's fields mapped, then config.training_args as given."""
+    return TrainingArguments(**{**training_argument_kwargs(config), **config.training_args, "output_dir": output_dir})
+
+
+def training_argument_kwargs(config: TrainConfig) -> dict:
+    """The TrainingArguments keyword arguments fraudft derives from its own fields."""
+    return dict(
         per_device_train_batch_size=config.batch_size,
         per_device_eval_batch_size=config.batch_size,
         gradient_accumulation_steps=config.grad_accum,

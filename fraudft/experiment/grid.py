@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fraudft.core.errors import UsageError
-from fraudft.experiment.arms import ARMS_BY_NAME, Arm
+from fraudft.experiment.arms import Arm, arms_by_name
 from fraudft.experiment.recipes import Recipe, load_recipe
 from fraudft.experiment.runner import new_record
 from fraudft.results.config_diff import CONFIG_SECTIONS, config_diff
@@ -64,17 +64,23 @@ class GridConfig:
     rerun: bool = False
     overrides: dict = dataclasses.field(default_factory=dict)  # model, tokenizer, data_dir, device, dtype, extra_tests
     steps: int | None = None  # another training step budget than the recipe's
+    arms_file: str | None = None  # --arms-file: more arms (fraudft.experiment.arms.load_arms)
 
     def __post_init__(self):
-        unknown = [a for a in self.arms if a not in ARMS_BY_NAME]
+        known = self.arms_by_name()
+        unknown = [a for a in self.arms if a not in known]
         if unknown:
-            raise UsageError(f"--arms: unknown {', '.join(unknown)}, expected some of {', '.join(ARMS_BY_NAME)}")
+            raise UsageError(f"--arms: unknown {', '.join(unknown)}, expected some of {', '.join(known)}")
         if self.launcher not in LAUNCHERS:
             raise UsageError(f"--launcher: got {self.launcher!r}, expected one of {', '.join(LAUNCHERS)}")
         if self.seeds < 1 or self.jobs < 1:
             raise UsageError(f"--seeds, --jobs: got {self.seeds}, {self.jobs}, expected positive integers")
         if set(self.overrides) - set(RECIPE_OVERRIDES):
             raise UsageError(f"overrides: expected some of {', '.join(RECIPE_OVERRIDES)}, got {sorted(self.overrides)}")
+
+    def arms_by_name(self) -> dict[str, Arm]:
+        """The arms in force: the built-in ones and the arms file's."""
+        return arms_by_name(self.arms_file)
 
 
 # --- records -----------------------------------------------------------------------------------
@@ -112,8 +118,8 @@ def failed_record(recipe: Recipe, arm: Arm, seed: int, error: str, results_root:
 
 # --- one task ----------------------------------------------------------------------------------
 
-def run_arm_command(recipe: Recipe, arm: str, seed: int, results_root: Path) -> list[str]:
-    """The `fraudft run-arm` command line of one task, the recipe's overrides spelled out."""
+def run_arm_command(recipe: Recipe, arm: str, seed: int, results_root: Path, arms_file: str | None = None) -> list[str]:
+    """The `fraudft run-arm` command line of one task, the recipe's overrides (and the arms file) spelled out."""
     command = [sys.executable, "-m", "fraudft.cli", "run-arm", "--recipe", recipe.name, "--arm", arm,
                "--seed", str(seed), "--model", recipe.model, "--tokenizer", recipe.tokenizer,
                "--device", recipe.device, "--dtype", recipe.dtype, "--results-dir", str(results_root)]
@@ -123,6 +129,8 @@ def run_arm_command(recipe: Recipe, arm: str, seed: int, results_root: Path) -> 
         command += ["--extra-test", f"{name}={path}"]
     if recipe.train.max_steps > 0:
         command += ["--steps", str(recipe.train.max_steps)]  # the caller's recipe, --steps included
+    if arms_file is not None:
+        command += ["--arms-file", str(Path(arms_file).resolve())]
     return command
 
 
@@ -148,12 +156,13 @@ def worker_env(slot: int, slots: int, device: str) -> dict[str, str]:
     return env
 
 
-def run_task(recipe: Recipe, arm: str, seed: int, results_root: Path, env: dict[str, str] | None = None) -> dict:
+def run_task(recipe: Recipe, arm: str, seed: int, results_root: Path, env: dict[str, str] | None = None,
+             arms_file: str | None = None) -> dict:
     """One (arm, seed) through `fraudft run-arm`: {"status": success|failed|skipped, "record"|"reason"}.
 
     Raises WorkerDied when the process ends without a record."""
     path_env = os.pathsep.join(p for p in (str(project_dir()), os.environ.get("PYTHONPATH")) if p)
-    done = subprocess.run(run_arm_command(recipe, arm, seed, results_root), capture_output=True, text=True,
+    done = subprocess.run(run_arm_command(recipe, arm, seed, results_root, arms_file), capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": path_env, **(env or {})})
     if done.returncode == SKIPPED:
         return {"status": "skipped", "reason": (done.stderr.strip().splitlines() or ["skipped"])[-1]}
@@ -185,38 +194,40 @@ def _outcome(arm: str, seed: int, result: dict) -> dict:
             "error": (record.error if record is not None else None) or result.get("reason")}
 
 
-def _with_retry(recipe: Recipe, arm: str, seed: int, root: Path, slots: queue.Queue, count: int) -> dict:
+def _with_retry(recipe: Recipe, arm: Arm, seed: int, root: Path, slots: queue.Queue, count: int,
+                arms_file: str | None) -> dict:
     """A local task: run it (in a free slot), once more if its process died, else record it as failed."""
     slot = slots.get()
     try:
         for _ in range(2):
             try:
-                return _outcome(arm, seed, run_task(recipe, arm, seed, root, worker_env(slot, count, recipe.device)))
+                return _outcome(arm.name, seed, run_task(recipe, arm.name, seed, root, worker_env(slot, count, recipe.device),
+                                                         arms_file))
             except WorkerDied as err:
                 error = str(err)
     finally:
         slots.put(slot)
-    record = failed_record(recipe, ARMS_BY_NAME[arm], seed, f"WorkerDied (2 attempts): {error}", root)
-    return _outcome(arm, seed, {"status": "failed", "record": record})
+    record = failed_record(recipe, arm, seed, f"WorkerDied (2 attempts): {error}", root)
+    return _outcome(arm.name, seed, {"status": "failed", "record": record})
 
 
-def _local(recipe: Recipe, tasks: list[tuple[str, int]], root: Path, jobs: int) -> list[dict]:
+def _local(recipe: Recipe, tasks: list[tuple[Arm, int]], root: Path, jobs: int, arms_file: str | None) -> list[dict]:
     slots: queue.Queue = queue.Queue()
     for slot in range(jobs):
         slots.put(slot)
     with ThreadPoolExecutor(max_workers=jobs) as pool:  # threads only wait on run-arm processes
-        return list(pool.map(lambda task: _with_retry(recipe, *task, root, slots, jobs), tasks))
+        return list(pool.map(lambda task: _with_retry(recipe, *task, root, slots, jobs, arms_file), tasks))
 
 
-def _ray_task(recipe: Recipe, arm: str, seed: int, root: str) -> dict:
+def _ray_task(recipe: Recipe, arm: str, seed: int, root: str, arms_file: str | None) -> dict:
     """A Ray task: Ray has set CUDA_VISIBLE_DEVICES (num_gpus) and the thread count (num_cpus)."""
-    result = run_task(recipe, arm, seed, Path(root), {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
+    result = run_task(recipe, arm, seed, Path(root), {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}, arms_file)
     if "record" in result:  # the record's text travels back: the driver's folder may not be this node's
         result["record"] = json.loads(Path(result["record"].path).read_text(encoding="utf-8"))
     return result
 
 
-def _ray(recipe: Recipe, tasks: list[tuple[str, int]], root: Path, address: str | None) -> list[dict]:
+def _ray(recipe: Recipe, tasks: list[tuple[Arm, int]], root: Path, address: str | None, arms_file: str | None) -> list[dict]:
     try:
         import ray
     except ImportError:
@@ -224,27 +235,28 @@ def _ray(recipe: Recipe, tasks: list[tuple[str, int]], root: Path, address: str 
     ray.init(address=address, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
     remote = ray.remote(_ray_task).options(num_gpus=1 if recipe.device == "cuda" else 0, num_cpus=1,
                                            max_retries=1, retry_exceptions=[WorkerDied])
-    futures = [remote.remote(recipe, arm, seed, str(root)) for arm, seed in tasks]
+    # the arms file must be readable at the same path on every node, as the checkout is
+    futures = [remote.remote(recipe, arm.name, seed, str(root), arms_file) for arm, seed in tasks]
     outcomes = []
     for (arm, seed), future in zip(tasks, futures):
         try:
             result = ray.get(future)
         except (ray.exceptions.RayError, WorkerDied) as err:  # retried once already: recorded as failed
             reason = str(err).strip().splitlines()[-1] if str(err).strip() else type(err).__name__
-            result = {"status": "failed", "record": failed_record(recipe, ARMS_BY_NAME[arm], seed,
+            result = {"status": "failed", "record": failed_record(recipe, arm, seed,
                                                                   f"{type(err).__name__}: {reason}", root)}
         else:
             data = result.get("record")
             if data is not None:
                 record = RunRecord.from_dict(data)
                 record.recipe = recipe.key
-                path = record_path(root, record.commit or "nogit", recipe.key, arm, seed)
+                path = record_path(root, record.commit or "nogit", recipe.key, arm.name, seed)
                 if path.exists():
                     record.path = str(path)
                 else:
                     write_record(record, root)
                 result["record"] = record
-        outcomes.append(_outcome(arm, seed, result))
+        outcomes.append(_outcome(arm.name, seed, result))
     ray.shutdown()
     return outcomes
 
@@ -252,25 +264,27 @@ def _ray(recipe: Recipe, tasks: list[tuple[str, int]], root: Path, address: str 
 def run_grid(config: GridConfig) -> list[dict]:
     """Run (or reuse) every (arm, seed) of the config; one outcome per task, in arm and seed order."""
     recipe = load_recipe(config.recipe, **config.overrides).with_steps(config.steps)
-    check_metrics_available([ARMS_BY_NAME[a] for a in config.arms or ARMS_BY_NAME], recipe)  # before anything runs
+    known = arms_by_name(config.arms_file, check=True)  # peft and the Trainer take every arm's settings
+    chosen = [known[a] for a in config.arms] if config.arms else [arm for arm in known.values() if arm.runs_in(recipe.name)]
+    check_metrics_available(chosen if config.arms else list(known.values()), recipe)  # before anything runs
     root = Path(config.results_dir).resolve()
-    arms = config.arms or tuple(name for name, arm in ARMS_BY_NAME.items() if arm.runs_in(recipe.name))
+    arms_file = str(Path(config.arms_file).resolve()) if config.arms_file else None
     reused, tasks = {}, []
-    for arm in arms:
+    for arm in chosen:
         for seed in range(config.seeds):
-            record = None if config.rerun else reusable_record(root, recipe, ARMS_BY_NAME[arm], seed)
+            record = None if config.rerun else reusable_record(root, recipe, arm, seed)
             if record is not None:
-                reused[(arm, seed)] = _outcome(arm, seed, {"status": "reused", "record": record})
+                reused[(arm.name, seed)] = _outcome(arm.name, seed, {"status": "reused", "record": record})
             else:
                 tasks.append((arm, seed))
     if not tasks:
         ran = []
     elif config.launcher == "ray":
-        ran = _ray(recipe, tasks, root, config.address)
+        ran = _ray(recipe, tasks, root, config.address, arms_file)
     else:
-        ran = _local(recipe, tasks, root, config.jobs)
+        ran = _local(recipe, tasks, root, config.jobs, arms_file)
     done = {**reused, **{(o["arm"], o["seed"]): o for o in ran}}
-    return [done[(arm, seed)] for arm in arms for seed in range(config.seeds)]
+    return [done[(arm.name, seed)] for arm in chosen for seed in range(config.seeds)]
 
 
 def grid_verdicts(outcomes: list[dict]) -> list[Verdict]:

@@ -23,7 +23,7 @@ from fraudft.core.errors import UsageError
 from fraudft.engine.evaluate import EvalConfig
 from fraudft.modeling.taskformat import TaskFormat
 from fraudft.metrics.operating import ThresholdRule
-from fraudft.engine.train import TrainConfig
+from fraudft.engine.train_config import TrainConfig
 
 TABLES = ("data", "train", "eval", "decision", "budgets", "format")
 KEYS = {"extends", "model", "tokenizer", "model_seed", "device", "dtype", *TABLES}
@@ -130,7 +130,7 @@ def load_recipe(name: str, **overrides) -> Recipe:
         recipe = Recipe(
             name=name, model=config["model"], tokenizer=config.get("tokenizer", config["model"]),
             model_seed=config.get("model_seed", 0), device=config.get("device", "cpu"), dtype=config.get("dtype", "auto"),
-            train=TrainConfig(**train), eval=EvalConfig(**config["eval"], format=TaskFormat.from_dict(config["format"])),
+            train=TrainConfig.from_dict(train), eval=EvalConfig(**config["eval"], format=TaskFormat.from_dict(config["format"])),
             synthetic=tuple(synthetic[k] for k in ("train", "eval", "test")) if synthetic else Recipe.synthetic,
             synthetic_seeds=tuple(seeds[k] for k in ("train", "eval", "test")) if seeds else Recipe.synthetic_seeds,
             budgets=dict(config["budgets"]),

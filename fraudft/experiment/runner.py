@@ -42,7 +42,9 @@ def splits_of(recipe: Recipe) -> Splits:
 def new_record(arm: Arm, recipe: Recipe, seed: int, splits: Splits | None = None) -> RunRecord:
     """The record of one (arm, recipe, seed) run before it runs: run info (commit, command, config)
     and meta info; train_info and the evaluations are filled in by the run (or its failure)."""
-    config = {"arm": dataclasses.asdict(arm), "backend": recipe.to_dict(), "seed": seed}
+    config = {"arm": arm.to_dict(), "backend": recipe.to_dict(), "seed": seed}
+    if arm.lora is not None:  # what it trains with: the recipe's [train] under the arm's, TrainingArguments' passed through
+        config["train_config"] = dataclasses.asdict(train_config(arm, recipe, seed))
     if splits is not None:
         config["data"] = {"source": splits.source, "fingerprints": splits.fingerprints}
     return RunRecord(arm=arm.name, seed=seed, recipe=recipe.key, model=recipe.model, device=recipe.device,
@@ -62,8 +64,10 @@ def _load(recipe: Recipe):
 
 
 def train_config(arm: Arm, recipe: Recipe, seed: int):
-    """The recipe's TrainConfig for this arm and seed: its learning rate times the arm's learning_rate_scale."""
-    return dataclasses.replace(recipe.train, seed=seed, learning_rate=recipe.train.learning_rate * arm.learning_rate_scale)
+    """The recipe's TrainConfig for this arm and seed: the arm's `train` options over it, its learning
+    rate (so set) times the arm's learning_rate_scale."""
+    config = recipe.train.with_options(arm.train)
+    return dataclasses.replace(config, seed=seed, learning_rate=config.learning_rate * arm.learning_rate_scale)
 
 
 def _evaluation(name: str, labels: list[int], result: dict, test: list[dict]) -> Evaluation:

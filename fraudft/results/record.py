@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fraudft.modeling.lora import peft_names
 from fraudft.task import DEFAULT_TASK, TASKS
 
 SCHEMA_VERSION = 2
@@ -257,8 +258,9 @@ class RunRecord:
 
     @property
     def lora(self) -> dict | None:
+        """The arm's LoraConfig keyword arguments, in peft's names (older records: alpha, dropout, rslora)."""
         lora = self.arm_config.get("lora")
-        return lora if isinstance(lora, dict) else None
+        return peft_names(lora) if isinstance(lora, dict) else None
 
     @property
     def adapted_modules(self) -> list[str] | None:

@@ -42,7 +42,7 @@ def _lr_scale(record: RunRecord) -> float:
 
 def _ratio(record: RunRecord) -> float:
     lora = record.lora
-    return lora["alpha"] / (lora["r"] ** 0.5 if lora.get("rslora") else lora["r"])
+    return lora["lora_alpha"] / (lora["r"] ** 0.5 if lora.get("use_rslora") else lora["r"])
 
 
 def _group_key(record: RunRecord) -> str | None:
@@ -53,8 +53,8 @@ def _group_key(record: RunRecord) -> str | None:
     # Not what is trained: names, expectations, which recipes run it, its extra evaluations.
     skip = ("name", "description", "lora", "reference_result", "expects", "learning_rate_scale", "recipes",
             "extra_tests")
-    rest = {k: v for k, v in arm.items() if k not in skip}
-    return json.dumps([record.recipe, {k: v for k, v in lora.items() if k != "alpha"}, rest], sort_keys=True, default=str)
+    rest = {k: v for k, v in arm.items() if k not in skip and not (k == "train" and not v)}  # older records: no train
+    return json.dumps([record.recipe, {k: v for k, v in lora.items() if k != "lora_alpha"}, rest], sort_keys=True, default=str)
 
 
 def find_sweeps(records: list[RunRecord]) -> list[list[tuple[float, str, list[RunRecord]]]]:

@@ -58,7 +58,7 @@ def test_train_with_bad_lora_settings_exits_2(capsys, synthetic_files, tmp_path)
     rc, _, err = run(capsys, "train", "--model", "tiny", "--train", str(train_path), "--eval", str(eval_path),
                      "--out", str(tmp_path / "out"), "--lora-r", "0", *TINY_TRAIN)
     assert rc == 2
-    assert err.startswith("error: r: got 0, expected a positive integer") and len(err.splitlines()) == 1
+    assert err.startswith("error: lora: r: got 0, expected a positive integer") and len(err.splitlines()) == 1
 
 
 @pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="CUDA can honour them")
@@ -148,7 +148,7 @@ def test_tiny_takes_its_recipe_without_flags():
 
 
 def test_other_models_take_the_reference_defaults():
-    from fraudft.engine.train import TrainConfig
+    from fraudft.engine.train_config import TrainConfig
 
     reference = TrainConfig()
     args, said = filled("--model", "some/hub-model")

@@ -21,7 +21,8 @@ from fraudft.modeling.lora import LoraSettings
 from fraudft.modeling.models import load_model
 from fraudft.data.records import write_jsonl
 from fraudft.synthetic import SynthConfig, generate
-from fraudft.engine.train import TrainConfig, train
+from fraudft.engine.train import train
+from fraudft.engine.train_config import TrainConfig
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

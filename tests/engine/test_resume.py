@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -24,7 +25,8 @@ from fraudft.modeling.lora import LoraSettings
 from fraudft.data.records import write_jsonl
 from fraudft.engine.resume import COUNTS, LEDGER, RunLedger, run_settings
 from fraudft.synthetic import SynthConfig, generate
-from fraudft.engine.train import TrainConfig, last_checkpoint
+from fraudft.engine.train import last_checkpoint
+from fraudft.engine.train_config import TrainConfig
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -226,7 +228,7 @@ def test_speed_and_display_options_may_change_on_resume(tmp_path):
     (dict(config=TrainConfig(save_steps=3, resume=True, batching="length_grouped")), "batching"),
     (dict(config=TrainConfig(save_steps=3, resume=True, seed=1)), "seed"),
     (dict(config=TrainConfig(save_steps=3, resume=True, max_length=256)), "max_length"),
-    (dict(lora=LoraSettings(dropout=0.0)), "lora dropout"),
+    (dict(lora=LoraSettings(dropout=0.0)), "lora lora_dropout"),
     (dict(train_fingerprint="b" * 16), "train data fingerprint"),
     (dict(processes=2), "processes"),
 ])
@@ -258,3 +260,37 @@ def test_a_finished_run_run_again_trains_no_step_more(data, tmp_path, run_cli):
     assert not list((out / "checkpoints").glob(f"checkpoint-{SAVE + 1}"))
     for name, weight in first.items():
         assert torch.equal(adapter(out)[name], weight), name
+
+
+# --- settings added since a checkpoint was saved (pass-through LoRA and TrainingArguments keys) ------
+
+
+def _save_as_older_fraudft(folder: Path, ledger: RunLedger, renamed: dict, dropped: tuple) -> None:
+    """A ledger as an older fraudft wrote it: some settings under older names, some not there at all."""
+    ledger.save(folder, TrainStats(), main_process=True)
+    path = folder / "fraudft_run.json"
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    saved["settings"] = {renamed.get(k, k): v for k, v in saved["settings"].items() if k not in dropped}
+    path.write_text(json.dumps(saved), encoding="utf-8")
+
+
+def test_a_checkpoint_of_an_older_fraudft_resumes_settings_it_lacks_counting_as_their_defaults(tmp_path):
+    config = TrainConfig(save_steps=3, resume=True)
+    _save_as_older_fraudft(tmp_path, ledger_in(tmp_path, config),
+                           renamed={"lora lora_alpha": "lora alpha", "lora lora_dropout": "lora dropout",
+                                    "lora use_rslora": "lora rslora"},
+                           dropped=("weight_decay",))
+    # now: peft's names, use_dora and a TrainingArguments key given at their defaults, weight_decay at its default
+    now = ledger_in(tmp_path, config.with_options({"neftune_noise_alpha": None}), LoraSettings(use_dora=False))
+    now.resume_from(tmp_path)
+
+
+@pytest.mark.parametrize("config, lora, named", [
+    (TrainConfig(save_steps=3, resume=True).with_options({"neftune_noise_alpha": 5}), LoraSettings(),
+     "trainer neftune_noise_alpha None (checkpoint) vs 5 (now)"),
+    (TrainConfig(save_steps=3, resume=True), LoraSettings(use_dora=True), "lora use_dora None (checkpoint) vs True (now)"),
+])
+def test_a_setting_added_away_from_its_default_may_not_resume(tmp_path, config, lora, named):
+    ledger_in(tmp_path, TrainConfig(save_steps=3, resume=True)).save(tmp_path, TrainStats(), main_process=True)
+    with pytest.raises(UsageError, match=rf"other settings: {re.escape(named)}; start"):
+        ledger_in(tmp_path, config, lora).resume_from(tmp_path)

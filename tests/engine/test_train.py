@@ -16,8 +16,8 @@ from fraudft.modeling.lora import LoraSettings
 from fraudft.modeling.loss import LossFallbackWarning, label_position_loss
 from fraudft.modeling.models import load_model
 from fraudft.synthetic import SynthConfig, generate
+from fraudft.engine.train_config import TrainConfig
 from fraudft.engine.train import (
-    TrainConfig,
     checkpointing_decision,
     train,
     training_arguments,

@@ -71,9 +71,9 @@ def test_a_dead_worker_is_retried_once_then_recorded_as_failed(tmp_path, monkeyp
     deaths = tmp_path / "deaths"
     real = grid.run_arm_command
 
-    def dying(recipe, arm, seed, root):
+    def dying(recipe, arm, seed, root, *rest):
         if arm != "untuned":
-            return real(recipe, arm, seed, root)
+            return real(recipe, arm, seed, root, *rest)
         return [sys.executable, "-c", f"import os, signal; open({str(deaths)!r}, 'a').write('x');"
                                       "os.kill(os.getpid(), signal.SIGKILL)"]
 

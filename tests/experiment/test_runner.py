@@ -10,7 +10,8 @@ from fraudft.experiment.recipes import load_recipe
 from fraudft.experiment.runner import run_arm, splits_of
 from fraudft.modeling.lora import LoraSettings
 from fraudft.modeling.models import load_model
-from fraudft.engine.train import TrainConfig, train
+from fraudft.engine.train import train
+from fraudft.engine.train_config import TrainConfig
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

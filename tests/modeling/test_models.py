@@ -137,12 +137,12 @@ def test_lora_settings_defaults_are_the_reference():
         (dict(r=-4), "r"),
         (dict(r=2.5), "r"),
         (dict(r="8"), "r"),
-        (dict(alpha=0), "alpha"),
-        (dict(alpha=-16), "alpha"),
-        (dict(alpha=float("nan")), "alpha"),
-        (dict(dropout=-0.1), "dropout"),
-        (dict(dropout=1.0), "dropout"),
-        (dict(dropout=float("nan")), "dropout"),
+        (dict(alpha=0), "lora_alpha"),
+        (dict(lora_alpha=-16), "lora_alpha"),
+        (dict(alpha=float("nan")), "lora_alpha"),
+        (dict(dropout=-0.1), "lora_dropout"),
+        (dict(lora_dropout=1.0), "lora_dropout"),
+        (dict(dropout=float("nan")), "lora_dropout"),
         (dict(target_modules=()), "target_modules"),
         (dict(target_modules=("q_proj", "")), "target_modules"),
         (dict(target_modules=("q_proj", 3)), "target_modules"),
@@ -165,11 +165,11 @@ def test_scale_is_alpha_over_r_or_over_sqrt_r_with_rslora(r, alpha):
     assert LoraSettings(r=r, alpha=alpha, rslora=True).scale == pytest.approx(alpha / math.sqrt(r))
 
 
-def test_to_dict_is_plain_and_includes_scale():
+def test_to_dict_is_plain_in_peft_names_and_includes_scale():
     d = LoraSettings(r=16, alpha=32, dropout=0.2, rslora=True).to_dict()
     assert d == {
-        "r": 16, "alpha": 32, "dropout": 0.2, "target_modules": None,
-        "rslora": True, "scale": pytest.approx(32 / 4),
+        "r": 16, "lora_alpha": 32, "lora_dropout": 0.2, "target_modules": None,
+        "use_rslora": True, "scale": pytest.approx(32 / 4),
     }
     assert isinstance(LoraSettings(target_modules=("q_proj",)).to_dict()["target_modules"], list)
 
