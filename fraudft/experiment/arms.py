@@ -28,11 +28,11 @@ from pathlib import Path
 from fraudft.configs import read_config
 from fraudft.core.errors import UsageError
 from fraudft.experiment.splits import SPLIT_TRANSFORMS
+from fraudft.experiment.baselines import BASELINES
 from fraudft.modeling.lora import LoraSettings, peft_names
 from fraudft.results.expectations import Expectation
 
-BASELINE_METHODS = ("always_fraud", "surface_probe")  # fraudft.experiment.baselines
-METHODS = ("lora", "none", *BASELINE_METHODS)
+METHODS = ("lora", "none", *BASELINES)  # fine-tune, the model as it is, or a registered baseline
 
 
 @dataclass(frozen=True)

@@ -92,7 +92,7 @@ def record_fields(record: RunRecord) -> dict:
     environment = {"python": meta.get("python"), "device": meta.get("device") or record.device or None,
                    "libraries": meta.get("libraries")}
     sections = {"model": record.model_name, "recipe": recipe, "format": record.format, "task": config.get("task", _ABSENT),
-                "lora": arm.get("lora", _ABSENT) if arm else _ABSENT,
+                "lora": record.lora if record.lora is not None else _ABSENT,  # peft's names, older records too
                 "train": recipe.get("train", _ABSENT), "eval": recipe.get("eval", _ABSENT), "arm": arm or _ABSENT,
                 "data": {**{k: recipe[k] for k in DATA_FIELDS if k in recipe}, **(config.get("data") or {})} or _ABSENT,
                 "environment": {k: v for k, v in environment.items() if v is not None} or _ABSENT}
