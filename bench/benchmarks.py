@@ -23,7 +23,10 @@ builds pytest-benchmark's own Metadata/Stats objects from them and hands them to
 BenchmarkSession, which saves them (--benchmark-autosave, --benchmark-save, --benchmark-json,
 --benchmark-storage), compares them (--benchmark-compare) and shows its table as without xdist.
 Training times under -n N are measured with N arms side by side, each on cores // N threads: compare
-runs made with the same -n on the same machine.
+runs made with the same -n on the same machine. The saved machine_info says how a run went
+(`parallelism`): `xdist_workers` (0 without xdist) and `threads_per_arm`; each arm entry's extra_info
+has the `workers` and `threads` its run-arm process recorded (meta_info; None in records from before).
+`fraudft results compare` refuses to pair tokens/s of runs that differ in these.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ import pytest
 
 __all__ = ["ControllerBenchmarks", "FORWARD_PROPERTY", "advance_training_clock", "bench_metrics", "forwarded_under_xdist",
            "json_params",
-           "make_forwarder", "metadata", "summary_lines", "timed_once", "training_clock", "training_seconds"]
+           "make_forwarder", "metadata", "parallelism", "summary_lines", "timed_once", "training_clock", "training_seconds"]
 
 FORWARD_PROPERTY = "pytest_benchmark_rounds"  # the user_properties key a worker's test report carries
 
@@ -114,6 +117,20 @@ def json_params(params: dict | None) -> dict | None:
     if params is None:
         return None
     return {key: value.name if isinstance(value, Arm) else value for key, value in params.items()}
+
+
+def parallelism(config) -> dict:
+    """pytest-benchmark's machine_info of this session: `xdist_workers`, the arm tests run side by side
+    (pytest-xdist's workers; 0 without xdist), and `threads_per_arm`, the CPU threads of each arm's
+    run-arm process (under xdist fraudft.experiment.grid.arm_threads, as conftest's arm_env gives them;
+    without, the processes inherit this one's environment, so torch's threads here)."""
+    import torch
+
+    from fraudft.experiment.grid import arm_threads
+
+    distributed = config.getoption("dist", default="no") != "no"
+    workers = len(config.getoption("tx", default=None) or ()) if distributed else 0
+    return {"xdist_workers": workers, "threads_per_arm": arm_threads(workers) if workers else torch.get_num_threads()}
 
 
 def _benchmarks_on(config) -> bool:

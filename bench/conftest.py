@@ -36,6 +36,8 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
+    if not hasattr(config, "workerinput"):  # the controller (or the only process): before anything is collected
+        check_start(config)
     # The controller's start time reaches the workers: with --rerun, older records are not this session's.
     config._fraudft_started = getattr(config, "workerinput", {}).get("fraudft_started", time.time())
     config._fraudft_session = {"records": {}, "reused": [], "verdicts": []}
@@ -43,6 +45,22 @@ def pytest_configure(config):
         config.pluginmanager.register(_XdistController(), "fraudft-xdist")
     if not hasattr(config, "workerinput") and config.pluginmanager.hasplugin("benchmark"):
         config.pluginmanager.register(benchmarks_module.ControllerBenchmarks(config), "fraudft-benchmarks")
+
+
+def check_start(config) -> None:
+    """pytest's usage error (exit 4, one line) before anything runs: an unknown name in --arms (the
+    known arms, close matches named; fraudft.experiment.arms.named_arms), a --data-dir without exactly
+    one train, eval and test file (fraudft.experiment.splits.split_files)."""
+    from fraudft.core.errors import DataError
+    from fraudft.experiment.arms import named_arms
+    from fraudft.experiment.splits import split_files
+
+    try:
+        named_arms(config.getoption("--arms") or "", config.getoption("--arms-file"), "--arms")
+        if config.getoption("--data-dir") is not None:
+            split_files(config.getoption("--data-dir"))
+    except (UsageError, DataError) as err:
+        raise pytest.UsageError(str(err)) from None
 
 
 class _XdistController:
@@ -148,6 +166,7 @@ def pytest_benchmark_update_machine_info(config, machine_info):
     import torch
 
     machine_info["gpu"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    machine_info.update(benchmarks_module.parallelism(config))  # runs of other -n or threads do not compare
 
 
 def pytest_benchmark_update_json(config, benchmarks, output_json):

@@ -84,6 +84,7 @@ def test_arm(request, recipe_name, arm, seed, benchmark, forward_rounds, recipe_
     benchmark.extra_info.update(peak_memory_kind=kind, peak_memory_bytes=peak)
     benchmark.extra_info["audit"] = (record.audit or {}).get("worst_level")
     benchmark.extra_info["reused"] = reused is not None
+    benchmark.extra_info.update({k: (record.meta_info or {}).get(k) for k in ("workers", "threads")})  # as it ran
     forward_rounds([training_seconds(record, arm)])
     assert not budget_violations(record, recipe.budgets)
 

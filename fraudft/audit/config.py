@@ -48,7 +48,7 @@ class AuditConfig:
     # ...and only when the CV accuracy is above the majority rate with a one-sided binomial p-value
     # below probe_alpha, so that a small split's noise is no finding
     probe_alpha: float = 0.01
-    # duplicates inside a split: warn at this share of the split (conflicting labels always warn)
+    # duplicates inside a split: warn at this share of the split (conflicting labels always fail)
     within_duplicate_warn_share: float = 0.01
     # leakage between splits: exact duplicates (any warns) and shared meaningful lines
     duplicate_fail_share: float = 0.01

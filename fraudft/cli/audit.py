@@ -4,7 +4,8 @@
     fraudft mitigate train.jsonl eval.jsonl test.jsonl --out-dir clean/ --neutralize-speakers --dedupe
     fraudft audit train.csv eval.csv test.csv --column-map label=is_fraud   # any format of fraudft.data.formats
 
-mitigate writes JSONL (clean/train.jsonl for train.csv).
+mitigate writes JSONL (clean/train.jsonl for train.csv). Its reports number records as in the input
+files (line, item or row), whichever transforms ran before.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ def cmd_mitigate(args) -> int:
         describe_change,
         drop_cross_split_duplicates,
         drop_shared_lines,
+        drop_within_split_duplicates,
         neutralize_speakers,
     )
 
@@ -65,10 +67,19 @@ def cmd_mitigate(args) -> int:
         reports["neutralize_speakers"] = {}
         for name in names:
             splits[name], reports["neutralize_speakers"][name] = neutralize_speakers(splits[name])
+    numbers = {name: list(range(1, len(splits[name]) + 1)) for name in names}  # each record's number in its file
     if args.dedupe:
+        reports["drop_within_split_duplicates"] = {}
+        for name in names:
+            splits[name], reports["drop_within_split_duplicates"][name] = drop_within_split_duplicates(splits[name])
+            _renumber(reports["drop_within_split_duplicates"][name], numbers, name)
         splits, reports["drop_cross_split_duplicates"] = drop_cross_split_duplicates(splits, keep=args.keep)
+        for name in names:
+            _renumber(reports["drop_cross_split_duplicates"]["splits"][name], numbers, name)
     if args.drop_shared_lines:
         splits, reports["drop_shared_lines"] = drop_shared_lines(splits, keep=args.keep)
+        for name in names:
+            _renumber(reports["drop_shared_lines"]["splits"][name], numbers, name)
     for name, target in zip(names, targets):
         write_jsonl(splits[name], target)
     if args.json:
@@ -77,7 +88,7 @@ def cmd_mitigate(args) -> int:
         return 0
     for transform, report in reports.items():
         print(f"{transform}:")
-        if transform == "neutralize_speakers":
+        if transform in ("neutralize_speakers", "drop_within_split_duplicates"):
             for name, r in report.items():
                 print(f"  {name}: " + describe_change(r, places[name])[0])
         else:
@@ -85,6 +96,20 @@ def cmd_mitigate(args) -> int:
     for name, target in zip(names, targets):
         print(f"{target}: wrote {len(splits[name])} records ({name})", file=sys.stderr)
     return 0
+
+
+def _renumber(report: dict, numbers: dict[str, list[int]], name: str) -> None:
+    """Rewrite a drop transform's record numbers (1-based, in the records it was given) as numbers in
+    the split's file, and forget the dropped ones in `numbers[name]`."""
+    current = numbers[name]
+    to_file = lambda k: current[k - 1]
+    report["dropped_lines"] = [to_file(k) for k in report["dropped_lines"]]
+    for group in report.get("duplicates", ()):
+        group["kept"], group["dropped"] = to_file(group["kept"]), [to_file(k) for k in group["dropped"]]
+    if "conflicts" in report:
+        report["conflicts"] = [[to_file(k) for k in g] for g in report["conflicts"]]
+    gone = set(report["dropped_lines"])
+    numbers[name] = [n for n in current if n not in gone]
 
 
 def register(commands) -> None:
@@ -102,7 +127,9 @@ def register(commands) -> None:
     p.add_argument("files", nargs="+", metavar="FILE", help="one file per split (named by its stem), any format of fraudft.data.formats")
     p.add_argument("--out-dir", required=True, help="folder for the transformed files, as JSONL (STEM.jsonl for each input file)")
     p.add_argument("--neutralize-speakers", action="store_true", help="rename each dialogue's speakers 发言人1, 发言人2, ...")
-    p.add_argument("--dedupe", action="store_true", help="drop from other splits the inputs also in the kept split")
+    p.add_argument("--dedupe", action="store_true",
+                   help="drop repeated inputs inside each split (the first copy kept; a group with conflicting labels "
+                        "dropped whole), then from other splits the inputs also in the kept split")
     p.add_argument("--drop-shared-lines", action="store_true",
                    help="drop from other splits the records sharing a meaningful line with the kept split")
     p.add_argument("--keep", default="train", help="the split that keeps its records (default: train)")

@@ -44,14 +44,12 @@ def _extra_tests(specs) -> tuple | None:
 
 
 def cmd_run_arm(args) -> int:
-    from fraudft.core.errors import UsageError
-    from fraudft.experiment.arms import arms_by_name
+    from fraudft.experiment.arms import arms_by_name, named_arms
     from fraudft.experiment.recipes import load_recipe
     from fraudft.experiment.runner import ArmSkipped, run_arm, splits_of
 
+    named_arms([args.arm], args.arms_file, "--arm")  # an unknown name: the known ones, close matches
     arms = arms_by_name(args.arms_file, check=True)  # peft's LoraConfig and the Trainer take their settings
-    if args.arm not in arms:
-        raise UsageError(f"--arm: got {args.arm!r}, expected one of {', '.join(arms)}")
     recipe = load_recipe(args.recipe, **recipe_overrides(args)).with_steps(args.steps)
     try:
         record = run_arm(arms[args.arm], recipe, splits_of(recipe), args.seed, results_root=args.results_dir)

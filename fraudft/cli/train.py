@@ -104,8 +104,10 @@ def cmd_train(args) -> int:
         task_format.check_records(records, path)  # errors name the file's line, item or row
     # once the input is known good (an error stays the only line), and once under torchrun (RANK is
     # set before the process group exists)
-    if defaults_used and os.environ.get("RANK", "0") == "0":
-        print(defaults_used, file=sys.stderr)
+    if os.environ.get("RANK", "0") == "0":
+        for line in ([defaults_used] if defaults_used else []) + split_warnings(args, task_format.task_spec,
+                                                                                  train_records, eval_records):
+            print(line, file=sys.stderr)
     tokenizer = tokenizer_for(args, task_format)
     model = load_model(args.model, seed=args.model_seed, trust_remote_code=args.trust_remote_code)
     identity = {"model": args.model, "model_seed": args.model_seed, "tokenizer": args.tokenizer}  # None: the model's default
@@ -136,6 +138,38 @@ def cmd_train(args) -> int:
     print(truncation_line(stats.truncation))
     print(f"LoRA on {', '.join(stats.adapted_modules)} (paths inside a decoder layer; run.json: train_info.adapted_modules)")
     return 0
+
+
+def split_warnings(args, task, train_records: list[dict], eval_records: list[dict]) -> list[str]:
+    """One line each: repeated inputs, and repeats with conflicting labels, in the train split
+    (fraudft.data.transforms.duplicate_groups, as the audit counts them); an eval split of one class
+    (early stopping and the best checkpoint are chosen on it). Records are named as the file names them."""
+    from collections import Counter
+
+    from fraudft.data.loading import place_word
+    from fraudft.data.transforms import duplicate_groups
+
+    def numbers(groups) -> str:
+        shown = [",".join(str(i + 1) for i in g) for g in groups[:5]]
+        return "; ".join(shown) + ("; ..." if len(groups) > 5 else "")
+
+    lines = []
+    groups, conflicting = duplicate_groups(train_records, label_field=task.label_field)
+    place = place_word(args.train, args.format, args.column_map) if groups else "line"
+    if groups:
+        repeats = sum(len(g) - 1 for g in groups)
+        lines.append(f"warning: {args.train}: {repeats} of {len(train_records)} records repeat an earlier input, in "
+                     f"{len(groups)} group(s) ({place}s {numbers(groups)}); fraudft mitigate --dedupe keeps the first")
+    if conflicting:
+        lines.append(f"warning: {args.train}: {len(conflicting)} group(s) of repeated inputs with conflicting labels, "
+                     f"{sum(map(len, conflicting))} records ({place}s {numbers(conflicting)}): one label of each is "
+                     "wrong; fraudft mitigate --dedupe drops them")
+    counts = Counter(task.code(r[task.label_field]) for r in eval_records)
+    if len(counts) < 2:
+        shown = ", ".join(f"{counts[code]} {name}" for code, name in enumerate(task.label_names))
+        lines.append(f"warning: {args.eval}: one class only ({shown}): early stopping and the best checkpoint are "
+                     "chosen on it, expected more than one class")
+    return lines
 
 
 # peft's name -> the shorthand flag (argparse dest) that sets it

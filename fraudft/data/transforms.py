@@ -4,11 +4,14 @@
 
     from fraudft.data.transforms import neutralize_speakers, drop_cross_split_duplicates, drop_shared_lines
     records, change = neutralize_speakers(records)
+    records, change = drop_within_split_duplicates(records)   # keep the first copy; drop conflicting groups
     splits, change = drop_cross_split_duplicates(splits, keep="train")
 
 Each transform returns new records (the input is left untouched) and a change report (a dict of
-plain JSON types). In the CLI they run in the order neutralize, dedupe, drop shared lines, so that
-inputs that differ only in how speakers are named count as duplicates.
+plain JSON types). In the CLI they run in the order neutralize, dedupe (inside each split, then
+across splits), drop shared lines, so that inputs that differ only in how speakers are named count as
+duplicates. `duplicate_groups` is the one definition of duplicates inside a split that the audit,
+mitigate and `fraudft train`'s warnings share.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ import re
 from fraudft.data.dialogue import LINE_BREAK, SPEAKER_LINE, normalize_input, speakers_of
 from fraudft.data.leaks import LeakConfig, shared_line_leaks
 
-__all__ = ["describe_change", "drop_cross_split_duplicates", "drop_shared_lines", "neutralize_speakers"]
+__all__ = ["describe_change", "drop_cross_split_duplicates", "drop_shared_lines", "drop_within_split_duplicates",
+           "duplicate_groups", "neutralize_speakers"]
 
 NEUTRAL_PREFIX = "发言人"
 
@@ -73,6 +77,38 @@ def _check_keep(splits: dict[str, list[dict]], keep: str) -> None:
         raise ValueError(f"keep: got {keep!r}, expected one of the splits ({', '.join(splits)})")
 
 
+def duplicate_groups(records: list[dict], keys: list[str] | None = None,
+                     label_field: str = "label") -> tuple[list[list[int]], list[list[int]]]:
+    """Records sharing an input key (normalize_input: NFKC, whitespace removed; `keys` when already
+    computed), as groups of 0-based indices (two or more each, in order of their first member), and
+    the groups among them whose labels (`label_field`: the task's) conflict. Empty inputs are never
+    duplicates."""
+    keys = [normalize_input(r["input"]) for r in records] if keys is None else keys
+    by_key: dict[str, list[int]] = {}
+    for i, key in enumerate(keys):
+        if key:
+            by_key.setdefault(key, []).append(i)
+    groups = [g for g in by_key.values() if len(g) > 1]
+    return groups, [g for g in groups if len({repr(records[i][label_field]) for i in g}) > 1]
+
+
+def drop_within_split_duplicates(records: list[dict]) -> tuple[list[dict], dict]:
+    """Remove the duplicates inside one split (duplicate_groups): of a group whose labels agree the
+    first record is kept and the later ones dropped; a group whose labels conflict is dropped whole
+    (which of its labels is right cannot be told). Numbers in the report are 1-based record numbers:
+    `duplicates` [{"kept": N, "dropped": [M, ...]}], `conflicts` [[N, M, ...]] and every dropped one
+    in `dropped_lines`."""
+    groups, conflicting = duplicate_groups(records)
+    conflict_set = {id(g) for g in conflicting}
+    duplicates = [{"kept": g[0] + 1, "dropped": [i + 1 for i in g[1:]]} for g in groups if id(g) not in conflict_set]
+    gone = {i for g in groups for i in (g if id(g) in conflict_set else g[1:])}
+    out = [r for i, r in enumerate(records) if i not in gone]
+    report = {"transform": "drop_within_split_duplicates", "before": len(records), "after": len(out),
+              "dropped": len(gone), "duplicates": duplicates, "conflicts": [[i + 1 for i in g] for g in conflicting],
+              "dropped_lines": sorted(i + 1 for i in gone)}
+    return out, report
+
+
 def drop_cross_split_duplicates(splits: dict[str, list[dict]], keep: str = "train") -> tuple[dict[str, list[dict]], dict]:
     """Remove from the other splits the records whose input key (fraudft.data.dialogue.normalize_input:
     NFKC, whitespace removed) also occurs in `keep`: the duplicates the audit reports.
@@ -122,6 +158,16 @@ def drop_shared_lines(
 def describe_change(report: dict, place: str = "line") -> list[str]:
     """Lines for people: what a transform's change report says. `place` names the records whose
     1-based numbers it lists: "line" (JSONL), "item" or "row" (fraudft.data.loading.place_word)."""
+    if report["transform"] == "drop_within_split_duplicates":
+        shown = lambda numbers: ", ".join(map(str, numbers[:20])) + (", ..." if len(numbers) > 20 else "")
+        out = f"{report['before']} -> {report['after']} records ({report['dropped']} dropped)"
+        if report["duplicates"]:
+            pairs = [f"{n} (= {d['kept']})" for d in report["duplicates"] for n in d["dropped"]]
+            out += f"; {len(pairs)} repeat(s) of an earlier record: {place}(s) {shown(pairs)}"
+        if report["conflicts"]:
+            out += (f"; {len(report['conflicts'])} group(s) with conflicting labels, dropped whole: {place}(s) "
+                    + "; ".join(shown(g) for g in report["conflicts"][:10]) + ("; ..." if len(report["conflicts"]) > 10 else ""))
+        return [out]
     if report["transform"] == "neutralize_speakers":
         not_found = report["fraud_speaker_not_found"]
         return [

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from fraudft.configs import read_config
 from fraudft.core.errors import UsageError
+from fraudft.core.registry import Registry
 from fraudft.experiment.splits import SPLIT_TRANSFORMS
 from fraudft.experiment.baselines import BASELINES
 from fraudft.modeling.lora import LoraSettings, peft_names
@@ -209,7 +210,7 @@ def check_together(arms: tuple[Arm, ...], where: str = "arms.toml") -> tuple[Arm
             for name in expectation.other:
                 other = by_name.get(name)
                 if other is None:
-                    raise UsageError(f"{where}: {arm.name}: expect: no arm named {name!r}")
+                    raise UsageError(f"{where}: {arm.name}: expect: " + arm_registry(arms).unknown_message(name, "other"))
                 if other.evaluation_on(arm.test_data) is None:
                     raise UsageError(f"{where}: {arm.name}: compared with {other.name}, which is not tested on "
                                      f"the same data (add {list(arm.test_data)} to its extra_tests)")
@@ -275,6 +276,29 @@ def _with_file(path: str) -> tuple[tuple[Arm, ...], tuple[Arm, ...]]:
 def arms_by_name(arms_file: str | Path | None = None, check: bool = False) -> dict[str, Arm]:
     """{name: arm} of load_arms(arms_file)."""
     return {arm.name: arm for arm in load_arms(arms_file, check)}
+
+
+def arm_registry(arms) -> Registry[Arm]:
+    """The arms as a Registry of kind "arm" (its unknown_message words an unknown arm name)."""
+    registry: Registry[Arm] = Registry("arm")
+    for arm in arms:
+        registry.add(arm.name, arm)
+    return registry
+
+
+def named_arms(names, arms_file: str | Path | None = None, option: str = "--arms") -> tuple[Arm, ...]:
+    """The arms of load_arms(arms_file) named in `names` (a comma-separated string or a sequence of
+    names; empty entries ignored), in that order. An unknown name is a UsageError before anything
+    runs: `OPTION: got 'NAME', expected an arm, one of ... (did you mean ...?)` (Registry.unknown_message),
+    one such clause per unknown name, on one line."""
+    if isinstance(names, str):
+        names = names.split(",")
+    names = [name.strip() for name in names if name.strip()]
+    registry = arm_registry(load_arms(arms_file))
+    unknown = [name for name in dict.fromkeys(names) if name not in registry]
+    if unknown:
+        raise UsageError("; ".join(registry.unknown_message(name, option) for name in unknown))
+    return tuple(registry[name] for name in names)
 
 
 _BUILTIN = read_config("arms.toml")

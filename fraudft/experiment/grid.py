@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fraudft.core.errors import UsageError
-from fraudft.experiment.arms import Arm, arms_by_name
+from fraudft.experiment.arms import Arm, arms_by_name, named_arms
 from fraudft.experiment.recipes import Recipe, load_recipe
 from fraudft.experiment.runner import new_record
 from fraudft.results.config_diff import CONFIG_SECTIONS, config_diff
@@ -34,6 +34,7 @@ from fraudft.results.expectations import Verdict, check_metrics_available, judge
 from fraudft.results.record import RunRecord
 from fraudft.results.views import view_metrics
 from fraudft.results.store import (
+    WORKERS_ENV,
     git_state,
     project_dir,
     read_record,
@@ -67,10 +68,7 @@ class GridConfig:
     arms_file: str | None = None  # --arms-file: more arms (fraudft.experiment.arms.load_arms)
 
     def __post_init__(self):
-        known = self.arms_by_name()
-        unknown = [a for a in self.arms if a not in known]
-        if unknown:
-            raise UsageError(f"--arms: unknown {', '.join(unknown)}, expected some of {', '.join(known)}")
+        named_arms(self.arms, self.arms_file, "--arms")  # a UsageError naming an unknown arm, close matches
         if self.launcher not in LAUNCHERS:
             raise UsageError(f"--launcher: got {self.launcher!r}, expected one of {', '.join(LAUNCHERS)}")
         if self.seeds < 1 or self.jobs < 1:
@@ -138,11 +136,17 @@ def usable_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+def arm_threads(slots: int) -> int:
+    """CPU threads of each of `slots` tasks side by side: the usable cores split evenly, at least one."""
+    return max(1, usable_cores() // slots)
+
+
 def worker_env(slot: int, slots: int, device: str) -> dict[str, str]:
     """Environment of the task running in slot `slot` of `slots` side by side: on CUDA, one GPU of
-    those visible (round robin); the CPU cores split evenly between the slots (at least one each)."""
-    threads = str(max(1, usable_cores() // slots))
-    env = {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+    those visible (round robin); the CPU cores split evenly between the slots (at least one each,
+    arm_threads); the number of slots as FRAUDFT_WORKERS (recorded in meta_info.workers)."""
+    threads = str(arm_threads(slots))
+    env = {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, WORKERS_ENV: str(slots)}
     if device == "cuda":
         visible = os.environ.get("CUDA_VISIBLE_DEVICES")
         if visible:

@@ -11,12 +11,15 @@ followed by one terminator token (the pad token `<|endoftext|>`, as in the refer
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 
 from fraudft.core.errors import UsageError
 from fraudft.modeling.taskformat import REFERENCE_PROMPT, TaskFormat, pad_token_id
 
-__all__ = ["IGNORE_INDEX", "REFERENCE_PROMPT", "EncodeConfig", "Encoder", "target_text", "terminator_id"]
+__all__ = ["IGNORE_INDEX", "REFERENCE_PROMPT", "EncodeConfig", "Encoder", "target_text", "terminator_id",
+           "tokenizer_fingerprint"]
 
 IGNORE_INDEX = -100
 
@@ -45,6 +48,33 @@ def terminator_id(tokenizer) -> int:
     """The token that ends the answer under the reference prompt: the pad token as in the
     reference, else eos (taskformat.pad_token_id); UsageError when there is neither."""
     return pad_token_id(tokenizer)
+
+
+def tokenizer_fingerprint(tokenizer) -> str:
+    """A sha256 of everything in a tokenizer that can change its ids: the serialised backend (a fast
+    tokenizer's tokenizer.json: normalizer, pre-tokenizer, model, added tokens, post-processor; else
+    the SentencePiece model or the vocabulary), the special tokens and added-token flags, the
+    wrapper's settings (init_kwargs) and the chat template. Equal for a tokenizer and its
+    save_pretrained/from_pretrained copy; different once a folder is edited in place."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    sp_model = getattr(tokenizer, "sp_model", None)
+    if backend is not None:
+        serialised = backend.to_str()
+    elif sp_model is not None and hasattr(sp_model, "serialized_model_proto"):
+        serialised = sp_model.serialized_model_proto().hex()
+    else:
+        serialised = json.dumps(sorted(tokenizer.get_vocab().items()), ensure_ascii=False)
+    settings = {key: value for key, value in tokenizer.init_kwargs.items() if key not in ("name_or_path", "vocab_file")}
+    state = {
+        "class": type(tokenizer).__name__,
+        "backend": hashlib.sha256(serialised.encode("utf-8")).hexdigest(),
+        "special_tokens": tokenizer.special_tokens_map,
+        "added_tokens": {str(index): repr(token) for index, token in tokenizer.added_tokens_decoder.items()},
+        "settings": settings,
+        "chat_template": tokenizer.chat_template,
+        "sides": (tokenizer.padding_side, tokenizer.truncation_side),
+    }
+    return hashlib.sha256(json.dumps(state, sort_keys=True, default=repr, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
 class Encoder:

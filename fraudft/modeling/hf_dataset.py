@@ -14,8 +14,10 @@ numbers useless). A dataset holds the four reference columns (and `reason` where
 record to record, which an Arrow schema cannot hold; read them with `fraudft.data.records`).
 
 Encoded datasets are cached in `$FRAUDFT_CACHE/datasets` (else the `datasets` cache) under a
-fingerprint of the data, the tokenizer (name, vocabulary size, chat template), the EncodeConfig
-and the encoding code itself, so a second run with the same inputs does not tokenise again.
+fingerprint of the data, the tokenizer's whole state (encode.tokenizer_fingerprint: its serialised
+backend, special tokens, settings and chat template, so a tokenizer folder edited in place encodes
+again), the EncodeConfig (length limit and task format) and the encoding code itself, so a second run
+with the same inputs does not tokenise again.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from fraudft.data.formats.base import FORMATS, file_suffixes, parse_column_map
 from fraudft.data.formats.hub import read_hub
 from fraudft.modeling import encode as encode_module
 from fraudft.modeling import taskformat as taskformat_module
-from fraudft.modeling.encode import EncodeConfig, Encoder
+from fraudft.modeling.encode import EncodeConfig, Encoder, tokenizer_fingerprint
 from fraudft.data.records import REQUIRED_FIELDS
 
 COLUMNS = tuple(REQUIRED_FIELDS)  # input, label, fraud_speaker, instruction
@@ -75,12 +77,11 @@ def load_hub_records(source: str, cache_dir: str | Path | None = None,
 
 
 def encoding_fingerprint(dataset: datasets.Dataset, tokenizer, config: EncodeConfig) -> str:
-    """What an encoded dataset depends on: the data, the tokenizer, the config and the encoding
-    code. Passed to map as `new_fingerprint`, since the tokenizer inside an Encoder does not hash
-    the same way twice."""
-    tokenizer_state = (tokenizer.name_or_path, len(tokenizer), tokenizer.chat_template)
-    return Hasher.hash((dataset._fingerprint, tokenizer_state, config, inspect.getsource(encode_module),
-                        inspect.getsource(taskformat_module)))
+    """What an encoded dataset depends on: the data, the tokenizer's state (tokenizer_fingerprint),
+    the config with its task format and the encoding code. Passed to map as `new_fingerprint`, since
+    the tokenizer inside an Encoder does not hash the same way twice."""
+    return Hasher.hash((dataset._fingerprint, tokenizer_fingerprint(tokenizer), config, config.format.to_dict(),
+                        inspect.getsource(encode_module), inspect.getsource(taskformat_module)))
 
 
 def encode_dataset(dataset: datasets.Dataset, tokenizer, config: EncodeConfig = EncodeConfig(),

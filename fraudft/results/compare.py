@@ -14,7 +14,8 @@ An arm is a (recipe folder, arm) pair. A regression is only what is confirmed:
   labels);
 - speed and memory: tokens/s drop or peak memory growth beyond their tolerances, only where both
   commits' runs of the arm were measured on a GPU (record device "cuda"; memory: CUDA peak allocated
-  bytes). On a CPU one run per commit on a shared machine cannot show a 10% change (run-to-run sd of
+  bytes) and, for tokens/s, ran alike: as many workers side by side and threads per arm (meta_info
+  workers, threads), else the tokens/s cell reads "not paired" and a note says why, with no ratio. On a CPU one run per commit on a shared machine cannot show a 10% change (run-to-run sd of
   log tokens/s about 0.2 on the dev VM): a note; `fraudft results ab` measures it interleaved.
 Every registered metric (fraudft.metrics.registry) gets a head - base delta from fraudft.metrics.stats.compare,
 paired per example (seeds resampled), Holm-adjusted across the arms for each metric; a delta reads
@@ -127,6 +128,23 @@ def measured_on_gpu(records: list[RunRecord]) -> bool:
                                  for r in records)
 
 
+def _parallelism(records: list[RunRecord]) -> tuple[list, list]:
+    """The sorted distinct meta_info workers and threads of these runs (None: not recorded)."""
+    return tuple(sorted({(r.meta_info or {}).get(key) for r in records}, key=str) for key in ("workers", "threads"))
+
+
+def speed_unpaired(records_a: list[RunRecord], records_b: list[RunRecord]) -> str | None:
+    """Why the two sides' throughput cannot be paired, or None: their runs ran with other numbers of
+    workers side by side or threads per arm (meta_info workers, threads: fraudft.results.store.parallelism),
+    which move tokens/s as much as code does (a -n 2 run against a -n 0 run read as a 1.38x slowdown)."""
+    (workers_a, threads_a), (workers_b, threads_b) = _parallelism(records_a), _parallelism(records_b)
+    if not records_a or not records_b or (workers_a, threads_a) == (workers_b, threads_b):
+        return None
+    shown = lambda values: "/".join("unrecorded" if v is None else str(v) for v in values)
+    return (f"base ran {shown(workers_a)} worker(s) x {shown(threads_a)} thread(s) per arm, head "
+            f"{shown(workers_b)} x {shown(threads_b)}; compare runs made alike")
+
+
 def compare_arm(a: dict | None, b: dict | None, margin_mcc: float = 0.05, tolerance_throughput: float = 0.10,
                 tolerance_memory: float = 0.10, n_resamples: int | None = None) -> dict:
     """One (recipe, arm) between summaries a (base) and b (head) (fraudft.results.table.summarize_arm):
@@ -160,7 +178,10 @@ def compare_arm(a: dict | None, b: dict | None, margin_mcc: float = 0.05, tolera
         for m in METRICS:
             row["deltas"][m] = metric_delta(a, b, labels, m, n_resamples, margin=margin_mcc if m == quality else None)
     gpu = measured_on_gpu(a["records"]) and measured_on_gpu(b["records"])
-    rel = _relative(a["tokens_per_s"], b["tokens_per_s"])
+    row["speed_unpaired"] = speed_unpaired(a["records"], b["records"])
+    rel = None if row["speed_unpaired"] else _relative(a["tokens_per_s"], b["tokens_per_s"])
+    if row["speed_unpaired"]:
+        row["notes"].append(f"tokens/s not compared: {row['speed_unpaired']}")
     if rel is not None and rel < -tolerance_throughput:
         if gpu:
             row["regressions"].append(f"tokens/s {rel:+.1%} (tolerance {tolerance_throughput:.0%})")
@@ -313,6 +334,7 @@ def compare_report(records_a: list[RunRecord], records_b: list[RunRecord], commi
             row["notes"].insert(0, f"model changed: {models[row['backend'], row['arm']]}")
         seeds = f"{a['ok'] if a else 0}/{a['runs'] if a else 0} → {b['ok'] if b else 0}/{b['runs'] if b else 0}"
         lines.append([row["backend"], row["arm"], seeds, *(_arrow(a, b, m) for m in shown),
+                      "not paired (workers/threads differ)" if row.get("speed_unpaired") else
                       _arrow_relative(a and a["tokens_per_s"], b and b["tokens_per_s"]), _memory_cell(a, b),
                       _verdict(row)])
         deltas += [[row["backend"], row["arm"], m, _arrow(a, b, m), _delta_cell(row["deltas"][m])]

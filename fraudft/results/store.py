@@ -89,7 +89,20 @@ def meta_info() -> dict:
         except metadata.PackageNotFoundError:
             versions[name] = None
     return {"python": platform.python_version(), "libraries": versions, "device": device_name(),
-            "cuda": torch.version.cuda if torch.cuda.is_available() else None}
+            "cuda": torch.version.cuda if torch.cuda.is_available() else None, **parallelism()}
+
+
+WORKERS_ENV = "FRAUDFT_WORKERS"  # set by the launchers that run arms side by side (experiment.grid.worker_env)
+
+
+def parallelism() -> dict:
+    """How this process ran: `workers`, the arm processes its launcher ran side by side (pytest-xdist
+    workers or grid --jobs; 0 when run on its own: pytest -n 0, run-arm by hand), and `threads`,
+    torch's intra-op threads (OMP_NUM_THREADS where set). Throughput is only comparable between runs
+    where both agree (fraudft.results.compare)."""
+    import torch
+
+    return {"workers": int(os.environ.get(WORKERS_ENV, "0")), "threads": torch.get_num_threads()}
 
 
 def run_info(config: dict, cwd: Path | None = None) -> dict:

@@ -120,6 +120,14 @@ def test_cli_fail_on_levels(tmp_path, run_cli):
     assert run_cli("audit", path, "--tokenizer", "none", "--fail-on", "warn")[0] == 1
 
 
+def test_cli_conflicting_duplicates_inside_a_split_exit_1(tmp_path, run_cli, planted):
+    path = tmp_path / "train.jsonl"
+    write_jsonl(planted["train"], path)  # train 41 repeats train 31 with the other label
+    rc, out, _ = run_cli("audit", path, "--tokenizer", "none")
+    assert rc == 1
+    assert "[FAIL]" in out.upper() and "conflicting labels (lines 32,42)" in out
+
+
 def test_cli_bad_input_exits_2(tmp_path, run_cli):
     rc, _, err = run_cli("audit", tmp_path / "missing.jsonl", "--tokenizer", "none")
     assert rc == 2 and "missing.jsonl" in err

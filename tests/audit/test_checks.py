@@ -53,7 +53,8 @@ def test_duplicates_inside_a_split(planted, only):
     dup = only(report, "duplicates", "train")
     assert dup.figures["duplicate_records"] == 3 and dup.figures["groups"] == 3
     assert dup.figures["conflicting_groups"] == 1 and dup.figures["conflicting_examples"] == [[32, 42]]
-    assert dup.level == "warn"
+    assert dup.level == "fail"  # one of 32 and 42's labels is wrong, as with a conflict across splits
+    assert "lines 32,42" in dup.verdict
     assert only(report, "duplicates", "test").figures["duplicate_records"] == 0
 
 
@@ -75,3 +76,11 @@ def test_inconsistent_records_are_reported_with_lines(make_record, only):
     assert figures["true_without_fraud_speaker"]["lines"] == [4]
     assert figures["fraud_speaker_not_in_dialogue"]["lines"] == [5]
     assert "line(s) 3" in report.to_text()
+
+
+def test_duplicates_with_agreeing_labels_only_warn(planted, only):
+    train = planted["train"]
+    train[41] = {**train[31]}  # the conflicting copy now agrees: 40-42 repeat 30-32 with their labels
+    dup = only(audit({"train": train}), "duplicates", "train")
+    assert dup.figures["conflicting_groups"] == 0 and dup.figures["duplicate_records"] == 3
+    assert dup.level == "warn"  # 3 of 100 records reach within_duplicate_warn_share

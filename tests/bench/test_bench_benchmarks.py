@@ -152,3 +152,26 @@ def test_extra_info_metrics_are_null_with_their_reason_where_undefined(monkeypat
     assert set(info) == {"roc_auc", "brier", "undefined"} and info["undefined"] == {}
     assert info["roc_auc"] == pytest.approx(metric_value("roc_auc", record.test.labels, record.test.scores))
     json.dumps(info, allow_nan=False)  # plain JSON for pytest-benchmark's file
+
+
+# --- how a run went: workers and threads in the saved machine_info --------------------------------
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_saved_machine_info_says_the_workers_and_threads_per_arm(tmp_path, workers):
+    """pytest-benchmark's JSON of `pytest bench -n N` (one short timed test) carries N (0 without
+    xdist) and the threads each arm process gets: a -n 2 run does not read as a -n 0 one."""
+    import torch
+
+    from fraudft.experiment.grid import arm_threads
+
+    out = tmp_path / "bench.json"
+    command = [sys.executable, "-m", "pytest", "bench/test_stats_speed.py", "-k", "mcc", "-q", "-p", "no:cacheprovider",
+               "-n", str(workers), "--benchmark-json", str(out)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    saved_run = json.loads(out.read_text(encoding="utf-8"))
+    assert saved_run["benchmarks"], saved_run  # the entry was saved (forwarded under xdist)
+    machine = saved_run["machine_info"]
+    assert machine["xdist_workers"] == workers
+    assert machine["threads_per_arm"] == (arm_threads(workers) if workers else torch.get_num_threads())

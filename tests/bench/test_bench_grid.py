@@ -75,3 +75,46 @@ def test_verdicts_written_back_by_two_processes_are_all_kept(tmp_path):
         process.join()
         assert process.exitcode == 0
     assert len(json.loads(path.read_text())["comparisons"]) == 80
+
+
+# --- usage errors before anything runs: pytest bench --arms, --data-dir --------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _collect(*args: str, env: dict | None = None):
+    """`pytest bench --collect-only ARGS` in a subprocess: the bench's start checks run, no arm does."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "pytest", "bench", "--collect-only", "-q", "-p", "no:cacheprovider", "-n", "0", *args]
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("FRAUDFT_DATA_DIR", "FRAUDFT_ARMS_FILE"))}
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, env={**environment, **(env or {})})
+
+
+def test_an_unknown_arm_in_pytest_bench_arms_is_a_usage_error():
+    done = _collect("--arms", "reference,referense")
+    assert done.returncode == pytest.ExitCode.USAGE_ERROR, done.stdout + done.stderr
+    [line] = [line for line in done.stderr.splitlines() if line.strip()]
+    assert line.startswith("ERROR: --arms: got 'referense', expected an arm, one of untuned, ")
+    assert line.endswith("(did you mean reference?)")
+    assert "collected" not in done.stdout  # nothing was collected, let alone run
+
+
+def test_an_arms_file_arm_is_known_to_pytest_bench_arms(tmp_path):
+    arms = tmp_path / "arms.toml"
+    arms.write_text('[[arm]]\nname = "mine"\ndescription = "r4"\nlora = {r = 4}\n', encoding="utf-8")
+    done = _collect("--arms-file", str(arms), "--arms", "mine", "-k", "test_arm and cpu-tiny")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "test_arm[seed0-cpu-tiny-mine]" in done.stdout
+
+
+@pytest.mark.parametrize("present, missing", [(("train.jsonl", "eval.csv"), "test"), (("train.jsonl", "test.parquet"), "eval")])
+def test_a_data_dir_missing_a_split_is_a_usage_error(tmp_path, present, missing):
+    for name in present:
+        (tmp_path / name).write_text("", encoding="utf-8")
+    done = _collect("--data-dir", str(tmp_path))
+    assert done.returncode == pytest.ExitCode.USAGE_ERROR, done.stdout + done.stderr
+    [line] = [line for line in done.stderr.splitlines() if line.strip()]
+    assert line.startswith(f"ERROR: {tmp_path}: data dir: no {missing} file among ")
+    assert f"expected exactly one of {missing}.jsonl, {missing}.json, {missing}.csv, {missing}.parquet" in line

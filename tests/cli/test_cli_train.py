@@ -309,3 +309,58 @@ def test_a_system_prompt_needs_the_chat_template(capsys, synthetic_files, tmp_pa
     rc, _, err = run(capsys, "train", "--model", "tiny", "--train", str(train_path), "--eval", str(eval_path),
                      "--out", str(tmp_path / "out"), "--system-prompt", "你是专家", *TINY_TRAIN)
     assert rc == 2 and "--system-prompt: the reference prompt has its own" in err
+
+
+# --- warnings on the splits ---------------------------------------------------------------------
+
+
+def train_until_training(monkeypatch, capsys, *argv: str) -> str:
+    """Run `fraudft train` up to the point training would start; its stderr."""
+    import fraudft.engine.train
+
+    def stop(*args, **kwargs):
+        raise RuntimeError("stop before training")
+
+    monkeypatch.setattr(fraudft.engine.train, "train", stop)
+    with pytest.raises(RuntimeError, match="stop before training"):
+        cli.main(["train", "--model", "tiny", *argv, *TINY_TRAIN])
+    return capsys.readouterr().err
+
+
+def test_train_warns_on_duplicates_and_label_conflicts_in_its_train_split(capsys, monkeypatch, tmp_path):
+    records = generate(SynthConfig(n=10, seed=21))
+    assert len({r["input"] for r in records}) == 10
+    records[6] = {**records[1], "input": records[1]["input"] + "  "}  # line 7 repeats line 2 (whitespace only)
+    records[8] = {**records[3], "label": not records[3]["label"]}  # lines 4 and 9 conflict
+    records[9] = dict(records[3])  # line 10 joins them
+    train_path, eval_path = tmp_path / "train.jsonl", tmp_path / "eval.jsonl"
+    write_jsonl(records, train_path)
+    write_jsonl(generate(SynthConfig(n=6, seed=22)), eval_path)
+    err = train_until_training(monkeypatch, capsys, "--train", str(train_path), "--eval", str(eval_path),
+                               "--out", str(tmp_path / "out"))
+    lines = [line for line in err.splitlines() if line.startswith("warning:")]
+    assert lines == [
+        f"warning: {train_path}: 3 of 10 records repeat an earlier input, in 2 group(s) (lines 2,7; 4,9,10); "
+        "fraudft mitigate --dedupe keeps the first",
+        f"warning: {train_path}: 1 group(s) of repeated inputs with conflicting labels, 3 records (lines 4,9,10): "
+        "one label of each is wrong; fraudft mitigate --dedupe drops them",
+    ]
+
+
+def test_train_warns_on_an_eval_split_of_one_class(capsys, monkeypatch, tmp_path):
+    train_path, eval_path = tmp_path / "train.jsonl", tmp_path / "eval.csv"
+    write_jsonl(generate(SynthConfig(n=10, seed=21)), train_path)
+    fraud = [r for r in generate(SynthConfig(n=12, seed=22)) if r["label"]]
+    import pandas as pd
+
+    pd.DataFrame(fraud).to_csv(eval_path, index=False)
+    err = train_until_training(monkeypatch, capsys, "--train", str(train_path), "--eval", str(eval_path),
+                               "--out", str(tmp_path / "out"))
+    assert [line for line in err.splitlines() if line.startswith("warning:")] == [
+        f"warning: {eval_path}: one class only (0 false, {len(fraud)} true): early stopping and the best checkpoint "
+        "are chosen on it, expected more than one class"]
+    both = tmp_path / "both.jsonl"
+    write_jsonl(generate(SynthConfig(n=12, seed=22)), both)
+    err = train_until_training(monkeypatch, capsys, "--train", str(train_path), "--eval", str(both),
+                               "--out", str(tmp_path / "out"))
+    assert "warning:" not in err

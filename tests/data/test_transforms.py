@@ -6,6 +6,7 @@ import copy
 import json
 import random
 
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,8 +17,10 @@ from fraudft.data.loading import load_jsonl
 from fraudft.data.records import REFERENCE_INSTRUCTION, write_jsonl
 from fraudft.synthetic import SynthConfig, generate
 from fraudft.data.transforms import (
+    describe_change,
     drop_cross_split_duplicates,
     drop_shared_lines,
+    drop_within_split_duplicates,
     neutralize_speakers,
 )
 
@@ -168,6 +171,26 @@ def test_dedupe_removes_width_only_variants_as_the_audit_reports_them(planted):
     assert reported.figures["eval"]["duplicated_lines"] == change["splits"]["eval"]["dropped_lines"]
 
 
+def test_dedupe_inside_a_split_keeps_the_first_and_drops_conflicting_groups():
+    rng = random.Random(3)
+    records = random_split(rng, 10)
+    records[4] = {**records[1], "input": records[1]["input"].replace(": ", ":  ")}  # a copy of 2 (line 5)
+    records[7] = dict(records[1])  # and another (line 8)
+    records[6] = {**records[2], "label": not records[2]["label"]}  # 3 and 7 conflict
+    records[9] = dict(records[2])  # 10 joins the conflicting group
+    before = copy.deepcopy(records)
+    out, change = drop_within_split_duplicates(records)
+    assert records == before
+    assert out == [r for i, r in enumerate(records) if i + 1 not in (3, 5, 7, 8, 10)]
+    assert change["duplicates"] == [{"kept": 2, "dropped": [5, 8]}] and change["conflicts"] == [[3, 7, 10]]
+    assert change["dropped_lines"] == [3, 5, 7, 8, 10] and (change["before"], change["after"]) == (10, 5)
+    [line] = describe_change(change, "row")
+    assert line == ("10 -> 5 records (5 dropped); 2 repeat(s) of an earlier record: row(s) 5 (= 2), 8 (= 2); "
+                    "1 group(s) with conflicting labels, dropped whole: row(s) 3, 7, 10")
+    assert audit({"train": out}).select("duplicates")[0].figures["groups"] == 0
+    assert drop_within_split_duplicates(out)[1]["dropped"] == 0
+
+
 def test_neutralize_keeps_line_endings():
     out, _ = neutralize_speakers([record("张伟: 喂\r\n李强: 谁\r王芳: 我\n张伟: 好", True, "张伟")])
     assert out[0]["input"] == "发言人1: 喂\r\n发言人2: 谁\r发言人3: 我\n发言人1: 好"
@@ -196,9 +219,11 @@ def test_cli_mitigate_writes_files_and_prints_changes(tmp_path, run_cli, planted
     rc, out, err = run_cli("mitigate", "--neutralize-speakers", "--dedupe", *paths, "--out-dir", out_dir)
     assert rc == 0, err
     assert "neutralize_speakers:" in out and "drop_cross_split_duplicates:" in out
-    assert "eval: 40 -> 37 records (3 dropped)" in out and "test: 30 -> 29 records (1 dropped)" in out
+    # eval 21 repeats eval 20 (lines 22 and 21): dropped inside the split first
+    assert "eval: 40 -> 39 records (1 dropped); 1 repeat(s) of an earlier record: line(s) 22 (= 21)" in out
+    assert "eval: 39 -> 36 records (3 dropped)" in out and "test: 30 -> 29 records (1 dropped)" in out
     written = {name: load_jsonl(out_dir / f"{name}.jsonl") for name in planted}
-    assert [len(v) for v in written.values()] == [100, 37, 29]
+    assert [len(v) for v in written.values()] == [100, 36, 29]
     # eval 0 and 5 were dropped before it: the planted record at eval index 7 is now at index 5
     assert written["eval"][5]["input"] == "发言人1: 你好\n发言人2: 转账" and written["eval"][5]["fraud_speaker"] == "发言人1"
     rc, out, _ = run_cli("mitigate", "--drop-shared-lines", "--json", *paths, "--out-dir", out_dir)
@@ -217,6 +242,32 @@ def test_cli_mitigate_dedupe_removes_a_full_width_variant(tmp_path, run_cli, pla
     assert rc == 0, err
     assert "test: 30 -> 28 records (2 dropped)" in out
     assert wide not in [r["input"] for r in load_jsonl(tmp_path / "out" / "test.jsonl")]
+
+
+def test_cli_mitigate_dedupe_inside_splits_numbers_records_as_in_the_files(tmp_path, run_cli, planted):
+    planted["test"][20] = {**planted["test"][2], "label": not planted["test"][2]["label"]}  # test rows 3 and 21 conflict
+    planted["train"][50] = dict(planted["train"][5])  # train row 51 repeats row 6
+    paths = []
+    (tmp_path / "in").mkdir()
+    for name, records in planted.items():
+        paths.append(tmp_path / "in" / f"{name}.csv")
+        pd.DataFrame(records).to_csv(paths[-1], index=False)
+    rc, out, err = run_cli("mitigate", "--dedupe", "--json", *paths, "--out-dir", tmp_path / "out")
+    assert rc == 0, err
+    changes = json.loads(out)["changes"]
+    within = changes["drop_within_split_duplicates"]
+    assert within["train"]["duplicates"] == [{"kept": 6, "dropped": [51]}] and within["train"]["conflicts"] == []
+    assert within["test"]["conflicts"] == [[3, 21]] and within["test"]["dropped_lines"] == [3, 21]
+    assert within["eval"]["duplicates"] == [{"kept": 21, "dropped": [22]}]
+    # after those, the cross-split drops are still named by the rows of the files
+    assert changes["drop_cross_split_duplicates"]["splits"]["eval"]["dropped_lines"] == [1, 6, 10]
+    assert changes["drop_cross_split_duplicates"]["splits"]["test"]["dropped_lines"] == [4]
+    written = {name: load_jsonl(tmp_path / "out" / f"{name}.jsonl") for name in planted}
+    assert [len(v) for v in written.values()] == [99, 36, 27]
+    rc, out, _ = run_cli("mitigate", "--dedupe", *paths, "--out-dir", tmp_path / "out2")
+    assert "1 group(s) with conflicting labels, dropped whole: row(s) 3, 21" in out
+    rc, out, _ = run_cli("audit", *[tmp_path / "out" / f"{name}.jsonl" for name in planted], "--tokenizer", "none", "--json")
+    assert all(f["level"] == "info" for f in json.loads(out)["findings"] if f["check"] == "duplicates")
 
 
 def test_cli_mitigate_errors(tmp_path, run_cli, planted):

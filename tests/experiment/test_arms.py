@@ -88,7 +88,10 @@ def test_an_untuned_arm_expects_nothing():
 
 @pytest.mark.parametrize("config, message", [
     ({"arm": [{"name": "a"}, {"name": "a"}]}, "used twice"),
-    ({"arm": [{"name": "a", "expect": [{"kind": "beats", "other": "b"}]}]}, "no arm named 'b'"),
+    ({"arm": [{"name": "a", "expect": [{"kind": "beats", "other": "b"}]}]},
+     "arms.toml: a: expect: other: got 'b', expected an arm, one of a$"),
+    ({"arm": [{"name": "reference", "lora": {"r": 4}}, {"name": "a", "expect": [{"kind": "beats", "other": "referense"}]}]},
+     r"expect: other: got 'referense', expected an arm, one of reference, a \(did you mean reference\?\)"),
     ({"arm": [{"name": "a", "colour": "red"}]}, "unknown field"),
     ({"arm": [{"name": "a", "train": "none", "lora": {"r": 4}}]}, "takes no LoRA"),
     ({"arm": [{"name": "a", "lora": {"r": 0}}]}, "r: got 0"),

@@ -100,18 +100,39 @@ def test_the_ray_grid_runs_on_this_machine_without_a_cluster(tmp_path):
 
 def test_worker_env_splits_the_cores_and_pins_one_gpu_per_slot(monkeypatch):
     monkeypatch.setattr(grid, "usable_cores", lambda: 16)
-    assert worker_env(1, 4, "cpu") == {"OMP_NUM_THREADS": "4", "MKL_NUM_THREADS": "4"}
+    assert worker_env(1, 4, "cpu") == {"OMP_NUM_THREADS": "4", "MKL_NUM_THREADS": "4", "FRAUDFT_WORKERS": "4"}
     assert worker_env(0, 32, "cpu")["OMP_NUM_THREADS"] == "1"
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,5")
     assert [worker_env(slot, 2, "cuda")["CUDA_VISIBLE_DEVICES"] for slot in range(3)] == ["3", "5", "3"]
     assert "CUDA_VISIBLE_DEVICES" not in worker_env(0, 2, "cpu")
 
 
-@pytest.mark.parametrize("fields, message", [({"arms": ("nope",)}, "--arms: unknown nope"),
+@pytest.mark.parametrize("fields, message", [({"arms": ("nope",)}, "--arms: got 'nope', expected an arm, one of untuned, "),
                                              ({"launcher": "slurm"}, "--launcher"), ({"jobs": 0}, "--jobs")])
 def test_a_bad_grid_config_is_a_usage_error(fields, message):
     with pytest.raises(UsageError, match=message):
         GridConfig(**fields)
+
+
+def test_an_arm_name_typo_in_grid_names_the_close_match_before_anything_runs(run_cli, monkeypatch):
+    ran = []
+    monkeypatch.setattr(grid, "_local", lambda *args: ran.append(args) or [])
+    rc, out, err = run_cli("grid", "--recipe", "smoke", "--arms", "reference,referense,rslor")
+    assert rc == 2 and not ran and out == ""
+    [line] = err.splitlines()
+    assert line.startswith("error: --arms: got 'referense', expected an arm, one of untuned, ")
+    assert "(did you mean reference?); --arms: got 'rslor'" in line and line.endswith("(did you mean rslora?)")
+
+
+def test_an_arm_name_typo_in_run_arm_names_the_close_match_before_anything_runs(run_cli, monkeypatch):
+    import fraudft.experiment.runner
+
+    monkeypatch.setattr(fraudft.experiment.runner, "splits_of", lambda recipe: pytest.fail("loaded data"))
+    rc, out, err = run_cli("run-arm", "--recipe", "smoke", "--arm", "referense")
+    assert rc == 2 and out == ""
+    [line] = err.splitlines()
+    assert line.startswith("error: --arm: got 'referense', expected an arm, one of untuned, ")
+    assert line.endswith("(did you mean reference?)")
 
 
 def test_the_run_arm_command_carries_the_extra_test_sets(tmp_path):

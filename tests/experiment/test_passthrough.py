@@ -113,7 +113,7 @@ def test_an_arms_file_arm_may_compare_with_built_in_arms(tmp_path):
     ('[[arm]]\nname = "x"\ntrain = { output_dir = "/tmp" }\n', "arm x: train: output_dir: set by the run, not by a config"),
     ('[[arm]]\nname = "x"\nlora = { r = 0 }\n', "arm x: lora: r: got 0, expected a positive integer"),
     ('[[arm]]\nname = "x"\nmethod = "none"\ntrain = { optim = "adafactor" }\n', "arm x: train: an arm that trains nothing"),
-    ('[[arm]]\nname = "x"\nexpect = [{kind = "beats", other = "nobody"}]\n', "x: expect: no arm named 'nobody'"),
+    ('[[arm]]\nname = "x"\nexpect = [{kind = "beats", other = "nobody"}]\n', "x: expect: other: got 'nobody', expected an arm, one of "),
     ('[arms]\n', "unknown table(s) arms"),
 ])
 def test_a_bad_arms_file_is_one_line_naming_the_file_the_arm_and_the_field(tmp_path, text, message):
@@ -135,7 +135,7 @@ def test_the_old_spellings_are_still_read(tmp_path):
 def test_grid_knows_the_arms_of_the_file(my_arms):
     path, _ = my_arms
     assert GridConfig(arms=("dora",), arms_file=str(path)).arms == ("dora",)
-    with pytest.raises(UsageError, match="--arms: unknown dora"):
+    with pytest.raises(UsageError, match="--arms: got 'dora', expected an arm, one of untuned, "):
         GridConfig(arms=("dora",))
 
 
@@ -305,4 +305,4 @@ def test_run_arm_and_the_grid_s_commands_take_the_arms_file(my_arms, capsys, tmp
     assert command[-2:] == ["--arms-file", str(path.resolve())]
     rc = cli.main(["run-arm", "--recipe", "smoke", "--arms-file", str(path), "--arm", "doraa", "--results-dir", str(tmp_path)])
     err = capsys.readouterr().err
-    assert rc == 2 and re.fullmatch(r"error: --arm: got 'doraa', expected one of .*, dora, neftune\n", err), err
+    assert rc == 2 and re.fullmatch(r"error: --arm: got 'doraa', expected an arm, one of .*, dora, neftune \(did you mean dora\?\)\n", err), err

@@ -184,3 +184,59 @@ def test_the_default_cache_follows_fraudft_cache(monkeypatch, tmp_path):
     assert hf_dataset.default_cache_dir() == tmp_path / "datasets"
     monkeypatch.delenv("FRAUDFT_CACHE")
     assert str(hf_dataset.default_cache_dir()) == str(datasets.config.HF_DATASETS_CACHE)
+
+
+def _edit_tokenizer_json(folder, change):
+    import json
+
+    path = folder / "tokenizer.json"
+    state = json.loads(path.read_text(encoding="utf-8"))
+    change(state)
+    path.write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
+
+
+def test_a_tokenizer_edited_in_place_encodes_again(tokenizer, records, tmp_path, count_encodes):
+    """A tokenizer folder whose tokenizer.json is changed in place (same path, same size, same chat
+    template) must not read back the encoding of the old tokenizer."""
+    from transformers import AutoTokenizer
+
+    folder = tmp_path / "tok"
+    tokenizer.save_pretrained(folder)
+    config = EncodeConfig(max_length=64)
+    before = encode_dataset(records_dataset(records), AutoTokenizer.from_pretrained(folder), config,
+                            cache_dir=tmp_path / "cache")
+    assert len(count_encodes) == len(records)
+    # A normalizer that rewrites the speaker tags: every record's ids change.
+    _edit_tokenizer_json(folder, lambda state: state.update(
+        normalizer={"type": "Sequence", "normalizers": [{"type": "Replace", "pattern": {"String": "发言人"},
+                                                            "content": "说话人"}]}))
+    edited = AutoTokenizer.from_pretrained(folder)
+    assert (edited.name_or_path, len(edited), edited.chat_template) == \
+        (str(folder), len(tokenizer), tokenizer.chat_template)  # what the old key held
+    after = encode_dataset(records_dataset(records), edited, config, cache_dir=tmp_path / "cache")
+    assert len(count_encodes) == 2 * len(records)  # encoded again, not read from the cache
+    assert after.cache_files != before.cache_files
+    assert after.to_list() == Encoder(edited, config).encode_all(records)
+    assert after["input_ids"] != before["input_ids"]
+
+
+def test_a_special_token_changed_in_place_encodes_again(tokenizer, records, tmp_path, count_encodes):
+    """tokenizer_config.json's pad token (the reference answer's terminator) edited in place."""
+    import json
+
+    from transformers import AutoTokenizer
+
+    folder = tmp_path / "tok"
+    tokenizer.save_pretrained(folder)
+    config = EncodeConfig(max_length=64)
+    before = encode_dataset(records_dataset(records), AutoTokenizer.from_pretrained(folder), config, cache_dir=tmp_path)
+    path = folder / "tokenizer_config.json"
+    settings = json.loads(path.read_text(encoding="utf-8"))
+    assert settings["pad_token"] == "<|endoftext|>"
+    path.write_text(json.dumps({**settings, "pad_token": "<|im_end|>"}), encoding="utf-8")
+    edited = AutoTokenizer.from_pretrained(folder)
+    assert len(edited) == len(tokenizer) and edited.chat_template == tokenizer.chat_template
+    after = encode_dataset(records_dataset(records), edited, config, cache_dir=tmp_path)
+    assert len(count_encodes) == 2 * len(records)
+    assert after.to_list() == Encoder(edited, config).encode_all(records)
+    assert after["labels"] != before["labels"]

@@ -331,3 +331,34 @@ def test_a_changed_lora_rank_or_learning_rate_is_a_config_change_not_a_regressio
     changed_config(fake.record(tmp_path, "head", "reference", fn=80, fp=10), tmp_path, r=8, learning_rate=0.003)
     rc, out, _ = compare(fake, capsys, tmp_path, "--fail-on-regression")  # the same config: a regression again
     assert rc == 1 and "REGRESSION" in fake.row(out, "cpu-tiny", "reference") and "config changed" not in out
+
+
+def test_throughput_of_runs_with_other_workers_or_threads_is_not_paired(capsys, fake, tmp_path):
+    """A -n 2 run (2 arms side by side, 8 threads each) against a -n 0 one (16 threads): no ratio, no
+    regression, one line saying why; runs made alike still compare."""
+    for commit, tokens, workers, threads in (("base", 10000.0, 0, 16), ("head", 7250.0, 2, 8)):
+        record = on_gpu(fake, tmp_path, commit, "reference", tokens, 2 * 2**30)
+        record.meta_info.update(workers=workers, threads=threads)
+        write_record(record, tmp_path)
+        record = on_gpu(fake, tmp_path, commit, "rslora", tokens, 2 * 2**30)
+        record.meta_info.update(workers=2, threads=8)
+        write_record(record, tmp_path)
+    rc, out, _ = compare(fake, capsys, tmp_path, "--fail-on-regression")
+    reference = fake.row(out, "cpu-tiny", "reference")
+    assert "not paired (workers/threads differ)" in reference and "-27.5%" not in reference
+    assert "tokens/s not compared: base ran 0 worker(s) x 16 thread(s) per arm, head 2 x 8; compare runs made alike" in reference
+    assert "REGRESSION" not in reference
+    assert "REGRESSION**: tokens/s -27.5% (tolerance 10%)" in fake.row(out, "cpu-tiny", "rslora")
+    assert rc == 1 and "1 regressed: cpu-tiny/rslora" in out
+
+
+def test_records_say_how_many_workers_ran_and_on_how_many_threads(monkeypatch):
+    import torch
+
+    from fraudft.experiment.grid import worker_env
+    from fraudft.results.store import meta_info
+
+    monkeypatch.delenv("FRAUDFT_WORKERS", raising=False)
+    assert meta_info()["workers"] == 0 and meta_info()["threads"] == torch.get_num_threads()
+    monkeypatch.setenv("FRAUDFT_WORKERS", worker_env(0, 3, "cpu")["FRAUDFT_WORKERS"])
+    assert meta_info()["workers"] == 3

@@ -1,17 +1,19 @@
 """Duplicates inside a split: the same input key (fraudft.data.dialogue.normalize_input: NFKC, whitespace
-collapsed) in several records.
+collapsed) in several records (fraudft.data.transforms.duplicate_groups, which `fraudft mitigate --dedupe`
+removes).
 
-Warn when the repeats reach `within_duplicate_warn_share` of the split, or when a group's labels conflict.
+Fail when a group's labels conflict (one of them is wrong, and the model is trained or scored against
+it, as label_conflicts fails across splits); warn when the repeats reach `within_duplicate_warn_share`
+of the split.
 """
 
 from __future__ import annotations
-
-from collections import defaultdict
 
 from fraudft.audit.config import AuditConfig
 from fraudft.audit.features import Split, pct
 from fraudft.audit.registry import check
 from fraudft.audit.report import Finding
+from fraudft.data.transforms import duplicate_groups
 
 
 def render_duplicates(figures: dict) -> list[str]:
@@ -19,18 +21,13 @@ def render_duplicates(figures: dict) -> list[str]:
     if figures.get("examples"):
         out.append(f"groups ({figures['place']}s): " + "; ".join(",".join(map(str, g)) for g in figures["examples"][:10]))
     if figures.get("conflicting_examples"):
-        out.append("conflicting labels: " + "; ".join(",".join(map(str, g)) for g in figures["conflicting_examples"][:10]))
+        out.append(f"conflicting labels ({figures['place']}s): " + "; ".join(",".join(map(str, g)) for g in figures["conflicting_examples"][:10]))
     return out
 
 
 @check("duplicates", title="Duplicates inside a split", render=render_duplicates)
 def check_duplicates(split: Split, config: AuditConfig) -> Finding:
-    groups: dict[str, list[int]] = defaultdict(list)
-    for i, key in enumerate(split.keys):
-        if key:
-            groups[key].append(i)
-    dup_groups = [g for g in groups.values() if len(g) > 1]
-    conflicting = [g for g in dup_groups if len({bool(split.records[i]["label"]) for i in g}) > 1]
+    dup_groups, conflicting = duplicate_groups(split.records, split.keys)
     extra = sum(len(g) - 1 for g in dup_groups)
     share = extra / len(split.records)
     figures = {
@@ -42,8 +39,10 @@ def check_duplicates(split: Split, config: AuditConfig) -> Finding:
     }
     if not dup_groups:
         return Finding("duplicates", split.name, "info", "no duplicate inputs", figures)
-    level = "warn" if conflicting or share >= config.within_duplicate_warn_share else "info"
+    level = "fail" if conflicting else "warn" if share >= config.within_duplicate_warn_share else "info"
     verdict = f"{extra} records ({pct(share)}) repeat an earlier input, in {len(dup_groups)} group(s)"
     if conflicting:
-        verdict += f"; {len(conflicting)} group(s) with conflicting labels"
+        shown = "; ".join(",".join(str(i + 1) for i in g) for g in conflicting[:3]) + ("; ..." if len(conflicting) > 3 else "")
+        verdict += (f"; {len(conflicting)} group(s) with conflicting labels ({split.place}s {shown}): "
+                    "fraudft mitigate --dedupe drops them")
     return Finding("duplicates", split.name, level, verdict, figures)

@@ -3,7 +3,7 @@
 Inputs are compared by key (fraudft.data.dialogue.normalize_input: NFKC, whitespace removed), as in the
 leakage check, which counts such copies among its duplicates. A copy with the other label is worse
 than a leak: one of the two labels is wrong, and a model is trained or scored against it. Any such
-pair fails. Figures name both records by split and 1-based record number, with each split's
+pair fails (as does a conflict inside one split: the duplicates check). Figures name both records by split and 1-based record number, with each split's
 place word (line, item or row), e.g.
 {"pair": ["train", "test"], "conflicts": 1, "records": {"train": 1, "test": 1},
  "examples": [{"train": 31, "test": 5, "train_label": "fraud", "test_label": "not_fraud"}],
