@@ -28,12 +28,17 @@ def _reason(value: float) -> str:
 
 
 def plain(obj: Any, *, nonfinite: str = "null", default: Callable[[Any], Any] | None = None,
-          path: str = "$") -> Any:
+          path: str = "$", _inside: frozenset = frozenset()) -> Any:
     """A copy of `obj` json can write strictly: non-finite floats as None (reason under NONFINITE in
     their object), tuples as lists, numpy numbers as Python numbers, other objects through `default`
-    (as json.dumps' default). nonfinite="raise": ValueError naming the path of a non-finite value."""
+    (as json.dumps' default). nonfinite="raise": ValueError naming the path of a non-finite value;
+    an object inside itself: ValueError "Circular reference" (as json's)."""
     if nonfinite not in ("null", "raise"):
         raise ValueError(f"nonfinite: got {nonfinite!r}, expected 'null' or 'raise'")
+    if isinstance(obj, (dict, list, tuple)):
+        if id(obj) in _inside:
+            raise ValueError(f"Circular reference detected at {path}")
+        _inside = _inside | {id(obj)}
     if isinstance(obj, (str, bool, int)) or obj is None:
         return obj
     if isinstance(obj, numbers.Real) and not isinstance(obj, numbers.Integral):  # float, numpy floats
@@ -48,7 +53,7 @@ def plain(obj: Any, *, nonfinite: str = "null", default: Callable[[Any], Any] | 
     if isinstance(obj, dict):
         out, reasons = {}, {}
         for key, value in obj.items():
-            out[key] = plain(value, nonfinite=nonfinite, default=default, path=f"{path}.{key}")
+            out[key] = plain(value, nonfinite=nonfinite, default=default, path=f"{path}.{key}", _inside=_inside)
             if out[key] is None and isinstance(value, numbers.Real) and not math.isfinite(float(value)):
                 reasons[str(key)] = _reason(float(value))
         if reasons:
@@ -59,9 +64,10 @@ def plain(obj: Any, *, nonfinite: str = "null", default: Callable[[Any], Any] | 
             out[NONFINITE] = {**given, **reasons}
         return out
     if isinstance(obj, (list, tuple)):
-        return [plain(v, nonfinite=nonfinite, default=default, path=f"{path}[{i}]") for i, v in enumerate(obj)]
+        return [plain(v, nonfinite=nonfinite, default=default, path=f"{path}[{i}]", _inside=_inside)
+                for i, v in enumerate(obj)]
     if default is not None:
-        return plain(default(obj), nonfinite=nonfinite, default=None, path=path)
+        return plain(default(obj), nonfinite=nonfinite, default=None, path=path, _inside=_inside)
     return obj  # json.dumps raises its TypeError naming the type
 
 
