@@ -17,6 +17,10 @@ Training flags left out take the defaults that suit the model: for `--model tiny
 recipe (fraudft/configs/recipes/cpu-tiny.toml: the tiny model needs a high learning rate); for any
 other model, the reference's (TrainConfig). Flags given always win; the defaults used are printed.
 
+A run whose loss or gradient norm turns NaN or infinite stops at that step (too high a --lr, most
+often): no adapter is saved, run.json records status failed, the step and the values (null, the reason
+beside them), and the command exits 1 with one line naming the step.
+
 Under torchrun (data-parallel) every process trains on its share of each global batch; global rank 0
 alone saves the adapter and run.json and prints the summary, whose figures cover all processes.
 """
