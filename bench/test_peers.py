@@ -222,4 +222,6 @@ def test_fraudft_beside_trl(results_root):
 
 
 if __name__ == "__main__":
-    print(json.dumps(run_variant(sys.argv[1])))
+    from fraudft.core import jsonio
+
+    print(jsonio.dumps(run_variant(sys.argv[1])))  # strict JSON: a NaN loss as null

@@ -10,10 +10,10 @@ files (line, item or row), whichever transforms ran before.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
+from fraudft.core import jsonio
 from fraudft.core.errors import UsageError
 from fraudft.cli.options import add_data_format_options, read_named_splits, split_places
 from fraudft.data.records import write_jsonl
@@ -32,7 +32,7 @@ def cmd_audit(args) -> int:
     if tokenizer is not None:
         report.tokenizer = args.tokenizer
     if args.json:
-        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2, allow_nan=False))
+        print(jsonio.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:
         sys.stdout.write(report.to_text())
     return report.exit_code(args.fail_on)
@@ -83,7 +83,7 @@ def cmd_mitigate(args) -> int:
     for name, target in zip(names, targets):
         write_jsonl(splits[name], target)
     if args.json:
-        print(json.dumps({"files": {name: str(t) for name, t in zip(names, targets)}, "changes": reports},
+        print(jsonio.dumps({"files": {name: str(t) for name, t in zip(names, targets)}, "changes": reports},
                          ensure_ascii=False, indent=2))
         return 0
     for transform, report in reports.items():

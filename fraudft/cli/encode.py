@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 from fraudft.cli.options import (
@@ -18,6 +17,7 @@ from fraudft.cli.options import (
     read_records,
     task_format_from,
 )
+from fraudft.core import jsonio
 from fraudft.core.errors import UsageError
 
 
@@ -40,7 +40,7 @@ def cmd_encode(args) -> int:
     for record in records:
         example = encoder.encode(record)
         truncated += example["truncated"]
-        print(json.dumps(example))
+        print(jsonio.dumps(example))
     print(f"{args.file}: encoded {len(records)} records, {truncated} truncated to {args.max_length} tokens", file=sys.stderr)
     return 0
 

@@ -144,7 +144,7 @@ DEFAULT_MAX_LENGTH = 2048  # tokens, without --max-length or an adapter that sav
 
 
 def cmd_evaluate(args) -> int:
-    from fraudft.engine.evaluate import EvalConfig, evaluate
+    from fraudft.engine.evaluate import EvalConfig, NonFiniteScores, evaluate
     from fraudft.modeling.models import load_model
     from fraudft.modeling.taskformat import read_saved_format, saved_max_length
 
@@ -174,7 +174,10 @@ def cmd_evaluate(args) -> int:
         from peft import PeftModel
 
         model = PeftModel.from_pretrained(model, adapter)
-    result = evaluate(model, tokenizer, records, config)
+    try:
+        result = evaluate(model, tokenizer, records, config)
+    except NonFiniteScores as err:
+        raise UsageError(f"{adapter or args.model}: {err}") from None
     labels = [int(r["label"]) for r in records]
     strict = [int(not y) if p is None else int(p) for y, p in zip(labels, result["predictions"])]  # invalid: wrong
     # Every metric of the registry (fraudft.metrics.registry), the score metrics from P(fraud) in score mode.

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
+from fraudft.core import jsonio
 from fraudft.core.errors import UsageError
 
 
 def print_json(obj) -> None:
-    print(json.dumps(obj, ensure_ascii=False, indent=2))
+    print(jsonio.dumps(obj, ensure_ascii=False, indent=2))
 
 
 def config_from_flags(cls, **values):

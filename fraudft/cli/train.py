@@ -17,6 +17,10 @@ Training flags left out take the defaults that suit the model: for `--model tiny
 recipe (fraudft/configs/recipes/cpu-tiny.toml: the tiny model needs a high learning rate); for any
 other model, the reference's (TrainConfig). Flags given always win; the defaults used are printed.
 
+A run whose loss or gradient norm turns NaN or infinite stops at that step (too high a --lr, most
+often): no adapter is saved, run.json records status failed, the step and the values (null, the reason
+beside them), and the command exits 1 with one line naming the step.
+
 Under torchrun (data-parallel) every process trains on its share of each global batch; global rank 0
 alone saves the adapter and run.json and prints the summary, whose figures cover all processes.
 """
@@ -83,7 +87,7 @@ def cmd_train(args) -> int:
     from fraudft.modeling.taskformat import answer_token_budget, save_format
     from fraudft.modeling.models import load_model
     from fraudft.results.store import meta_info, run_info, write_json_atomic
-    from fraudft.engine.train import train
+    from fraudft.engine.train import TrainingDiverged, train
     from fraudft.engine.train_config import TrainConfig
 
     explicit = {dest for dest in TRAIN_FLAGS.values() if getattr(args, dest) != _PARSER_DEFAULTS.get(dest)}
@@ -111,22 +115,29 @@ def cmd_train(args) -> int:
     tokenizer = tokenizer_for(args, task_format)
     model = load_model(args.model, seed=args.model_seed, trust_remote_code=args.trust_remote_code)
     identity = {"model": args.model, "model_seed": args.model_seed, "tokenizer": args.tokenizer}  # None: the model's default
-    model, stats = train(model, tokenizer, train_records, eval_records, lora, config,
-                         output_dir=f"{args.out}/checkpoints", identity=identity, task_format=task_format)
+    # generate mode's reply limit, sized from the longest trained answer; `fraudft evaluate` reads both
+    max_new_tokens = answer_token_budget(Encoder(tokenizer, EncodeConfig(config.max_length, task_format)), train_records)
+
+    def record(train_info: dict) -> dict:
+        return {"run_info": run_info({"model": args.model, "model_seed": args.model_seed, "train": args.train,
+                                      "eval": args.eval, "lora": lora.to_dict(), "train_config": vars(config),
+                                      "format": task_format.to_dict(), "max_new_tokens": max_new_tokens}),
+                "train_info": train_info, "meta_info": meta_info()}
+
+    try:
+        model, stats = train(model, tokenizer, train_records, eval_records, lora, config,
+                             output_dir=f"{args.out}/checkpoints", identity=identity, task_format=task_format)
+    except TrainingDiverged as err:  # no adapter: its weights are what diverged
+        if is_main_process():
+            write_json_atomic(record(err.train_info), Path(args.out) / "run.json")
+            print(f"error: {err}; no adapter saved, {Path(args.out) / 'run.json'} records the failed run "
+                  "(try a lower --lr)", file=sys.stderr)
+        return 1
     if not is_main_process():  # rank 0 writes the adapter (the same on every rank) and the global record
         return 0
     model.save_pretrained(f"{args.out}/adapter")
-    # generate mode's reply limit, sized from the longest trained answer; `fraudft evaluate` reads both
-    max_new_tokens = answer_token_budget(Encoder(tokenizer, EncodeConfig(config.max_length, task_format)), train_records)
     save_format(f"{args.out}/adapter", task_format, max_new_tokens, config.max_length)
-    record = {
-        "run_info": run_info({"model": args.model, "model_seed": args.model_seed, "train": args.train,
-                              "eval": args.eval, "lora": lora.to_dict(), "train_config": vars(config),
-                              "format": task_format.to_dict(), "max_new_tokens": max_new_tokens}),
-        "train_info": {"status": "success", **stats.to_dict()},
-        "meta_info": meta_info(),
-    }
-    write_json_atomic(record, Path(args.out) / "run.json")
+    write_json_atomic(record({"status": "success", **stats.to_dict()}), Path(args.out) / "run.json")
     memory = {k: v for k, v in stats.peak_memory.items() if k != "device"}
     print(
         f"trained {stats.steps} steps in {stats.train_seconds:.1f} s (+{stats.eval_seconds:.1f} s evaluating): "

@@ -28,6 +28,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from fraudft.core import jsonio
 from fraudft.core.errors import DataError
 from fraudft.task import Task, get_task
 
@@ -175,7 +176,7 @@ def write_jsonl(records: list[dict], path: str | Path) -> None:
     with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, delete=False) as tmp:
         try:
             for record in records:
-                tmp.write(json.dumps(record, ensure_ascii=False) + "\n")
+                tmp.write(jsonio.dumps(record, nonfinite="raise", ensure_ascii=False) + "\n")  # data: never altered
         except BaseException:
             os.unlink(tmp.name)  # leave no temp file behind when a record cannot be written
             raise

@@ -31,10 +31,14 @@ The prompt and the answer (hence score mode's shared prefix) follow `EvalConfig.
 Each reply is kept with its parse status: "ok" or "invalid: <why>" (not JSON, not a JSON object,
 duplicated key 'K' at any depth, no is_fraud key, is_fraud not a bool), with "; cut at
 max_new_tokens" added when generation stopped at the limit before any stop token.
+
+Scores that are not finite (weights that hold NaN or infinities: a diverged run's adapter) stop
+scoring with NonFiniteScores, a one-line error saying how many.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Literal
@@ -44,6 +48,7 @@ from sklearn.metrics import confusion_matrix
 from tqdm.auto import tqdm
 from transformers import GenerationConfig
 
+from fraudft.core.errors import UsageError
 from fraudft.engine.measure import peak_memory
 from fraudft.modeling.collate import Collator
 from fraudft.modeling.encode import EncodeConfig, Encoder
@@ -55,8 +60,12 @@ DEFAULT_MAX_NEW_TOKENS = 32  # generate mode, when nothing sized max_new_tokens 
 
 __all__ = [
     "EvalConfig", "Prompts", "Reply", "answer_split", "encode_prompts", "evaluate", "metric_figures",
-    "generate_replies", "greedy_config", "parse_reply", "read_reply", "reply_status", "score",
+    "generate_replies", "greedy_config", "parse_reply", "read_reply", "reply_status", "score", "NonFiniteScores",
 ]
+
+
+class NonFiniteScores(UsageError):
+    """The model scored records NaN or infinite: its weights are not finite (a diverged run's adapter?)."""
 
 
 @dataclass(frozen=True)
@@ -189,6 +198,10 @@ def score(model, tokenizer, records: list[dict] | Prompts, config: EvalConfig = 
         logits = model(**batch, logits_to_keep=1).logits[:, -1]
         for i, p in zip(batch_idx, encoder.task.scores(logits, label_ids)):
             probs[i] = p
+    bad = sum(not math.isfinite(p) for p in probs)
+    if bad:
+        raise NonFiniteScores(f"scores: {bad} of {len(probs)} records scored NaN or infinite; the model's weights "
+                              "hold non-finite values (an adapter of a diverged training run?)")
     return probs
 
 

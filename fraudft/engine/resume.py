@@ -23,6 +23,7 @@ import json
 import time
 from pathlib import Path
 
+from fraudft.core import jsonio
 from fraudft.core.errors import UsageError
 from fraudft.engine.measure import SLOWEST_STATS, SUMMED_STATS, TrainStats, reduce_across_processes
 
@@ -50,7 +51,7 @@ def run_settings(config, lora, identity: dict, fingerprints: dict[str, str], pro
     settings.update(identity)
     settings["processes"] = processes
     settings.update({f"{split} data fingerprint": value for split, value in fingerprints.items()})
-    return json.loads(json.dumps(settings))  # as read back from the ledger: tuples as lists
+    return json.loads(jsonio.dumps(settings))  # as read back from the ledger: tuples as lists
 
 
 _NO_DEFAULT = object()
@@ -97,7 +98,7 @@ def default_setting(name: str):
     if value is _NO_DEFAULT:
         return value
     try:
-        return json.loads(json.dumps(value))
+        return json.loads(jsonio.dumps(value))
     except (TypeError, ValueError):
         return _NO_DEFAULT
 
@@ -152,7 +153,7 @@ class RunLedger:
         totals = self.totals(stats)
         if main_process:
             Path(folder).mkdir(parents=True, exist_ok=True)
-            text = json.dumps({"settings": self.settings, "counts": totals}, indent=2, ensure_ascii=False)
+            text = jsonio.dumps({"settings": self.settings, "counts": totals}, indent=2, ensure_ascii=False)
             (Path(folder) / LEDGER).write_text(text, encoding="utf-8")
 
     def add_earlier(self, stats: TrainStats) -> None:

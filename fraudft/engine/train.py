@@ -28,6 +28,16 @@ last checkpoint).
 Data-parallel runs (torchrun): the counters of TrainStats are summed over the processes and the times
 are the slowest process's, so tokens/s, samples/s, padding and FLOPs describe the whole run; MFU is
 per device. Only global rank 0 should save or print (is_main_process).
+
+A non-finite loss or gradient norm stops training before the optimizer takes that step:
+TrainingDiverged, naming the step and both values, carrying the failed run's train_info (the
+Trainer's own logging would show such a loss as 0.0, its logging_nan_inf_filter; the gradient norm
+is reduced over all processes, so all of a data-parallel run's processes stop at the same step).
+
+The loss is averaged over the label tokens of the whole accumulated batch (the Trainer's
+num_items_in_batch), whatever the model class declares: a class that sets accepts_loss_kwargs=False
+(Gemma-4's, Qwen2.5-VL's conditional-generation classes) would otherwise average each micro-batch on
+its own and weigh its tokens by the number of tokens beside them.
 """
 
 from __future__ import annotations
@@ -68,7 +78,7 @@ from fraudft.modeling.flops import (
 )
 from fraudft.modeling.hf_dataset import encode_dataset, records_dataset
 from fraudft.modeling.lora import LoraSettings, adapted_modules, add_lora
-from fraudft.modeling.loss import label_position_loss
+from fraudft.modeling.loss import full_logit_loss, label_position_loss
 from fraudft.modeling.taskformat import TaskFormat
 from fraudft.modeling.truncation import truncation_summary
 from fraudft.engine.resume import RunLedger, run_settings
@@ -80,17 +90,40 @@ from fraudft.engine.train_config import TrainConfig
 PADDING_FREE_ATTENTION = ("sdpa", "eager", "flex_attention", "flash_attention_2", "flash_attention_3")
 
 
+class TrainingDiverged(RuntimeError):
+    """A non-finite loss or gradient norm: training stopped before the optimizer step that would take
+    it. `train_info` (filled in by train()) is the failed run's: status, error, the step and values,
+    the steps completed and the log history so far."""
+
+    def __init__(self, step: int, loss: float, grad_norm: float):
+        super().__init__(f"training diverged at step {step}: loss {loss:.6g}, grad_norm {grad_norm:.6g}")
+        self.step, self.loss, self.grad_norm = step, loss, grad_norm
+        self.train_info: dict = {"status": "failed", "error": str(self),
+                                 "diverged": {"step": step, "loss": loss, "grad_norm": grad_norm}}
+
+
 class _Trainer(Trainer):
-    """HF Trainer with the label-position loss, token counting and timed evaluation."""
+    """HF Trainer with the label-position loss, token counting, timed evaluation and a stop on
+    divergence."""
 
     def __init__(self, *args, loss_mode: str, stats: TrainStats, count_flops, ledger: RunLedger, **kwargs):
         super().__init__(*args, **kwargs)
         self.loss_mode, self.stats, self.count_flops, self.ledger = loss_mode, stats, count_flops, ledger
+        # What the model class declares (transformers' reading): whether its forward normalises its loss
+        # by num_items_in_batch. fraudft's loss does so for every class (compute_loss), so the Trainer is
+        # told it does: it then counts the label tokens of every accumulation step (get_batch_samples,
+        # over all processes) and leaves the loss undivided by the number of micro-batches.
+        self.model_normalises_loss = self.model_accepts_loss_kwargs
+        self.model_accepts_loss_kwargs = True
+        self._step_loss = None  # the sum of this optimizer step's micro-batch losses (a tensor)
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         if self.loss_mode == "full":
-            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
-        loss = label_position_loss(model, inputs, num_items_in_batch)
+            if self.model_normalises_loss:
+                return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+            loss = full_logit_loss(model, inputs, num_items_in_batch)
+        else:
+            loss = label_position_loss(model, inputs, num_items_in_batch)
         if self.args.average_tokens_across_devices and num_items_in_batch is not None:
             # num_items_in_batch counts every process's labels and DDP averages the gradients:
             # scale back up, as Trainer.compute_loss does.
@@ -106,7 +139,22 @@ class _Trainer(Trainer):
         flops = self.count_flops(layout)
         self.stats.model_flops += flops["model"]
         self.stats.executed_flops += flops["executed"]
-        return super().training_step(model, inputs, num_items_in_batch)
+        loss = super().training_step(model, inputs, num_items_in_batch)
+        self._step_loss = loss if self._step_loss is None else self._step_loss + loss  # on device: no sync here
+        return loss
+
+    def _get_grad_norm(self, model, grad_norm=None):
+        """The Trainer's gradient norm of each optimizer step (computed before it steps), checked with the
+        step's loss: TrainingDiverged when either is not finite."""
+        grad_norm = super()._get_grad_norm(model, grad_norm)
+        step_loss, self._step_loss = self._step_loss, None
+        values = torch.stack([torch.as_tensor(v, dtype=torch.float32).detach().cpu()
+                              for v in (step_loss, grad_norm) if v is not None])  # one device sync per step
+        if not bool(torch.isfinite(values).all()):
+            loss, norm = (float("nan") if v is None else float(torch.as_tensor(v, dtype=torch.float32))
+                          for v in (step_loss, grad_norm))
+            raise TrainingDiverged(self.state.global_step + 1, loss, norm)
+        return grad_norm
 
     def _save_checkpoint(self, model, trial):
         with timed(self.stats, "save_seconds"):
@@ -327,7 +375,12 @@ def train(model, tokenizer, train_records: list[dict], eval_records: list[dict],
     if checkpoint is not None and 0 < config.max_steps <= stats.resumed_from_step:
         _load_finished(trainer, checkpoint, config)
     else:
-        trainer.train(resume_from_checkpoint=checkpoint)
+        try:
+            trainer.train(resume_from_checkpoint=checkpoint)
+        except TrainingDiverged as err:
+            err.train_info.update(steps=trainer.state.global_step, log_history=trainer.state.log_history,
+                                  adapted_modules=stats.adapted_modules, notes=stats.notes)
+            raise
     synchronize()
     stats.train_seconds = ledger.train_seconds(stats)
     stats.steps = trainer.state.global_step

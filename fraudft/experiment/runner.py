@@ -182,6 +182,10 @@ def run_arm(arm: Arm, recipe: Recipe, splits: Splits, seed: int, results_root: P
     except Exception as err:  # a failed arm is recorded as failed; the suite goes on
         record.train_info = {"status": "failed", "error": f"{type(err).__name__}: {err}",
                              "traceback": traceback.format_exc(limit=8)}
+        from fraudft.engine.train import TrainingDiverged
+
+        if isinstance(err, TrainingDiverged):  # the step, loss and gradient norm, the steps done, the log history
+            record.train_info.update({k: v for k, v in err.train_info.items() if k not in record.train_info})
         record.evaluations = []
     if results_root is not None:
         write_record(record, results_root)

@@ -13,7 +13,11 @@ ForCausalLMLoss, with the labels those positions predict as `shift_labels` and t
 gradients equal the full-logit loss, for left- or right-padded and padding-free batches.
 
 A model whose forward takes no `logits_to_keep`, or a batch without labels, gets the full-logit
-loss and a LossFallbackWarning.
+loss and a LossFallbackWarning. Both losses call the model's loss function themselves, with
+`num_items_in_batch`, rather than pass it through the model's forward: a class that declares
+`accepts_loss_kwargs = False` may drop it there, and each micro-batch would be averaged on its own.
+
+    loss = full_logit_loss(model, batch, num_items_in_batch)  # logits at every position, the same normalisation
 """
 
 from __future__ import annotations
@@ -82,4 +86,18 @@ def label_position_loss(model, batch: dict, num_items_in_batch: int | torch.Tens
             logits=logits, labels=None, shift_labels=labels[:, 1:][keep[:, :-1]], vocab_size=logits.shape[-1],
             **loss_kwargs,
         )
-    return model(**inputs, labels=labels, **loss_kwargs).loss
+    return _loss_of_logits(model, model(**inputs).logits, labels, loss_kwargs)
+
+
+def full_logit_loss(model, batch: dict, num_items_in_batch: int | torch.Tensor | None = None) -> torch.Tensor:
+    """Shifted cross-entropy over every label, from logits at every position: the model's loss function
+    called here with `num_items_in_batch` (the label tokens of the whole accumulated batch), whatever
+    the model's forward does with loss keyword arguments. `batch`: input_ids, labels and the model's
+    other inputs (attention_mask, position_ids)."""
+    inputs = {name: value for name, value in batch.items() if name != "labels"}
+    loss_kwargs = {} if num_items_in_batch is None else {"num_items_in_batch": num_items_in_batch}
+    return _loss_of_logits(model, model(**inputs, use_cache=False).logits, batch["labels"], loss_kwargs)
+
+
+def _loss_of_logits(model, logits: torch.Tensor, labels: torch.Tensor, loss_kwargs: dict) -> torch.Tensor:
+    return causal_lm_of(model).loss_function(logits=logits, labels=labels, vocab_size=logits.shape[-1], **loss_kwargs)

@@ -49,6 +49,7 @@ import warnings
 from dataclasses import asdict, dataclass
 from typing import Callable
 
+from fraudft.core import jsonio
 from fraudft.core.errors import DataError, DataWarning, UsageError
 from fraudft.core.registry import Registry
 from fraudft.task import DEFAULT_TASK, TASKS, Task
@@ -324,7 +325,7 @@ def save_format(folder, fmt: TaskFormat, max_new_tokens: int, max_length: int | 
     from pathlib import Path
 
     saved = {"format": fmt.to_dict(), "max_new_tokens": max_new_tokens, "max_length": max_length}
-    (Path(folder) / SAVED_FORMAT).write_text(json.dumps(saved, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    (Path(folder) / SAVED_FORMAT).write_text(jsonio.dumps(saved, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
 def saved_max_length(folder) -> int | None:

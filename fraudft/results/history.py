@@ -29,7 +29,6 @@ configurations, not one arm twice; its note names the fields (`config changed: l
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import subprocess
@@ -40,6 +39,7 @@ import pandas as pd
 
 from fraudft.metrics import stats
 from fraudft.configs import arm_order
+from fraudft.core import jsonio
 from fraudft.core.errors import UsageError
 from fraudft.metrics.registry import get_metric
 from fraudft.results.compare import metric_delta, paired_labels
@@ -300,7 +300,7 @@ def history_json(h: History) -> str:
         row["unpaired"] = key in h.unpaired
         row["config_changes"] = [{"field": c.field, "before": c.before, "after": c.after}
                                  for c in h.config_changes.get(key, [])]
-    return json.dumps({"metric": h.metric, "identical_steps": h.identical,
+    return jsonio.dumps({"metric": h.metric, "identical_steps": h.identical,
                        "commits": [{"commit": c, "position": i, "subject": s} for i, (c, s) in enumerate(h.commits)],
                        "left_out": [{"commit": c, "why": why} for c, why in h.left_out], "tests": h.tests,
                        "rows": rows}, ensure_ascii=False, indent=2, default=_plain)

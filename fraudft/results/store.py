@@ -25,6 +25,7 @@ from importlib import metadata
 from pathlib import Path
 
 from fraudft.configs import arm_order
+from fraudft.core import jsonio
 from fraudft.core.errors import UsageError
 from fraudft.results.record import SCHEMA_VERSION, RecordError, RunRecord
 
@@ -115,12 +116,13 @@ def run_info(config: dict, cwd: Path | None = None) -> dict:
 
 
 def write_json_atomic(obj, path: Path) -> None:
-    """Write JSON to a temp file in the same folder, then rename it into place."""
+    """Write strict JSON (fraudft.core.jsonio: a non-finite float as null, its reason beside it) to a
+    temp file in the same folder, then rename it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(obj, f, ensure_ascii=False, indent=2, default=str)
+            f.write(jsonio.dumps(obj, ensure_ascii=False, indent=2, default=str))  # strict: NaN as null
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # the usual mode of a new file, not mkstemp's 0600

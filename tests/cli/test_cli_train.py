@@ -124,6 +124,45 @@ def test_train_then_evaluate_the_adapter(capsys, synthetic_files, tmp_path):
     assert "truncated to --max-length 128:" in out
 
 
+def test_a_diverging_run_exits_1_with_one_line_and_records_the_failure(capsys, synthetic_files, tmp_path):
+    from fraudft.core.jsonio import loads_strict
+
+    train_path, eval_path = synthetic_files
+    out_dir = tmp_path / "run"
+    rc, out, err = run(capsys, "train", "--model", "tiny", "--train", str(train_path), "--eval", str(eval_path),
+                       "--out", str(out_dir), "--lr", "1e30", "--max-steps", "4", "--batch-size", "2", "--grad-accum", "1",
+                       "--eval-steps", "2", "--patience", "0", "--max-length", "128", "--no-gradient-checkpointing", "--quiet")
+    assert rc == 1
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: training diverged at step 2: loss nan, grad_norm nan; no adapter saved, {out_dir}/run.json "
+                      "records the failed run (try a lower --lr)"], err
+    assert "Traceback" not in err and not (out_dir / "adapter").exists()
+    record = loads_strict((out_dir / "run.json").read_text(encoding="utf-8"))  # strict JSON: no NaN, no Infinity
+    info = record["train_info"]
+    assert info["status"] == "failed" and info["error"] == "training diverged at step 2: loss nan, grad_norm nan"
+    assert info["diverged"] == {"step": 2, "loss": None, "grad_norm": None, "nonfinite": {"loss": "nan", "grad_norm": "nan"}}
+    assert info["steps"] == 1 and [e["step"] for e in info["log_history"] if "loss" in e] == [1]
+    assert record["run_info"]["config"]["train_config"]["learning_rate"] == 1e30
+
+
+def test_evaluate_of_an_adapter_with_non_finite_weights_is_one_line(capsys, synthetic_files, tmp_path):
+    from fraudft.modeling.lora import LoraSettings, add_lora
+    from fraudft.modeling.models import load_model
+
+    _, eval_path = synthetic_files
+    model = add_lora(load_model("tiny", device="cpu"), LoraSettings())
+    for name, parameter in model.named_parameters():
+        if "lora_B" in name:
+            parameter.data.fill_(float("nan"))
+    model.save_pretrained(tmp_path / "adapter")
+    rc, out, err = run(capsys, "evaluate", "--model", "tiny", "--adapter", str(tmp_path / "adapter"),
+                       "--data", str(eval_path), "--max-length", "128")
+    assert rc == 2 and out == ""
+    assert err.splitlines()[-1] == (f"error: {tmp_path / 'adapter'}: scores: 4 of 4 records scored NaN or infinite; "
+                                    "the model's weights hold non-finite values (an adapter of a diverged training run?)")
+    assert "Traceback" not in err  # above it: the progress bar alone
+
+
 # --- model-dependent training defaults --------------------------------------------------------
 
 

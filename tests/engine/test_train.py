@@ -18,6 +18,7 @@ from fraudft.modeling.models import load_model
 from fraudft.synthetic import SynthConfig, generate
 from fraudft.engine.train_config import TrainConfig
 from fraudft.engine.train import (
+    TrainingDiverged,
     checkpointing_decision,
     train,
     training_arguments,
@@ -179,6 +180,32 @@ def test_full_logit_loss_also_trains(tokenizer, records, tmp_path):
     assert stats.steps == 2 and stats.train_samples == 4 and stats.evaluations == 1
     assert all(p.abs().sum() > 0 for n, p in model.named_parameters() if ".lora_B." in n)
     assert all(entry["loss"] > 0 for entry in stats.log_history if "loss" in entry)
+
+
+def test_a_run_whose_loss_turns_nan_stops_at_that_step(tokenizer, records, tmp_path):
+    config = TrainConfig(**{**RUN, "max_steps": 4, "grad_accum": 2, "learning_rate": 1e30, "eval_steps": 2,
+                            "gradient_checkpointing": False, "load_best_model_at_end": False})
+    with pytest.raises(TrainingDiverged, match=r"^training diverged at step 2: loss nan, grad_norm nan$") as caught:
+        train(load_model("tiny", device="cpu"), tokenizer, records[:8], records[:4], LoraSettings(), config,
+              output_dir=str(tmp_path))
+    info = caught.value.train_info
+    assert info["status"] == "failed" and info["error"] == str(caught.value) and info["steps"] == 1
+    assert info["diverged"]["step"] == 2 and math.isnan(info["diverged"]["loss"])
+    # the logged steps are the finite ones: no NaN loss shown as the Trainer's filtered 0.0
+    logged = [entry for entry in info["log_history"] if "loss" in entry]
+    assert [entry["step"] for entry in logged] == [1] and logged[0]["loss"] > 1
+
+
+def test_a_run_whose_gradient_is_not_finite_stops_before_the_optimizer_takes_it(tokenizer, records, tmp_path):
+    base = load_model("tiny", device="cpu")
+    # the loss stays finite; every gradient through the first MLP becomes inf or NaN
+    base.model.layers[0].mlp.register_full_backward_hook(lambda module, grad_in, grad_out: tuple(
+        None if g is None else g * math.inf for g in grad_in))
+    config = TrainConfig(**{**RUN, "max_steps": 2, "grad_accum": 1, "eval_steps": 2,
+                            "gradient_checkpointing": False, "load_best_model_at_end": False})
+    with pytest.raises(TrainingDiverged, match=r"^training diverged at step 1: loss \d+\.\d+, grad_norm (nan|inf)$") as caught:
+        train(base, tokenizer, records[:8], records[:4], LoraSettings(), config, output_dir=str(tmp_path))
+    assert caught.value.train_info["steps"] == 0 and math.isfinite(caught.value.loss)
 
 
 def test_early_stopping_stops_a_run_whose_eval_loss_does_not_improve(tokenizer, records, tmp_path):

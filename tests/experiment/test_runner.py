@@ -1,6 +1,7 @@
 """fraudft.experiment.runner: one arm's record, seeds that reach the LoRA init, baselines, failures."""
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 import torch
@@ -90,6 +91,23 @@ def test_a_failing_arm_is_recorded_as_failed(tmp_path, recipe, splits):
     record = run_arm(ARMS_BY_NAME["reference"], broken, splits, seed=0, results_root=tmp_path)
     assert record.status == "failed" and record.error and record.evaluations == []
     assert (tmp_path / record.commit / broken.key / "reference-seed0.json").is_file()
+
+
+def test_a_diverging_arm_is_recorded_as_failed_and_the_next_arm_still_succeeds(tmp_path, recipe, splits):
+    from fraudft.core.jsonio import loads_strict
+    from fraudft.results.store import load_records
+
+    diverging = dataclasses.replace(ARMS_BY_NAME["reference"], name="diverging", train={"learning_rate": 1e30})
+    failed = run_arm(diverging, recipe, splits, seed=0, results_root=tmp_path)
+    assert failed.status == "failed" and failed.evaluations == []
+    assert failed.error.startswith("TrainingDiverged: training diverged at step ")
+    ok = run_arm(ARMS_BY_NAME["reference"], recipe, splits, seed=0, results_root=tmp_path)  # the same process goes on
+    assert ok.ok and ok.train_info["steps"] == STEPS
+    on_disk = loads_strict(Path(failed.path).read_text(encoding="utf-8"))["train_info"]  # strict JSON: NaN as null
+    assert on_disk["diverged"]["step"] == on_disk["steps"] + 1 and on_disk["diverged"]["nonfinite"]
+    loads_strict(Path(ok.path).read_text(encoding="utf-8"))
+    stored = {r.arm: r.status for r in load_records(tmp_path, failed.commit)}
+    assert stored == {"diverging": "failed", "reference": "success"}
 
 
 @pytest.mark.parametrize("mode", ["score", "generate"])
