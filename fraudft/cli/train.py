@@ -33,6 +33,7 @@ from fraudft.cli.options import (
     add_data_format_options,
     add_model_options,
     add_task_format_options,
+    base_of,
     config_from_flags,
     read_records,
     task_format_from,
@@ -82,6 +83,7 @@ def cmd_train(args) -> int:
     from fraudft.modeling.encode import EncodeConfig, Encoder
     from fraudft.modeling.taskformat import answer_token_budget, save_format
     from fraudft.modeling.models import load_model
+    from fraudft.modeling.provenance import save_base
     from fraudft.results.store import meta_info, run_info, write_json_atomic
     from fraudft.engine.train import train
     from fraudft.engine.train_config import TrainConfig
@@ -108,12 +110,14 @@ def cmd_train(args) -> int:
         print(defaults_used, file=sys.stderr)
     tokenizer = tokenizer_for(args, task_format)
     model = load_model(args.model, seed=args.model_seed, trust_remote_code=args.trust_remote_code)
+    base = base_of(args, model, tokenizer)  # before LoRA wraps (or PiSSA-style inits change) the weights
     identity = {"model": args.model, "model_seed": args.model_seed, "tokenizer": args.tokenizer}  # None: the model's default
     model, stats = train(model, tokenizer, train_records, eval_records, lora, config,
                          output_dir=f"{args.out}/checkpoints", identity=identity, task_format=task_format)
     if not is_main_process():  # rank 0 writes the adapter (the same on every rank) and the global record
         return 0
     model.save_pretrained(f"{args.out}/adapter")
+    save_base(f"{args.out}/adapter", base)  # what evaluate and export check the base they load against
     # generate mode's reply limit, sized from the longest trained answer; `fraudft evaluate` reads both
     max_new_tokens = answer_token_budget(Encoder(tokenizer, EncodeConfig(config.max_length, task_format)), train_records)
     save_format(f"{args.out}/adapter", task_format, max_new_tokens, config.max_length)
