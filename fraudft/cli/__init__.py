@@ -7,6 +7,7 @@ need them.
     fraudft encode FILE [--tokenizer NAME|PATH] [--max-length N]
     fraudft train --model NAME|PATH --train FILE --eval FILE --out DIR [LoRA and training options]
     fraudft evaluate --model NAME|PATH [--adapter DIR] --data FILE [--mode score|generate] [--json]
+    fraudft export --adapter DIR --out DIR [--dtype fp32|bf16] [--check FILE]
     fraudft audit FILE... [--json] [--fail-on warn|fail|never]
     fraudft mitigate FILE... --out-dir DIR [--neutralize-speakers] [--dedupe]
     fraudft run-arm --recipe cpu-tiny --arm reference --seed 0
@@ -23,10 +24,10 @@ import os
 import sys
 import warnings
 
-from fraudft.cli import audit, data, encode, evaluate, experiment, results, train
+from fraudft.cli import audit, data, encode, evaluate, experiment, export, results, train
 from fraudft.core.errors import DataWarning, UsageError
 
-COMMAND_MODULES = (data, encode, train, evaluate, audit, experiment, results)
+COMMAND_MODULES = (data, encode, train, evaluate, export, audit, experiment, results)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -16,8 +16,13 @@ answer, speaker accuracy and reason ROUGE-L (fraudft.metrics.answers).
 
 The task format (--prompt, --system-prompt, --separator, --answer), --max-length and generate
 mode's --max-new-tokens default to those saved with the adapter by `fraudft train` (the length it
-trained at; its longest trained answer + a margin); flags given win. Without an adapter: the default
-format, 2048 tokens and 32 new tokens.
+trained at; its longest trained answer + a margin); flags given win. A --model folder written by
+`fraudft export` holds them too, so it needs no --adapter. Without either: the default format, 2048
+tokens and 32 new tokens.
+
+--adapter on a base other than the one it was trained on (recorded beside it by `fraudft train`: its
+weights' and tokenizer's fingerprints, fraudft.modeling.provenance) stops with one line naming both;
+--allow-other-base loads it anyway (a deliberate transfer).
 """
 
 from __future__ import annotations
@@ -26,7 +31,9 @@ from collections import Counter
 from pathlib import Path
 
 from fraudft.cli.options import (
+    add_base_check_option,
     add_model_options,
+    base_of,
     config_from_flags,
     add_data_format_options,
     add_task_format_options,
@@ -146,10 +153,12 @@ DEFAULT_MAX_LENGTH = 2048  # tokens, without --max-length or an adapter that sav
 def cmd_evaluate(args) -> int:
     from fraudft.engine.evaluate import EvalConfig, NonFiniteScores, evaluate
     from fraudft.modeling.models import load_model
-    from fraudft.modeling.taskformat import read_saved_format, saved_max_length
+    from fraudft.modeling.taskformat import SAVED_FORMAT, read_saved_format, saved_max_length
 
     adapter = adapter_folder(args.adapter) if args.adapter else None
-    saved = read_saved_format(adapter) if adapter else None
+    # the format saved with the adapter, else with a model `fraudft export` wrote
+    format_folder = adapter or (Path(args.model) if (Path(args.model) / SAVED_FORMAT).is_file() else None)
+    saved = read_saved_format(format_folder) if format_folder else None
     task_format = task_format_from(args, saved[0] if saved else None)
     # the saved limit fits the saved answer schema only
     max_new_tokens = args.max_new_tokens or (saved[1] if saved and saved[0].answer == task_format.answer else None)
@@ -164,7 +173,7 @@ def cmd_evaluate(args) -> int:
     if args.perturb:
         _check_perturb(args)  # bad --perturb input fails before the model loads
     # --max-length, else the length the adapter was trained at, else 2048
-    max_length = args.max_length or (saved_max_length(adapter) if adapter else None) or DEFAULT_MAX_LENGTH
+    max_length = args.max_length or (saved_max_length(format_folder) if format_folder else None) or DEFAULT_MAX_LENGTH
     config = config_from_flags(EvalConfig, mode=args.mode, batch_size=args.batch_size, threshold=args.threshold,
                                max_length=max_length, max_new_tokens=max_new_tokens, progress=not args.json,
                                format=task_format)
@@ -173,6 +182,9 @@ def cmd_evaluate(args) -> int:
     if adapter:
         from peft import PeftModel
 
+        from fraudft.modeling.provenance import check_base
+
+        check_base(adapter, base_of(args, model, tokenizer), args.adapter, args.allow_other_base)
         model = PeftModel.from_pretrained(model, adapter)
     try:
         result = evaluate(model, tokenizer, records, config)
@@ -225,6 +237,7 @@ def register(commands) -> None:
     p = commands.add_parser("evaluate", help="precision, recall, F1 of a model (and adapter) on labelled data")
     add_model_options(p, max_length_default=None)
     p.add_argument("--adapter", default=None, help="the --out folder of `fraudft train`, or its adapter/")
+    add_base_check_option(p)
     p.add_argument("--data", required=True)
     add_data_format_options(p)
     add_task_format_options(p)

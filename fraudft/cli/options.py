@@ -31,12 +31,31 @@ def add_model_options(p, max_length_default: int | None = 2048) -> None:
 def tokenizer_for(args, task_format=None):
     """The tokenizer a command's --tokenizer or --model names; checked for the ChatML tokens only
     under the reference prompt (task_format None: the default, reference)."""
-    from fraudft.modeling.models import PRESETS
     from fraudft.modeling.tokenizer import CHAT_TOKENS, load_tokenizer
 
     reference = task_format is None or task_format.prompt == "reference"
-    return load_tokenizer(args.tokenizer or ("qwen2-offline" if args.model in PRESETS else args.model),
-                          chat_tokens=CHAT_TOKENS if reference else ())
+    return load_tokenizer(tokenizer_name(args), chat_tokens=CHAT_TOKENS if reference else ())
+
+
+def tokenizer_name(args) -> str:
+    """The tokenizer a command's --tokenizer or --model names: qwen2-offline for presets, else the model's own."""
+    from fraudft.modeling.models import PRESETS
+
+    return args.tokenizer or ("qwen2-offline" if args.model in PRESETS else args.model)
+
+
+def add_base_check_option(p) -> None:
+    """--allow-other-base, for commands that load an adapter onto a base (fraudft.modeling.provenance)."""
+    p.add_argument("--allow-other-base", action="store_true",
+                   help="load an adapter on a base other than the one it was trained on (its weights or tokenizer "
+                        "differ): a deliberate transfer; without it that is an error")
+
+
+def base_of(args, model, tokenizer) -> dict:
+    """The record of the base the command loaded (--model, --model-seed, the tokenizer), before any adapter."""
+    from fraudft.modeling.provenance import base_record
+
+    return base_record(model, tokenizer, args.model, args.model_seed, tokenizer_name(args))
 
 
 FORMAT_FLAGS = {"prompt": "prompt", "system_prompt": "system_prompt", "separator": "separator", "answer": "answer"}

@@ -37,6 +37,7 @@ from fraudft.cli.options import (
     add_data_format_options,
     add_model_options,
     add_task_format_options,
+    base_of,
     config_from_flags,
     read_records,
     task_format_from,
@@ -86,6 +87,7 @@ def cmd_train(args) -> int:
     from fraudft.modeling.encode import EncodeConfig, Encoder
     from fraudft.modeling.taskformat import answer_token_budget, save_format
     from fraudft.modeling.models import load_model
+    from fraudft.modeling.provenance import save_base
     from fraudft.results.store import meta_info, run_info, write_json_atomic
     from fraudft.engine.train import TrainingDiverged, train
     from fraudft.engine.train_config import TrainConfig
@@ -114,6 +116,7 @@ def cmd_train(args) -> int:
             print(line, file=sys.stderr)
     tokenizer = tokenizer_for(args, task_format)
     model = load_model(args.model, seed=args.model_seed, trust_remote_code=args.trust_remote_code)
+    base = base_of(args, model, tokenizer)  # before LoRA wraps (or PiSSA-style inits change) the weights
     identity = {"model": args.model, "model_seed": args.model_seed, "tokenizer": args.tokenizer}  # None: the model's default
     # generate mode's reply limit, sized from the longest trained answer; `fraudft evaluate` reads both
     max_new_tokens = answer_token_budget(Encoder(tokenizer, EncodeConfig(config.max_length, task_format)), train_records)
@@ -136,6 +139,7 @@ def cmd_train(args) -> int:
     if not is_main_process():  # rank 0 writes the adapter (the same on every rank) and the global record
         return 0
     model.save_pretrained(f"{args.out}/adapter")
+    save_base(f"{args.out}/adapter", base)  # what evaluate and export check the base they load against
     save_format(f"{args.out}/adapter", task_format, max_new_tokens, config.max_length)
     write_json_atomic(record({"status": "success", **stats.to_dict()}), Path(args.out) / "run.json")
     memory = {k: v for k, v in stats.peak_memory.items() if k != "device"}
@@ -146,8 +150,8 @@ def cmd_train(args) -> int:
     )
     print(f"task format: {format_line(task_format)}; generate mode's --max-new-tokens {max_new_tokens} "
           "(the longest trained answer + margin), saved with the adapter")
-    print(truncation_line(stats.truncation))
     print(f"LoRA on {', '.join(stats.adapted_modules)} (paths inside a decoder layer; run.json: train_info.adapted_modules)")
+    print(truncation_line(stats.truncation))
     return 0
 
 

@@ -228,8 +228,12 @@ def lora_targets(model, requested) -> list[str] | str:
     passed as is), or None for the family's defaults. A requested name matching no module is a
     UsageError naming it and the model's linear layers; a default matching none is a TargetWarning
     naming what is adapted. Defaults that would also select modules outside the decoder layers (a
-    multimodal model's vision tower) are restricted to them by a regex."""
+    multimodal model's vision tower) are restricted to them by a regex. A target that selects a module
+    whose weight is tied to another's (lm_head and the input embeddings under tie_word_embeddings) is
+    a UsageError (check_untied)."""
     if isinstance(requested, str):
+        check_untied(model, lambda name: re.fullmatch(requested, name) is not None, requested,
+                     "change the regex so that it leaves that module out")
         return requested
     base = _base(model)
     family = family_of(base)
@@ -245,12 +249,38 @@ def lora_targets(model, requested) -> list[str] | str:
     if unmatched:
         warnings.warn(f"target_modules: the {family.name} defaults {', '.join(unmatched)} match no module of "
                       f"{where}; adapting {', '.join(matched)}", TargetWarning, stacklevel=2)
+    for target in matched:
+        check_untied(base, lambda name: matches(name, target), target, f"drop {target}")
     if default:
         prefix, _ = decoder_layers(base)
         outside = [m for m in modules if any(matches(m, t) for t in matched) and not m.startswith(prefix + ".")]
         if outside:
             return rf"{re.escape(prefix)}\.\d+\.(?:.*\.)?(?:{'|'.join(map(re.escape, matched))})"
     return matched
+
+
+def tied_modules(model) -> dict[str, list[str]]:
+    """{module name: the other modules holding the very same weight tensor} for every module whose
+    weight is shared (lm_head and model.embed_tokens under tie_word_embeddings); {} when none is."""
+    owners: dict[int, list[str]] = {}
+    for name, module in _base(model).named_modules():
+        weight = getattr(module, "weight", None)
+        if weight is not None:
+            owners.setdefault(id(weight), []).append(name)
+    return {name: [o for o in names if o != name] for names in owners.values() if len(names) > 1 for name in names}
+
+
+def check_untied(model, selects: Callable[[str], bool], target: str, advice: str) -> None:
+    """UsageError (one line) when the target selects a module whose weight is tied to another module's.
+    LoRA on it would not keep the tie: peft saves the whole tied matrix with the adapter (the head:
+    vocabulary x hidden values, not a low-rank pair) and merging writes the update into the shared
+    tensor, moving the other module (the input embeddings) too."""
+    tied = {name: others for name, others in tied_modules(model).items() if selects(name)}
+    if tied:
+        name, others = next(iter(tied.items()))
+        raise UsageError(f"target_modules: {target} selects {name}, whose weight is tied to {', '.join(others)} "
+                         f"(tie_word_embeddings), expected untied modules: LoRA there would save the whole tied matrix "
+                         f"with the adapter and merging would change {', '.join(others)} too; {advice}")
 
 
 def adapted_modules(model) -> list[str]:

@@ -185,3 +185,31 @@ def test_a_families_chat_template_kwargs_reach_the_prompt(tmp_path):
     assert fmt.prompt_text(qwen3, "判断", "对话").endswith("<|im_start|>assistant\n<think>\n\n</think>\n\n")
     assert fmt.prompt_text(qwen2, "判断", "对话").endswith("<|im_start|>assistant\n")
     assert re.search(r"<\|im_end\|>", fmt.prompt_text(qwen3, "判断", "对话"))
+
+
+# ---- LoRA on tied modules (issue 26, item 5) ------------------------------------------------------
+
+def test_lora_on_a_tied_head_is_refused_by_name_or_regex():
+    model = load_model("tiny")  # tie_word_embeddings: lm_head.weight is the input embeddings
+    with pytest.raises(UsageError) as caught:
+        lora_targets(model, ["q_proj", "v_proj", "lm_head"])
+    assert "lm_head selects lm_head, whose weight is tied to model.embed_tokens (tie_word_embeddings)" in str(caught.value)
+    assert str(caught.value).endswith("; drop lm_head") and "\n" not in str(caught.value)
+    with pytest.raises(UsageError, match="whose weight is tied to lm_head"):
+        lora_targets(model, ["embed_tokens"])
+    with pytest.raises(UsageError, match=r"^target_modules: .\*\(q_proj\|lm_head\) selects lm_head"):
+        lora_targets(model, r".*(q_proj|lm_head)")
+    assert lora_targets(model, r".*q_proj") == r".*q_proj"
+
+
+def test_an_untied_head_takes_lora_and_merging_leaves_the_embeddings_alone():
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    torch.manual_seed(0)
+    model = Qwen2ForCausalLM(Qwen2Config(vocab_size=64, hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                                         num_attention_heads=2, num_key_value_heads=1, tie_word_embeddings=False))
+    assert lora_targets(model, ["q_proj", "lm_head"]) == ["q_proj", "lm_head"]
+    embeddings = model.get_input_embeddings().weight.detach().clone()
+    peft_model = add_lora(model, LoraSettings(target_modules=("q_proj", "lm_head"), init_lora_weights=False))
+    merged = peft_model.merge_and_unload()
+    assert torch.equal(merged.get_input_embeddings().weight, embeddings)
