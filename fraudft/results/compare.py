@@ -187,7 +187,8 @@ def _quality_regressions(rows: list[tuple[dict | None, dict | None, dict]], marg
     name = quality.upper()
     for a, b, row in rows:
         result = row["deltas"].get(quality, {})
-        row["quality_change"] = "" if row.get("config") else result.get("change", "")
+        # the mark `results history` gives the step; none across a config or model change (history tests neither)
+        row["quality_change"] = "" if row.get("config") or row.get("model_changed") else result.get("change", "")
         if result.get("delta") is None or result.get("low") is None:
             continue
         interval = f"{result['delta']:+.3f} [{result['low']:+.3f}, {result['high']:+.3f}]"
