@@ -390,7 +390,7 @@ def test_a_partial_rerun_judges_only_the_arms_rerun(capsys, fake, partial_head):
     rc, out, err = compare(fake, capsys, partial_head, "--fail-on-regression")
     assert rc == 0, err
     assert "| reference |" not in out and "| alpha_r4 |" not in out and "REGRESSION" not in out
-    assert out.endswith("no regressions\nmissing in head (2 arms of base not rerun; not judged, `--require-all` "
+    assert out.rstrip().endswith("no regressions\nmissing in head (2 arms of base not rerun; not judged, `--require-all` "
                         "counts them): cpu-tiny/reference, cpu-tiny/alpha_r4")
     assert fake.row(out, "cpu-tiny", "rslora")
     rc, out, _ = compare(fake, capsys, partial_head, "--fail-on-regression", "--require-all")
