@@ -3,11 +3,14 @@
     fraudft evaluate --model tiny --adapter runs/r8 --data data/test.jsonl --max-length 256
     fraudft evaluate --model tiny --adapter runs/r8 --data test.jsonl --perturb neutralize_speakers
     fraudft evaluate ... --perturb mask_top_ngrams --train train.jsonl   # n-grams found on train
+    fraudft evaluate ... --perturb neutralize_speakers --perturb swap_speaker_names   # each set on its own
     fraudft evaluate ... --data test.jsonl --extra-test other=other.jsonl  # and an out-of-distribution set
 
---perturb NAME (fraudft.audit.counterfactuals) scores the same model on the data and on its counterfactual
-and prints the flip rate, the mean change of P(fraud) and the MCC delta, each with its 95% interval
-(fraudft.results.robustness), and how many records the counterfactual changed.
+--perturb NAME (fraudft.audit.counterfactuals; repeatable, each set scored on its own) scores the same
+model on the data and on each counterfactual and prints, after the data's own figures, per set the flip
+rate, the mean change of P(fraud) and the MCC delta, each with its 95% interval
+(fraudft.results.robustness), and how many records the counterfactual changed. --json: the data's
+summary as without --perturb, plus "perturbations", a list of one object per set in the order given.
 
 The summary says how many dialogues were shortened to fit --max-length and the tokens removed;
 in generate mode, how replies read (status counts; --json lists each reply with its status), the
@@ -55,53 +58,59 @@ def adapter_folder(given: str) -> Path:
 
 
 def _check_perturb(args) -> None:
-    """UsageError (one line) when --perturb names no counterfactual or lacks what it needs."""
+    """UsageError (one line) when a --perturb names no counterfactual or lacks what it needs, or names one twice."""
     from fraudft.audit.counterfactuals import COUNTERFACTUALS
 
-    if COUNTERFACTUALS.lookup(args.perturb, option="--perturb").needs_train and not args.train:
-        raise UsageError(f"--perturb {args.perturb}: give --train TRAIN.jsonl, the split the n-grams are found on")
+    for name in args.perturb:
+        if COUNTERFACTUALS.lookup(name, option="--perturb").needs_train and not args.train:
+            raise UsageError(f"--perturb {name}: give --train TRAIN.jsonl, the split the n-grams are found on")
+    twice = [name for name in dict.fromkeys(args.perturb) if args.perturb.count(name) > 1]
+    if twice:
+        raise UsageError(f"--perturb: {', '.join(twice)} given twice, expected each counterfactual set once")
     if args.n_resamples < 1:
         raise UsageError(f"--n-resamples: got {args.n_resamples}, expected >= 1")
 
 
-def _perturbed(args, records: list[dict]) -> tuple[list[dict], dict]:
-    """The counterfactual --perturb names of records, with its change report."""
+def _perturbations(args, result: dict, records: list[dict], labels: list[int], strict: list[int], model, tokenizer,
+                   config) -> list[dict]:
+    """One entry per --perturb NAME, in the order given: {"perturb", "records", "change", "flip_rate",
+    "mean_delta_p", "mcc_delta", "directional", "perturbed_metrics"} of the model on that counterfactual
+    of the data against its answers on the data itself."""
     from fraudft.audit.counterfactuals import counterfactual
+    from fraudft.engine.evaluate import evaluate
+    from fraudft.results.robustness import directional_figures, robustness
 
     train = read_records(args, args.train) if args.train else None
-    return counterfactual(args.perturb, records, train=train, seed=args.perturb_seed)
+    out = []
+    for name in args.perturb:
+        changed_records, change = counterfactual(name, records, train=train, seed=args.perturb_seed)
+        changed = evaluate(model, tokenizer, changed_records, config)
+        changed_strict = [int(not y) if p is None else int(p) for y, p in zip(labels, changed["predictions"])]
+        figures = robustness(labels, strict, changed_strict, result.get("probabilities"), changed.get("probabilities"),
+                             n_resamples=args.n_resamples)
+        figures["directional"] = directional_figures(name, labels, result.get("probabilities"),
+                                                     changed.get("probabilities"),
+                                                     [u["line"] for u in change["unchanged"]], args.n_resamples)
+        out.append({"perturb": name, "records": len(records), "change": change, **figures,
+                    "perturbed_metrics": changed["metrics"]})
+    return out
 
 
-def _report_perturb(args, result: dict, records: list[dict], labels: list[int], strict: list[int], model, tokenizer,
-                    config, extra: dict) -> int:
-    from fraudft.engine.evaluate import evaluate
-    from fraudft.results.robustness import directional_figures, robustness, robustness_cells
+def _print_perturbations(args, perturbations: list[dict]) -> None:
+    from fraudft.results.robustness import robustness_cells
 
-    changed_records, change = _perturbed(args, records)
-    changed = evaluate(model, tokenizer, changed_records, config)
-    changed_strict = [int(not y) if p is None else int(p) for y, p in zip(labels, changed["predictions"])]
-    figures = robustness(labels, strict, changed_strict, result.get("probabilities"), changed.get("probabilities"),
-                         n_resamples=args.n_resamples)
-    figures["directional"] = directional_figures(args.perturb, labels, result.get("probabilities"),
-                                                 changed.get("probabilities"), [u["line"] for u in change["unchanged"]],
-                                                 args.n_resamples)
-    out = {"perturb": args.perturb, "records": len(records), "change": change, **figures,
-           "metrics": result["metrics"], "perturbed_metrics": changed["metrics"], **({"extra_tests": extra} if extra else {})}
-    if args.json:
-        print_json(out)
-        return 0
-    cells = robustness_cells({"records_changed": change["records_changed"],
-                              "records_unchanged": change["records_unchanged"], **figures})
-    why = ", ".join(f"{n} {reason}" for reason, n in change["unchanged_why"].items())
-    print(f"{args.data} under {args.perturb}: {cells[0]} records changed" + (f" (unchanged: {why})" if why else ""))
-    print(f"  flip rate {cells[1]}  (fraud->not {figures['flip_rate']['to_not_fraud']}, "
-          f"not->fraud {figures['flip_rate']['to_fraud']})")
-    print(f"  mean ΔP(fraud) {cells[2]}")
-    print(f"  MCC perturbed − original {cells[3]}")
-    if cells[4]:
-        print(f"  directional: share of changed records whose P(fraud) fell {cells[4]}")
-    _print_extra(extra)
-    return 0
+    for p in perturbations:
+        change = p["change"]
+        cells = robustness_cells({"records_changed": change["records_changed"],
+                                  "records_unchanged": change["records_unchanged"], **p})
+        why = ", ".join(f"{n} {reason}" for reason, n in change["unchanged_why"].items())
+        print(f"{args.data} under {p['perturb']}: {cells[0]} records changed" + (f" (unchanged: {why})" if why else ""))
+        print(f"  flip rate {cells[1]}  (fraud->not {p['flip_rate']['to_not_fraud']}, "
+              f"not->fraud {p['flip_rate']['to_fraud']})")
+        print(f"  mean ΔP(fraud) {cells[2]}")
+        print(f"  MCC perturbed − original {cells[3]}")
+        if cells[4]:
+            print(f"  directional: share of changed records whose P(fraud) fell {cells[4]}")
 
 
 def _score_extra(args, extras: dict[str, list[dict]], model, tokenizer, config) -> dict[str, dict]:
@@ -195,12 +204,12 @@ def cmd_evaluate(args) -> int:
     # Every metric of the registry (fraudft.metrics.registry), the score metrics from P(fraud) in score mode.
     result["all_metrics"] = registry_figures(result["metrics"])
     extra = _score_extra(args, extras, model, tokenizer, config)
-    if args.perturb:
-        return _report_perturb(args, result, records, labels, strict, model, tokenizer, config, extra)
+    perturbations = _perturbations(args, result, records, labels, strict, model, tokenizer, config) if args.perturb else []
     summary = {k: v for k, v in result.items() if k not in ("predictions", "probabilities")}
     summary["format"] = task_format.to_dict()
-    if args.json:
-        print_json({**summary, **({"extra_tests": extra} if extra else {})})
+    if args.json:  # the main figures always; each --perturb set and each --extra-test set beside them
+        print_json({**summary, **({"perturbations": perturbations} if args.perturb else {}),
+                    **({"extra_tests": extra} if extra else {})})
         return 0
     m = result["metrics"]
     print(f"{args.data}: {m['n']} records, mode {result['mode']}, {result['examples_per_s']:.1f} examples/s")
@@ -229,6 +238,7 @@ def cmd_evaluate(args) -> int:
             v = m[name]
             value = _value(v["value"], v["undefined"])
             print(f"  {label} {value}  (n {v['n']}: {v['denominator']})")
+    _print_perturbations(args, perturbations)
     _print_extra(extra)
     return 0
 
@@ -247,8 +257,8 @@ def register(commands) -> None:
     p.add_argument("--max-new-tokens", type=int, default=None,
                    help="generate mode's reply limit (default: the one saved with the adapter, else 32)")
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--perturb", default=None, metavar="NAME",
-                   help="also score the counterfactual NAME of the data (a set registered in "
+    p.add_argument("--perturb", action="append", default=None, metavar="NAME",
+                   help="also score the counterfactual NAME of the data, repeatable, each set on its own (a set registered in "
                         "fraudft.audit.counterfactuals, e.g. neutralize_speakers; an unknown NAME lists them all) and report "
                         "the flip rate, mean change of P(fraud) and MCC delta with 95%% intervals")
     p.add_argument("--train", default=None, help="--perturb mask_top_ngrams: the train split the n-grams are found on")

@@ -5,7 +5,7 @@ Every command takes `--recipe R` (only that recipe's records; `--backend` is its
     fraudft results table [REV]                      markdown table of a commit's runs (default HEAD),
                     [--recipe R]                     verdicts of the expectations its records ran with
     fraudft results compare REV_A REV_B              per-arm deltas, confirmed regressions flagged, config changes named
-                    [--margin-mcc 0.05] [--fail-on-regression] [--allow-model-change]
+                    [--arms a,b] [--margin-mcc 0.05] [--fail-on-regression] [--require-all] [--allow-model-change]
     fraudft results ab REV_A REV_B --arm NAME        tokens/s and peak memory of both commits' code,
                     [--repeats 5] [--recipe cpu-tiny] [--steps N]   run alternately, paired log ratios
                     [--tolerance 0.10] [--fail-on-regression]
@@ -74,9 +74,18 @@ def cmd_results_compare(args) -> int:
     text, regressed = compare_report(
         load_records(root, commit_a, args.recipe), load_records(root, commit_b, args.recipe), commit_a, commit_b,
         margin_mcc=args.margin_mcc, tolerance_throughput=args.tolerance_throughput,
-        tolerance_memory=args.tolerance_memory, allow_model_change=args.allow_model_change)
+        tolerance_memory=args.tolerance_memory, allow_model_change=args.allow_model_change,
+        arms=_arm_list(args.arms), require_all=args.require_all)
     print(text)
     return 1 if regressed and args.fail_on_regression else 0
+
+
+def _arm_list(text: str | None) -> list[str] | None:
+    """--arms a,b as a list (None: every arm); UsageError for one naming no arm."""
+    arms = [a.strip() for a in text.split(",") if a.strip()] if text is not None else None
+    if arms is not None and not arms:
+        raise UsageError(f"--arms: got {text!r}, expected arm names separated by commas")
+    return arms
 
 
 def cmd_results_ab(args) -> int:
@@ -103,9 +112,7 @@ def cmd_results_ab(args) -> int:
 def cmd_results_history(args) -> int:
     from fraudft.results.history import history, history_json, history_text
 
-    arms = [a.strip() for a in args.arms.split(",") if a.strip()] if args.arms is not None else None
-    if arms is not None and not arms:
-        raise UsageError(f"--arms: got {args.arms!r}, expected arm names separated by commas")
+    arms = _arm_list(args.arms)
     from fraudft.results.views import view_metrics
 
     found = [history(Path(args.results_dir), metric, arms, args.last, args.recipe)
@@ -210,12 +217,16 @@ def register(commands) -> argparse.ArgumentParser:
     p.add_argument("--tolerance-memory", type=float, default=0.10,
                    help="relative peak memory growth: a regression on a GPU (CUDA allocated), a note on a CPU")
     p.add_argument("--fail-on-regression", action="store_true",
-                   help="exit with status 1 on a confirmed regression (an arm missing, fewer successful runs, "
+                   help="exit with status 1 on a confirmed regression (fewer successful runs, a run that now fails, "
                         "MCC beyond the margin, on a GPU speed or memory beyond tolerance); an arm whose config "
                         "changed (LoRA, training, arm, format, model) is two configurations: its deltas are shown as "
                         "a config change, not counted")
     p.add_argument("--allow-model-change", action="store_true",
                    help="compare arms whose model differs between the two commits (refused otherwise)")
+    p.add_argument("--arms", default=None, help="only these arms, separated by commas (default: every arm)")
+    p.add_argument("--require-all", action="store_true",
+                   help="count an arm of REV_A with no record in REV_B as a regression (default: a partial rerun; "
+                        "such arms are listed apart and not judged)")
     p.set_defaults(func=cmd_results_compare)
     p = sub.add_parser("power", help="how often the gate would be green at another test-set size (simulation)")
     p.add_argument("rev", nargs="?", default=None, help="a commit folder under the results dir or a git revision "

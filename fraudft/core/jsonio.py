@@ -30,7 +30,8 @@ def _reason(value: float) -> str:
 def plain(obj: Any, *, nonfinite: str = "null", default: Callable[[Any], Any] | None = None,
           path: str = "$", _inside: frozenset = frozenset()) -> Any:
     """A copy of `obj` json can write strictly: non-finite floats as None (reason under NONFINITE in
-    their object), tuples as lists, numpy numbers as Python numbers, other objects through `default`
+    their object), tuples as lists, numpy numbers and booleans (numpy.bool_, which json cannot write) as
+    Python ones, other objects through `default`
     (as json.dumps' default). nonfinite="raise": ValueError naming the path of a non-finite value;
     an object inside itself: ValueError "Circular reference" (as json's)."""
     if nonfinite not in ("null", "raise"):
@@ -41,6 +42,8 @@ def plain(obj: Any, *, nonfinite: str = "null", default: Callable[[Any], Any] | 
         _inside = _inside | {id(obj)}
     if isinstance(obj, (str, bool, int)) or obj is None:
         return obj
+    if type(obj).__module__ == "numpy" and getattr(obj, "shape", None) == () and hasattr(obj, "item"):
+        return plain(obj.item(), nonfinite=nonfinite, default=default, path=path, _inside=_inside)  # numpy scalars
     if isinstance(obj, numbers.Real) and not isinstance(obj, numbers.Integral):  # float, numpy floats
         value = float(obj)
         if math.isfinite(value):

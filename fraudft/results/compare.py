@@ -1,17 +1,24 @@
 """Compare two commits' records arm by arm: metric deltas with paired intervals, confirmed regressions flagged.
 
-    fraudft results compare BASE HEAD [--margin-mcc 0.05] [--fail-on-regression] [--allow-model-change]
+    fraudft results compare BASE HEAD [--arms a,b] [--margin-mcc 0.05] [--fail-on-regression] [--require-all]
     from fraudft.results.compare import compare_report
     text, regressed = compare_report(load_records(root, base), load_records(root, head), base, head)
 
-An arm is a (recipe folder, arm) pair. A regression is only what is confirmed:
-- an arm of the base missing in the head, fewer successful runs (2/3 -> 0/3 included), more failed runs;
+An arm is a (recipe folder, arm) pair. Only arms with records in both commits are judged: an arm of the
+base with none in the head (a partial rerun) is listed once, apart, and is a regression only under
+`--require-all` (require_all); `--arms` keeps only the arms named. A regression is only what is confirmed:
+- fewer successful runs (2/3 -> 0/3 included), more failed runs, a new arm that fails;
 - quality: MCC worse by more than the non-inferiority margin (`margin_mcc`, MCC units): the paired
   two-level bootstrap of fraudft.metrics.stats.compare tests H0 "head - base >= -margin" against
   "head - base < -margin" (p_worse: one-sided level 0.025, i.e. the 95% interval wholly below
   -margin), Holm-adjusted across the arms of the report; a regression when the adjusted p < 0.05.
-  MCC shown lower but not beyond the margin is a note, and so is an untestable drop (no common test
-  labels);
+  Otherwise the row says "not shown worse than the margin", with "▼ lower" where the two-sided test
+  confirms a drop, and where the estimate itself lies below -margin, that the test cannot confirm it;
+  an untestable drop (no common test labels) is a note.
+  Each step (one arm, base -> head) is tested by step_test and a family of steps judged by judge_steps,
+  the functions `results history` calls too: on the same pair of commits both say the same (compare's
+  family: the arms on both sides whose step is a test, config and model unchanged; history's: every
+  tested step shown, which is the same family when the history shows just these two commits);
 - speed and memory: tokens/s drop or peak memory growth beyond their tolerances, only where both
   commits' runs of the arm were measured on a GPU (record device "cuda"; memory: CUDA peak allocated
   bytes) and, for tokens/s, ran alike: as many workers side by side and threads per arm (meta_info
@@ -31,7 +38,6 @@ speed, memory) counts as a regression; a run that now fails or an arm missing st
 
 from __future__ import annotations
 
-from fraudft.metrics import stats
 from fraudft.configs import arm_order
 from fraudft.core.errors import UsageError
 from fraudft.metrics.registry import METRICS
@@ -39,7 +45,8 @@ from fraudft.results.config_diff import describe, record_fields, runs_config_dif
 from fraudft.results.record import RunRecord
 from fraudft.results.store import group_runs, model_of
 from fraudft.results.markdown import markdown
-from fraudft.results.table import metric_inputs, short_error, summarize_arm
+from fraudft.results.steps import judge_steps, paired_labels, step_test
+from fraudft.results.table import short_error, summarize_arm
 from fraudft.results.views import view_metric, view_metrics
 
 # Which metrics show (views "compare": the means per arm in the main table, every metric has its delta
@@ -70,19 +77,6 @@ def _relative(a: float | None, b: float | None) -> float | None:
     return (b - a) / a if a and b is not None else None
 
 
-def paired_labels(a: dict, b: dict) -> tuple[list[int] | None, str | None]:
-    """The test labels both commits scored on, or why their runs cannot be paired per example
-    (a, b: summaries of fraudft.results.table.summarize_arm)."""
-    if a["fingerprints"] and b["fingerprints"] and None not in a["fingerprints"] | b["fingerprints"] \
-            and a["fingerprints"] != b["fingerprints"]:
-        return None, "test data differs"
-    if a["labels"] is None or b["labels"] is None:
-        return None, None
-    if a["labels"] != b["labels"]:
-        return None, "test labels differ"
-    return a["labels"], None
-
-
 def _environment(record: RunRecord) -> dict:
     """{python, device, each library: version} of the record's environment (config_diff's environment section)."""
     env = dict(record_fields(record).get("environment") or {})
@@ -104,22 +98,6 @@ def environment_changes(records_a: list[RunRecord], records_b: list[RunRecord]) 
 
 def _failure(s: dict) -> str:
     return f"failed ({len(s['failed'])}/{s['runs']} seeds): {short_error(s['failed'][0], 60)}"
-
-
-def metric_delta(a: dict, b: dict, labels: list[int] | None, metric: str, n_resamples: int | None = None,
-                 margin: float | None = None) -> dict:
-    """metric(b) - metric(a) of two summaries (base a, head b: summarize_arm) by fraudft.metrics.stats: paired
-    per example on `labels` (paired_labels), or, with labels None (other test examples), unpaired
-    (stats.compare_unpaired; no margin test). Where a side's metric can't be computed (no scores
-    recorded, ...): {"undefined": why, "delta": None, "verdict": "no difference shown"}."""
-    labels_a, values_a, why_a = metric_inputs(a["records"], metric)
-    labels_b, values_b, why_b = metric_inputs(b["records"], metric)
-    if values_a is None or values_b is None:
-        return {"undefined": why_a or why_b, "delta": None, "verdict": "no difference shown"}
-    n_resamples = n_resamples or stats.B_DEFAULT
-    if labels is None:
-        return stats.compare_unpaired(labels_b, values_b, labels_a, values_a, metric, n_resamples=n_resamples)
-    return stats.compare(labels, values_b, values_a, metric, n_resamples=n_resamples, margin=margin)
 
 
 def measured_on_gpu(records: list[RunRecord]) -> bool:
@@ -154,11 +132,9 @@ def compare_arm(a: dict | None, b: dict | None, margin_mcc: float = 0.05, tolera
     adjustment (compare_records). Tolerances are relative (0.10: 10%)."""
     row = {"backend": (a or b)["backend"], "arm": (a or b)["arm"], "regressions": [], "notes": [],
            "change": "same", "deltas": {}, "untested": None}
-    if a is None or b is None:
+    if a is None or b is None:  # an arm on one side only is not judged (compare_report lists it apart)
         row["change"] = "added" if a is None else "missing"
-        if b is None:
-            row["regressions"].append("missing in head")
-        elif b["failed"]:  # a new arm that fails is a run that now fails
+        if a is None and b["failed"]:  # a new arm that fails is a run that now fails
             row["regressions"].append(_failure(b))
         return row
     if b["ok"] < a["ok"]:
@@ -176,7 +152,7 @@ def compare_arm(a: dict | None, b: dict | None, margin_mcc: float = 0.05, tolera
     if labels is not None and a["records"] and b["records"]:
         quality = view_metric("quality")
         for m in METRICS:
-            row["deltas"][m] = metric_delta(a, b, labels, m, n_resamples, margin=margin_mcc if m == quality else None)
+            row["deltas"][m] = step_test(a, b, m, n_resamples, margin=margin_mcc if m == quality else None)
     gpu = measured_on_gpu(a["records"]) and measured_on_gpu(b["records"])
     row["speed_unpaired"] = speed_unpaired(a["records"], b["records"])
     rel = None if row["speed_unpaired"] else _relative(a["tokens_per_s"], b["tokens_per_s"])
@@ -201,32 +177,43 @@ def compare_arm(a: dict | None, b: dict | None, margin_mcc: float = 0.05, tolera
 
 
 def _quality_regressions(rows: list[tuple[dict | None, dict | None, dict]], margin: float) -> None:
-    """MCC worse by more than the margin where the non-inferiority test, Holm-adjusted across the arms,
-    confirms it: a regression. Shown lower (the metric's own adjusted verdict) within the margin, or a
-    drop beyond it that cannot be tested: a note. Sets deltas["mcc"]["p_worse_adjusted"]. (MCC: the
-    quality view's metric, fraudft.results.views.)"""
+    """The quality metric's verdict per arm (MCC: the quality view's metric, fraudft.results.views), read
+    from judge_steps: worse than the margin confirmed (Holm-adjusted p_worse < 0.05) is a regression;
+    otherwise the row says what the test showed, in its words: "▼ lower" where the two-sided test confirms
+    a drop (what `results history` marks ▼), "not shown worse than the margin", and, where the estimate
+    itself lies beyond the margin, that the test cannot confirm it. A drop beyond the margin that cannot
+    be tested (no common test labels) is a note. Sets row["quality_change"] ("up" | "down" | "")."""
     quality = view_metric("quality")
     name = quality.upper()
-    family = [row for _, _, row in rows if row["deltas"].get(quality, {}).get("p_worse") is not None
-              and not row.get("config")]  # a changed config is no regression of the arm: not in the family
-    for _, _, row in rows:
+    for a, b, row in rows:
         result = row["deltas"].get(quality, {})
-        if row.get("config") and result.get("delta") is not None and result.get("low") is not None:
-            row["notes"].append(f"{name} {result['delta']:+.3f} [{result['low']:+.3f}, {result['high']:+.3f}]: "
-                                "a config change, not a regression")
-    tests = [{"p_value": row["deltas"][quality]["p_worse"], "delta": row["deltas"][quality]["delta"],
-              "verdict": "lower", "n_resamples": row["deltas"][quality]["n_resamples"]} for row in family]
-    for row, adjusted in zip(family, stats.holm(tests)):
-        result = row["deltas"][quality]
-        result["p_worse_adjusted"] = adjusted["p_adjusted"]
-        borderline = " (borderline)" if adjusted["borderline"] else ""
+        # the mark `results history` gives the step; none across a config or model change (history tests neither)
+        row["quality_change"] = "" if row.get("config") or row.get("model_changed") else result.get("change", "")
+        if result.get("delta") is None or result.get("low") is None:
+            continue
         interval = f"{result['delta']:+.3f} [{result['low']:+.3f}, {result['high']:+.3f}]"
-        if adjusted["significant"]:
-            row["regressions"].append(f"{name} {interval} below −{margin:g} (Holm-adjusted p {adjusted['p_adjusted']:.2g})"
-                                      + borderline)
+        if row.get("config"):
+            row["notes"].append(f"{name} {interval}: a config change, not a regression")
+            continue
+        if result.get("p_worse_adjusted") is None:
+            continue
+        p_worse = f"Holm-adjusted p {result['p_worse_adjusted']:.2g}"
+        if result["worse"]:
+            row["regressions"].append(f"{name} {interval} below −{margin:g} ({p_worse})"
+                                      + (" (borderline)" if result["worse_borderline"] else ""))
             row["change"] = "regressed"
-        elif result["verdict"] == "lower":
-            row["notes"].append(f"{name} lower, within the margin {margin:g}: {interval}" + borderline)
+            continue
+        said = []
+        if result["change"]:
+            said.append(f"{name} {MARKS[result['change']]} {result['verdict']} (Holm-adjusted p {result['p_adjusted']:.2g})"
+                        + (" (borderline)" if result["borderline"] else ""))
+        if result["change"] == "down" or result["delta"] < 0:
+            beyond = result["delta"] < -margin
+            said.append(f"{'' if result['change'] else name + ' '}not shown worse than the margin {margin:g}: {interval}"
+                        + (f"; the estimate is below −{margin:g}, but the test cannot confirm it ({p_worse}), "
+                           f"so it is not counted as a regression" if beyond else ""))
+        if said and (result["change"] or result["delta"] < -margin):
+            row["notes"].append("; ".join(said))
     for a, b, row in rows:
         if a is None or b is None or row["deltas"].get(quality, {}).get("delta") is not None or row.get("config"):
             continue
@@ -236,20 +223,27 @@ def _quality_regressions(rows: list[tuple[dict | None, dict | None, dict]], marg
             row["notes"].append(f"{name} {mcc_b - mcc_a:+.3f} beyond the margin {margin:g}, not tested ({why})")
 
 
+MARKS = {"up": "▲", "down": "▼"}
+
+
 def compare_records(records_a: list[RunRecord], records_b: list[RunRecord], n_resamples: int | None = None,
                     margin_mcc: float = 0.05, **tolerances) -> list[tuple[dict | None, dict | None, dict]]:
-    """(summary a, summary b, compare_arm row) for each (recipe, arm) in either commit; each metric's
-    deltas Holm-adjusted across the arms (its family), the verdicts the adjusted ones; MCC judged
-    against margin_mcc (see _quality_regressions). tolerances: tolerance_throughput, tolerance_memory."""
+    """(summary a, summary b, compare_arm row) for each (recipe, arm) in either commit (one side only:
+    change "added" or "missing", not judged). Each metric's steps judged by judge_steps, the family the
+    arms on both sides whose step is a test and whose config and model are unchanged (the arms whose
+    config or model changed: a family of their own, the change's effects); MCC judged against margin_mcc
+    (see _quality_regressions). tolerances: tolerance_throughput, tolerance_memory."""
     groups_a, groups_b = group_runs(records_a), group_runs(records_b)
     rank = arm_order()
     keys = sorted(set(groups_a) | set(groups_b), key=lambda k: (k[0], rank.get(k[1], len(rank)), k[1]))
+    models = check_models(records_a, records_b, "", "", allow_model_change=True)
     rows = []
     for key in keys:
         a = summarize_arm(groups_a[key], n_resamples) if key in groups_a else None
         b = summarize_arm(groups_b[key], n_resamples) if key in groups_b else None
         row = compare_arm(a, b, margin_mcc=margin_mcc, n_resamples=n_resamples, **tolerances)
         row["config"] = runs_config_diff(groups_a[key], groups_b[key]) if a and b else []
+        row["model_changed"] = key in models
         if row["config"]:  # two configurations: their deltas are the change's effect, not a regression
             kept = [r for r in row["regressions"] if r.startswith(("successful runs", "failed ("))]
             row["notes"] += [f"{r}: a config change, not a regression" for r in row["regressions"] if r not in kept]
@@ -257,9 +251,11 @@ def compare_records(records_a: list[RunRecord], records_b: list[RunRecord], n_re
             row["change"] = "regressed" if kept else "config changed"
         rows.append((a, b, row))
     for m in METRICS:
-        family = [row for _, _, row in rows if row["deltas"].get(m, {}).get("delta") is not None]
-        for row, adjusted in zip(family, stats.holm([row["deltas"][m] for row in family])):
-            row["deltas"][m] = adjusted
+        for changed in (False, True):
+            family = [row for _, _, row in rows if m in row["deltas"]
+                      and bool(row["config"] or row["model_changed"]) == changed]
+            for row, judged in zip(family, judge_steps([row["deltas"][m] for row in family])):
+                row["deltas"][m] = judged
     _quality_regressions(rows, margin_mcc)
     return rows
 
@@ -284,6 +280,8 @@ def _delta_cell(result: dict | None) -> str:
         return "—"
     if result.get("undefined"):
         return f"— ({result['undefined'].replace('a: ', 'head: ').replace('b: ', 'base: ')})"
+    if result.get("identical"):
+        return "+0.000 identical on both (no test)"
     if result.get("low") is None:
         return f"{result['delta']:+.3f} (too few defined resamples for an interval)"
     borderline = " (borderline)" if result.get("borderline") else ""
@@ -312,7 +310,9 @@ def _verdict(row: dict) -> str:
     if row["regressions"]:
         text = ("added; " if row["change"] == "added" else "") + "**REGRESSION**: " + "; ".join(row["regressions"])
     else:
-        text = row["change"] if row["change"] in ("added", "missing") else "ok"
+        text = row["change"] if row["change"] in ("added", "missing") else \
+            "▼ lower, not a regression" if row.get("quality_change") == "down" else \
+            "ok ▲" if row.get("quality_change") == "up" else "ok"
     if row.get("config"):  # the deltas are the change's effect: said first, never "ok" for the same arm
         text = describe(row["config"]) + " (not a regression)" + (f"; {text}" if row["regressions"] else "")
     return text + (" (" + "; ".join(row["notes"]) + ")" if row["notes"] else "")
@@ -320,16 +320,33 @@ def _verdict(row: dict) -> str:
 
 def compare_report(records_a: list[RunRecord], records_b: list[RunRecord], commit_a: str, commit_b: str,
                    margin_mcc: float = 0.05, tolerance_throughput: float = 0.10, tolerance_memory: float = 0.10,
-                   n_resamples: int | None = None, allow_model_change: bool = False) -> tuple[str, int]:
+                   n_resamples: int | None = None, allow_model_change: bool = False, arms: list[str] | None = None,
+                   require_all: bool = False) -> tuple[str, int]:
     """Markdown of per-arm changes from commit_a (base) to commit_b (head) and, per arm and registered
     metric, the paired delta; returns it and the number of regressed arms.
 
+    Only arms on both sides are judged; an arm of the base with no record in the head (a partial rerun)
+    is listed once, below the table, and counts as a regression only with require_all. arms: only
+    these arm names (UsageError, one line, for a name in neither commit's records).
+
     Raises UsageError when an arm's model differs between the commits, unless allow_model_change."""
+    if arms is not None:
+        known = list(dict.fromkeys(r.arm for r in records_a + records_b))
+        unknown = [arm for arm in arms if arm not in known]
+        if unknown:
+            raise UsageError(f"--arms: {', '.join(unknown)} not in the records of {commit_a} or {commit_b}, expected "
+                             f"some of {', '.join(known) or '(none)'}")
+        records_a, records_b = ([r for r in recs if r.arm in arms] for recs in (records_a, records_b))
     models = check_models(records_a, records_b, commit_a, commit_b, allow_model_change)
     rows = compare_records(records_a, records_b, margin_mcc=margin_mcc, tolerance_throughput=tolerance_throughput,
                            tolerance_memory=tolerance_memory, n_resamples=n_resamples)
+    missing = [row for _, _, row in rows if row["change"] == "missing"]
+    for row in missing if require_all else ():
+        row["regressions"].append(f"missing in {commit_b} (--require-all)")
     lines, deltas, shown = [], [], view_metrics("compare")
     for a, b, row in rows:
+        if row["change"] == "missing":  # not judged: listed once, below
+            continue
         if (row["backend"], row["arm"]) in models:
             row["notes"].insert(0, f"model changed: {models[row['backend'], row['arm']]}")
         seeds = f"{a['ok'] if a else 0}/{a['runs'] if a else 0} → {b['ok'] if b else 0}/{b['runs'] if b else 0}"
@@ -344,11 +361,15 @@ def compare_report(records_a: list[RunRecord], records_b: list[RunRecord], commi
     regressed = [row for _, _, row in rows if row["regressions"]]
     out = [f"## fraudft results compare {commit_a} → {commit_b}",
            "",
-           f"Means over successful seeds. A regression (what `--fail-on-regression` fails on) is only a confirmed one:",
-           f"- an arm missing or with fewer successful runs in {commit_b}, or a run that now fails;",
+           "Means over successful seeds. Only arms with records in both commits are judged. A regression (what "
+           "`--fail-on-regression` fails on) is only a confirmed one:",
+           f"- fewer successful runs in {commit_b}, or a run that now fails"
+           + (f"; an arm of {commit_a} missing in {commit_b} (--require-all);" if require_all else
+              f" (an arm missing in {commit_b} is listed apart, not judged; `--require-all` counts it);"),
            f"- MCC worse by more than the non-inferiority margin {margin_mcc:g}: the paired bootstrap rejects "
            f"Δ MCC ≥ −{margin_mcc:g} at one-sided level 0.025 (the 95% interval wholly below −{margin_mcc:g}), "
-           f"Holm-adjusted across the arms; MCC shown lower but within the margin is a note;",
+           f"Holm-adjusted across the arms; MCC not shown worse than the margin is a note (▼ lower where the "
+           f"two-sided test confirms a drop, as `fraudft results history` marks the same step);",
            f"- where both commits ran the arm on a GPU: tokens/s drop > {tolerance_throughput:.0%}, CUDA peak "
            f"allocated memory growth > {tolerance_memory:.0%}. On a CPU these are notes, informational (one run "
            f"per commit on a shared machine is too noisy): measure them interleaved with "
@@ -374,8 +395,11 @@ def compare_report(records_a: list[RunRecord], records_b: list[RunRecord], commi
         out.append(f"{len(regressed)} regressed: " + ", ".join(f"{r['backend']}/{r['arm']}" for r in regressed))
     else:
         out.append("no regressions")
-    for change, what in (("added", f"added in {commit_b}"), ("missing", f"missing in {commit_b}")):
-        keys = [f"{r['backend']}/{r['arm']}" for _, _, r in rows if r["change"] == change]
-        if keys:
-            out.append(f"{what}: {', '.join(keys)}")
+    added = [f"{r['backend']}/{r['arm']}" for _, _, r in rows if r["change"] == "added"]
+    if added:
+        out.append(f"added in {commit_b}: {', '.join(added)}")
+    if missing:
+        out.append(f"missing in {commit_b} ({len(missing)} arm{'s' if len(missing) > 1 else ''} of {commit_a} not rerun; "
+                   + ("**REGRESSION** under --require-all" if require_all else "not judged, `--require-all` counts them")
+                   + f"): {', '.join(r['backend'] + '/' + r['arm'] for r in missing)}")
     return "\n".join(out), len(regressed)

@@ -17,10 +17,13 @@ at a commit where other shown commits have it.
 
 A change is flagged only where fraudft.metrics.stats confirms it: each arm's value is tested against the arm's
 previous shown value (the latest older commit where it has a defined value; failed and missing commits
-in between are skipped) with fraudft.results.compare.metric_delta: the seed-aware two-level bootstrap,
-paired per example when both commits' test examples are the same (compare.paired_labels: fingerprints,
-labels), else unpaired. The p-values of every (arm, step) test of the history shown are Holm-adjusted
-together (fraudft.metrics.stats.holm); a step is "up"/"down" when the adjusted test rejects at 0.05, and
+in between are skipped) with fraudft.results.steps.step_test: the seed-aware two-level bootstrap,
+paired per example when both commits' test examples are the same (steps.paired_labels: fingerprints,
+labels), else unpaired. The steps are judged by fraudft.results.steps.judge_steps, the judgement
+`results compare` makes of a pair of commits (so both say the same of the same pair): the p-values of
+every (arm, step) test of the history shown, its family, are Holm-adjusted together (fraudft.metrics.stats.holm;
+compare's family is the arms of its two commits, the same family where the history shows just those
+two commits); a step is "up"/"down" when the adjusted test rejects at 0.05, and
 "borderline" where the Monte Carlo error of the bootstrap p could flip that (stats.holm's notion, as in
 compare). A step across a model change is not tested, nor one across a config change
 (fraudft.results.config_diff: LoRA, training, arm definition, format, data...): it compares two
@@ -42,11 +45,11 @@ from fraudft.configs import arm_order
 from fraudft.core import jsonio
 from fraudft.core.errors import UsageError
 from fraudft.metrics.registry import get_metric
-from fraudft.results.compare import metric_delta, paired_labels
+from fraudft.results.steps import judge_steps, step_test
 from fraudft.results.config_diff import Change, describe, runs_config_diff
 from fraudft.results.store import RECORD_NAME, _record_files, available_commits, group_runs, load_records
 from fraudft.results.markdown import markdown
-from fraudft.results.table import format_metric, metric_inputs, short_error, summarize_arm
+from fraudft.results.table import format_metric, short_error, summarize_arm
 from fraudft.results.views import view_metric
 
 COLUMNS = ("commit", "position", "subject", "recipe", "arm", "metric", "value", "low", "high", "status",
@@ -201,29 +204,23 @@ def history(root: Path, metric: str | None = None, arms: list[str] | None = None
                     note = "; ".join(filter(None, [note, "model changed: not tested"]))
                 elif changes:  # two configurations: the step is the change's effect, not the arm's drift
                     note = "; ".join(filter(None, [note, describe(changes) + ": not tested"]))
-                elif previous is not None:
-                    labels, why = paired_labels(previous[0], summary)
-                    if labels is not None and _values(previous[0], metric) == _values(summary, metric):
+                elif previous is not None:  # the step's test, as `results compare` tests the same pair
+                    result = step_test(previous[0], summary, metric, n_resamples)
+                    if result.get("identical"):
                         identical += 1  # every resampled difference is 0: p = 1 whatever B, no test (Tarone)
                     else:
-                        steps.append((len(rows) - 1, metric_delta(previous[0], summary, labels, metric, n_resamples)))
-                        unpaired[len(rows) - 1] = labels is None
+                        steps.append((len(rows) - 1, result))
+                        unpaired[len(rows) - 1] = not result["paired"]
                 previous = (summary, len(rows) - 1)
             if note:
                 notes[commit, recipe_, arm] = note
     tested = [(i, r) for i, r in steps if r.get("p_value") is not None]
-    for (i, _), adjusted in zip(tested, stats.holm([r for _, r in tested])):
-        rows[i].update(p_adjusted=adjusted["p_adjusted"], borderline=bool(adjusted["borderline"]),
-                       change={"higher": "up", "lower": "down"}.get(adjusted["verdict"], ""))
+    for (i, _), judged in zip(tested, judge_steps([r for _, r in tested])):  # the judgement compare makes
+        rows[i].update(p_adjusted=judged["p_adjusted"], borderline=bool(judged["borderline"]), change=judged["change"])
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
     return History(metric, frame, shown, left_out, len(tested), identical, notes,
                    {(rows[i]["commit"], rows[i]["recipe"], rows[i]["arm"]) for i, flag in unpaired.items() if flag},
                    config_changes)
-
-
-def _values(summary: dict, metric: str) -> list | None:
-    """The per-seed values the metric is computed from (metric_inputs), None where it can't be."""
-    return metric_inputs(summary["records"], metric)[1]
 
 
 def history_frame(root: Path, metric: str | None = None, arms: list[str] | None = None, last: int | None = None,

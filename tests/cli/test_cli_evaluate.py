@@ -77,3 +77,55 @@ def test_generate_mode_shows_each_reply_and_its_status(run_cli, data):
     assert line.startswith(f"  replies ({summary['cut']} cut at --max-new-tokens 2; --json lists each): ")
     for status in {r["status"] for r in replies}:
         assert f"{sum(r['status'] == status for r in replies)} {status}" in line
+
+
+PERTURBS = {"none": (), "once": ("neutralize_speakers",), "twice": ("neutralize_speakers", "append_transfer_request")}
+
+
+@pytest.mark.parametrize("extra_test", [False, True], ids=["no-extra", "extra-test"])
+@pytest.mark.parametrize("perturb", list(PERTURBS))
+@pytest.mark.parametrize("mode", ["score", "generate"])
+def test_every_json_output_is_strict_json_with_the_main_metrics(run_cli, data, mode, perturb, extra_test):
+    """Issue 32, item 2: --json serialises in every combination of mode, --perturb (none, once, twice) and
+    --extra-test (numpy booleans in the bootstrap figures ended in a TypeError), the data's own figures are
+    there in every mode, and each --perturb set is scored and reported in the order given."""
+    from fraudft.core.jsonio import loads_strict
+    from fraudft.metrics.registry import METRICS
+
+    path, _ = data
+    argv = ["evaluate", "--model", "tiny", "--data", path, "--max-length", MAX_LENGTH, "--mode", mode,
+            "--max-new-tokens", "2", "--n-resamples", 100]
+    for name in PERTURBS[perturb]:
+        argv += ["--perturb", name]
+    if extra_test:
+        argv += ["--extra-test", f"again={path}"]
+    rc, out, err = run_cli(*argv, "--json")
+    assert rc == 0, err
+    summary = loads_strict(out)  # NaN or Infinity would raise: strict JSON only
+    assert summary["mode"] == mode and summary["metrics"]["n"] == 4 and list(summary["all_metrics"]) == list(METRICS)
+    assert ("perturbations" in summary) == bool(PERTURBS[perturb])
+    if PERTURBS[perturb]:
+        assert [p["perturb"] for p in summary["perturbations"]] == list(PERTURBS[perturb])
+        for p in summary["perturbations"]:
+            assert p["records"] == 4 and p["perturbed_metrics"]["n"] == 4
+            assert p["change"]["records_changed"] + p["change"]["records_unchanged"] == 4
+            assert isinstance(p["mcc_delta"]["significant"], bool) and 0 <= p["flip_rate"]["value"] <= 1
+    assert ("extra_tests" in summary) == extra_test
+    if extra_test:  # the same file again: the same figures
+        assert summary["extra_tests"]["again"]["metrics"]["tn"] == summary["metrics"]["tn"]
+
+    rc, text, err = run_cli(*argv)
+    assert rc == 0, err
+    m = summary["metrics"]
+    assert f"{path}: 4 records, mode {mode}, " in text  # the main metrics, whatever else is asked
+    assert f"  tn/fp/fn/tp {m['tn']}/{m['fp']}/{m['fn']}/{m['tp']}  " in text
+    assert [line.split(" under ")[1].split(":")[0] for line in text.splitlines() if " under " in line] == \
+        list(PERTURBS[perturb])
+    assert ("extra:again" in text) == extra_test
+
+
+def test_the_same_perturb_twice_is_one_line(run_cli, data):
+    path, _ = data
+    rc, out, err = run_cli("evaluate", "--model", "tiny", "--data", path, "--perturb", "neutralize_speakers",
+                           "--perturb", "neutralize_speakers")
+    assert rc == 2 and "--perturb: neutralize_speakers given twice" in err and len(err.strip().splitlines()) == 1

@@ -53,7 +53,7 @@ def test_the_directional_set_reports_the_share_whose_p_fraud_fell(run_cli, data)
             "--perturb", "append_transfer_request", "--n-resamples", 200)
     rc, out, err = run_cli(*argv, "--json")
     assert rc == 0, err
-    summary = json.loads(out)
+    (summary,) = json.loads(out)["perturbations"]
     directional = summary["directional"]
     assert directional["changed"] == summary["change"]["records_changed"] <= 4  # non-fraud records only
     assert 0 <= directional["value"] <= 1 and directional["mean_delta_p"] is not None

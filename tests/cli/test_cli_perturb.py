@@ -25,6 +25,8 @@ def test_perturb_reports_flip_rate_delta_p_and_mcc_delta(run_cli, data):
     rc, out, err = run_cli(*argv, "--json")
     assert rc == 0, err
     summary = json.loads(out)
+    assert summary["metrics"]["n"] == 6  # the data's own figures, and the set's beside them
+    (summary,) = summary["perturbations"]
     assert summary["perturb"] == "neutralize_speakers" and summary["records"] == 6
     assert summary["change"]["records_changed"] + summary["change"]["records_unchanged"] == 6
     flip = summary["flip_rate"]

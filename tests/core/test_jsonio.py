@@ -22,6 +22,13 @@ def test_non_finite_floats_are_null_with_their_reason_beside_them():
                     "nonfinite": {"loss": "nan", "grad_norm": "inf", "low": "-inf"}}
 
 
+def test_numpy_booleans_are_json_booleans():
+    """Issue 32: `significant` of a bootstrap (p < 0.05 on numpy floats) is a numpy.bool_, which json cannot write."""
+    p = np.float64(0.01)
+    assert jsonio.loads_strict(jsonio.dumps({"significant": p < 0.05, "all": [np.bool_(False)], "n": np.int32(3)})) == \
+        {"significant": True, "all": [False], "n": 3}
+
+
 def test_raise_mode_names_the_path_of_the_value():
     with pytest.raises(ValueError, match=r"^\$\.records\[1\]\.score: got nan, expected a finite number"):
         jsonio.dumps({"records": [{"score": 1.0}, {"score": float("nan")}]}, nonfinite="raise")

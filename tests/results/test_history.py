@@ -196,3 +196,32 @@ def test_a_step_across_a_config_change_is_named_and_not_tested_as_the_same_arm(f
     assert "config changed: lora.r 8 -> 16: not tested" in history_text(h)
     rows = json.loads(history_json(h))["rows"]
     assert [r["config_changes"] for r in rows if r["commit"] == c2] == [[{"field": "lora.r", "before": 8, "after": 16}]]
+
+
+def test_compare_and_history_judge_the_same_pair_of_commits_alike(capsys, fake, repo):
+    """Issue 32, item 3: one judgement (fraudft.results.steps.judge_steps) for both. The planted pair: a drop
+    with p about 0.01 and four arms rerun with identical predictions. history left the identical steps out
+    of its Holm family (no test) and said ▼; compare counted them (p 1 each, Holm times 5) and said ok."""
+    from fraudft.results.compare import compare_records, compare_report
+    from fraudft.results.store import load_records
+
+    path, (c1, c2, c3, c4), _ = repo
+    root = path / "results"
+    fake.record(root, c1, "reference", fn=10, fp=10)
+    fake.record(root, c2, "reference", fn=15, fp=10)  # MCC -0.05: p about 0.01 alone
+    for arm in ("alpha_r1", "alpha_r4", "r16_d02", "rslora"):
+        for c in (c1, c2):
+            fake.record(root, c, arm, fn=10, fp=10, seed=0)  # the same predictions at both commits
+    h = history(root, "mcc", n_resamples=B)
+    rows = compare_records(load_records(root, c1), load_records(root, c2), n_resamples=B)
+    for _, _, row in rows:
+        step = cell(h.frame, c2, row["arm"])
+        assert row["quality_change"] == step["change"], row["arm"]
+        p = row["deltas"]["mcc"].get("p_adjusted")
+        assert (p is None and math.isnan(step["p_adjusted"])) or p == pytest.approx(step["p_adjusted"])
+    assert cell(h.frame, c2, "reference")["change"] == "down" and h.tests == 1 and h.identical == 4
+    text, regressed = compare_report(load_records(root, c1), load_records(root, c2), c1, c2, n_resamples=B)
+    assert regressed == 0  # -0.05 [..] is not shown worse than the margin 0.05: ▼, not a regression
+    reference = next(line for line in text.splitlines() if line.startswith("| cpu-tiny | reference |"))
+    assert "▼ lower, not a regression (MCC ▼ lower (Holm-adjusted p " in reference
+    assert "**▼**" in next(line for line in history_text(h).splitlines() if line.startswith("| reference |"))
