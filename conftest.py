@@ -34,7 +34,7 @@ def pytest_addoption(parser):
     group.addoption("--steps", type=int, default=None,
                     help="override the recipe's training step budget (e.g. a quick check of the real-model path)")
     group.addoption("--rerun", action="store_true",
-                    help="run every arm again, even where this commit already has a successful record")
+                    help="run every arm again, even where this tree state already has a successful record, and replace it")
 
 
 def _selects(markexpr: str, marker: str) -> bool:

@@ -253,7 +253,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if not session or not session["records"]:
         return
     records = [read_record(Path(path)) for path in dict.fromkeys(session["records"].values())]
-    commit = records[0].commit or "nogit"
+    commit = Path(records[0].path).parents[1].name  # the records folder: the commit, or <commit>-dirty-<diff hash>
     summaries, robustness = summarize_arms(records), robustness_rows(records)  # for the table and the report
     terminalreporter.section("fraudft results")
     terminalreporter.write_line(table_report(records, commit, summaries=summaries, robustness=robustness))
@@ -277,11 +277,24 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 
 
 def _write_report(records, commit: str, summaries, verdicts, robustness) -> Path:
-    """The HTML report of this session's records (fraudft.results.report), next to them:
-    <results dir>/<commit>/report.html; the summaries, verdicts and robustness rows of the terminal
-    summary are reused, not computed again."""
+    """The HTML report of the commit folder this session wrote to (fraudft.results.report), next to
+    its records: <results dir>/<commit>/report.html. It covers every record of that folder, not only
+    this session's (a partial run, `--arms a,b`, must not replace the commit's report with one of its
+    own arms): where the folder holds only this session's records, the summaries, verdicts and
+    robustness rows of the terminal summary are reused; else they are computed over all of them
+    (the expectations judged from every record, as `fraudft results report` does)."""
     from fraudft.results.report import write_report
+    from fraudft.results.store import load_records
 
     folder = Path(records[0].path).parents[1]  # results/<commit>/<recipe>/<arm>-seed<N>.json -> results/<commit>
+    from fraudft.core.errors import UsageError
+
+    try:
+        stored = load_records(folder.parent, folder.name)
+    except UsageError:  # a bad file in the folder (named by `fraudft results table`): this session's records
+        stored = records
+    ours = {str(Path(r.path).resolve()) for r in records}
+    if {str(Path(r.path).resolve()) for r in stored} - ours:
+        records, summaries, verdicts, robustness = stored, None, None, None
     return write_report(records, commit, folder / "report.html", root=folder.parent, summaries=summaries,
                         verdicts=verdicts, robustness=robustness)

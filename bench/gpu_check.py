@@ -31,7 +31,7 @@ from fraudft.engine.measure import peak_memory
 from fraudft.modeling.lora import LoraSettings
 from fraudft.modeling.models import load_model
 from fraudft.modeling.tokenizer import load_tokenizer
-from fraudft.results.store import git_state, meta_info, run_info, write_json_atomic
+from fraudft.results.store import git_state, meta_info, results_key, run_info, write_json_atomic
 from fraudft.results.table import peak_bytes
 from fraudft.synthetic import SynthConfig, generate
 from fraudft.engine.train import train
@@ -100,7 +100,7 @@ def main(argv=None) -> None:
         args.model, args.steps, args.n, args.n_eval, args.batch_size, args.max_length = "tiny", 2, 8, 8, 2, 256
     cuda = torch.cuda.is_available()
     device = re.sub(r"[^a-z0-9]+", "-", torch.cuda.get_device_name().lower()).strip("-") if cuda else "cpu"
-    folder = Path(args.results_dir) / git_state()["commit"] / f"gpu-check-{device}"
+    folder = Path(args.results_dir) / results_key(git_state()) / f"gpu-check-{device}"
     tokenizer = load_tokenizer("qwen2-offline")
     # Seed-like lengths: drawn from the reference's token-length distribution (57-427 tokens, median 123)
     train_records = generate(SynthConfig(n=args.n, seed=1, lengths="reference"))

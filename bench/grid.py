@@ -34,7 +34,8 @@ from fraudft.experiment.grid import (
     run_task,
 )
 from fraudft.results.record import RunRecord
-from fraudft.results.store import git_state, record_path, write_json_atomic
+from fraudft.results.store import RecordExists
+from fraudft.results.store import git_state, record_path, results_key, write_json_atomic
 
 __all__ = ["RecordWait", "add_comparison", "arm_selected", "comparison_records", "seed_count", "reusable_record", "run_arm_process",
            "skip_marker", "successful_runs"]
@@ -67,7 +68,7 @@ def skip_marker(record: Path) -> Path:
 def successful_runs(results_root: Path, recipe, arm_name: str, seeds: int, arms_file: str | None = None) -> list[RunRecord] | None:
     """The arm's successful records for seeds 0..seeds-1 of this commit (an arm without seed
     dependence, e.g. a baseline, may have only seed 0), or None if any is missing or failed."""
-    commit = git_state()["commit"]
+    commit = results_key(git_state())
     runs = []
     for seed in range(seeds):
         record = read_complete(record_path(results_root, commit, recipe.key, arm_name, seed))
@@ -112,16 +113,20 @@ def add_comparison(path: Path, verdict: dict) -> None:
 
 
 def run_arm_process(recipe, arm, seed: int, results_root: Path, env: dict[str, str] | None = None,
-                    arms_file: str | None = None) -> RunRecord:
+                    arms_file: str | None = None, overwrite: bool = False) -> RunRecord:
     """`fraudft run-arm` in a subprocess (env: e.g. the xdist worker's GPU and threads); its record.
+    A successful record of this tree state is replaced only with `overwrite` (--rerun); without it,
+    one there (of another config, else it was reused) fails the test in one line.
 
     Skips the test when the arm can't run on this data, leaving a skip marker for those who wait on
     it; a process that dies leaves a failed record with the reason and fails the test."""
-    path = record_path(results_root, git_state()["commit"], recipe.key, arm.name, seed)
+    path = record_path(results_root, results_key(git_state()), recipe.key, arm.name, seed)
     try:
-        result = run_task(recipe, arm.name, seed, results_root, env, arms_file)
+        result = run_task(recipe, arm.name, seed, results_root, env, arms_file, overwrite)
+    except RecordExists as err:
+        raise AssertionError(f"{err} (its config differs from this run's)") from None
     except WorkerDied as died:
-        failed_record(recipe, arm, seed, f"WorkerDied: {died}", results_root)
+        failed_record(recipe, arm, seed, f"WorkerDied: {died}", results_root, overwrite)
         raise AssertionError(str(died)) from None
     if result["status"] == "skipped":
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -144,7 +149,7 @@ class RecordWait:
         skip the test after the timeout."""
         if not self.active:
             return
-        commit = git_state()["commit"]
+        commit = results_key(git_state())
         wanted = [record_path(results_root, commit, recipe.key, arm, seed)
                   for arm in arms for seed in range(seeds) if (recipe_name, arm, seed) in self.selected]
         deadline = time.monotonic() + self.timeout

@@ -65,7 +65,7 @@ def test_arm(request, recipe_name, arm, seed, benchmark, forward_rounds, recipe_
 
     def run():  # pytest-benchmark's round: training_clock moves on by the arm's training seconds
         record = reused or run_arm_process(recipe, arm, seed, results_root, arm_env(recipe.device),
-                                           _arms_file(request.config))
+                                           _arms_file(request.config), overwrite=request.config.getoption("--rerun"))
         session_records["records"][(recipe.key, arm.name, seed)] = record.path
         assert record.ok, f"arm {arm.name} failed: {record.error}\n{record.train_info.get('traceback')}"
         advance_training_clock(training_seconds(record, arm))

@@ -189,7 +189,7 @@ def test_fraudft_and_trl_see_the_same_inputs_labels_and_lora_init(monkeypatch):
 
 
 def test_fraudft_beside_trl(results_root):
-    from fraudft.results.store import git_state, meta_info, write_json_atomic
+    from fraudft.results.store import git_state, meta_info, results_key, write_json_atomic
     from fraudft.metrics.stats import compare, metric_value
 
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -208,7 +208,7 @@ def test_fraudft_beside_trl(results_root):
                          "peak RSS of a fresh process per variant; train_rss_increase = peak - RSS before training"),
               "note": None if CUDA else CPU_NOTE, "fraudft_vs_trl_mcc": versus_trl, "variants": rows,
               "meta_info": meta_info()}
-    write_json_atomic(record, results_root / git_state()["commit"] / f"peers-{DEVICE}" / "peers.json")
+    write_json_atomic(record, results_root / results_key(git_state()) / f"peers-{DEVICE}" / "peers.json")
     print(f"\n{'variant':<20}{'tokens/s':>10}{'peak MiB':>10}{'eval loss':>11}{'test MCC':>10}")
     for r in rows.values():
         mcc = metric_value("mcc", labels, r["test_predictions"])

@@ -11,7 +11,7 @@ from bench.grid import run_arm_process
 from fraudft.experiment.arms import ARMS_BY_NAME
 from fraudft.experiment.budgets import budget_violations
 from fraudft.experiment.recipes import load_recipe
-from fraudft.results.store import git_state, load_records
+from fraudft.results.store import git_state, load_records, results_key
 from fraudft.results.table import markdown_table
 
 SMOKE_ARMS = ("untuned", "reference")
@@ -43,7 +43,7 @@ def test_smoke_records_make_a_table(smoke_root, record_wait):
     if not all(("smoke", arm, 0) in record_wait.selected for arm in SMOKE_ARMS):
         pytest.skip(f"the smoke arms {', '.join(SMOKE_ARMS)} are not all selected in this session")
     record_wait.until_written(smoke_root, "smoke", recipe, SMOKE_ARMS, seeds=1, poll=0.5)
-    stored = load_records(smoke_root, git_state()["commit"])
+    stored = load_records(smoke_root, results_key(git_state()))
     assert {r.arm for r in stored} == set(SMOKE_ARMS)
     assert all(r.ok for r in stored), [r.train_info for r in stored]
     table = markdown_table(stored)

@@ -14,7 +14,8 @@ need them.
     fraudft results table [REV] | compare REV_A REV_B | history [--last N] | plot [REV] --out DIR
 
 Bad input and bad usage exit with status 2 and one line (`FILE:LINE: field: what was wrong, what
-was expected` for data). Anything else is a bug and shows its traceback.
+was expected` for data). Ctrl-C exits with status 130 and one line (a command may say what it kept
+and how to go on: its `interrupted(args)`). Anything else is a bug and shows its traceback.
 """
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as err:  # DataError included: the user's input, not a bug
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        said = getattr(args, "interrupted", None)
+        print(said(args) if said is not None else "interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # e.g. `fraudft encode ... | head`: the reader has all it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0

@@ -8,7 +8,10 @@
     fraudft grid --recipe cpu-tiny --arms-file my_arms.toml --arms dora,reference   # arms of your own too
 
 run-arm's exit status: 0 when the arm succeeded, 1 when it failed (its record says why), 3 when the
-arm cannot run on this data (nothing is written); the record's path is the last line printed.
+arm cannot run on this data (nothing is written), 4 when a successful record of this tree state is
+already there (nothing runs; --overwrite replaces it); the record's path is the last line printed.
+A tree with uncommitted source changes writes under results/<commit>-dirty-<diff hash>/, never over
+the commit's records.
 grid prints a summary table and every expectation's verdict, and exits 1 when a task or an expectation failed.
 """
 
@@ -17,6 +20,7 @@ from __future__ import annotations
 import sys
 
 SKIPPED = 3
+REFUSED = 4  # a successful record is where this one would go (pass --overwrite)
 
 
 def recipe_overrides(args) -> dict:
@@ -47,12 +51,17 @@ def cmd_run_arm(args) -> int:
     from fraudft.experiment.arms import arms_by_name, named_arms
     from fraudft.experiment.recipes import load_recipe
     from fraudft.experiment.runner import ArmSkipped, run_arm, splits_of
+    from fraudft.results.store import RecordExists
 
     named_arms([args.arm], args.arms_file, "--arm")  # an unknown name: the known ones, close matches
     arms = arms_by_name(args.arms_file, check=True)  # peft's LoraConfig and the Trainer take their settings
     recipe = load_recipe(args.recipe, **recipe_overrides(args)).with_steps(args.steps)
     try:
-        record = run_arm(arms[args.arm], recipe, splits_of(recipe), args.seed, results_root=args.results_dir)
+        record = run_arm(arms[args.arm], recipe, splits_of(recipe), args.seed, results_root=args.results_dir,
+                         overwrite=args.overwrite)
+    except RecordExists as err:
+        print(f"error: {err}", file=sys.stderr)
+        return REFUSED
     except ArmSkipped as why:
         print(f"skipped: {why}", file=sys.stderr)
         return SKIPPED
@@ -83,6 +92,8 @@ def register(commands) -> None:
     p = commands.add_parser("run-arm", help="train and evaluate one arm with one recipe and seed; write its record")
     p.add_argument("--arm", required=True, help="an arm of fraudft/configs/arms.toml or of --arms-file")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a successful record of this tree state (without it, one there stops the command)")
     _recipe_options(p)
     p.set_defaults(func=cmd_run_arm)
 
@@ -92,7 +103,8 @@ def register(commands) -> None:
     p.add_argument("--launcher", choices=["local", "ray"], default="local")
     p.add_argument("--address", default=None, help="ray: a cluster address (e.g. auto); default: Ray on this machine")
     p.add_argument("--jobs", type=int, default=1, help="local: tasks at a time (CPU cores and GPUs are split between them)")
-    p.add_argument("--rerun", action="store_true", help="run every task again, even where this commit has a successful record")
+    p.add_argument("--rerun", action="store_true", help="run every task again, even where this tree state has a successful "
+                        "record, and replace it")
     _recipe_options(p)
     p.set_defaults(func=cmd_grid)
 

@@ -38,9 +38,12 @@ def tokenizer_for(args, task_format=None):
 
 
 def tokenizer_name(args) -> str:
-    """The tokenizer a command's --tokenizer or --model names: qwen2-offline for presets, else the model's own."""
-    from fraudft.modeling.models import PRESETS
+    """The tokenizer a command's --tokenizer or --model names: qwen2-offline for presets, else the
+    model's own (a --model that names no model stops here in one line, before any hub request)."""
+    from fraudft.modeling.models import PRESETS, check_model_name
 
+    if args.tokenizer is None and args.model not in PRESETS:
+        check_model_name(args.model, "--model", trust_remote_code=getattr(args, "trust_remote_code", False))
     return args.tokenizer or ("qwen2-offline" if args.model in PRESETS else args.model)
 
 

@@ -14,8 +14,14 @@ checkpoint's stops with a one-line error naming them (fraudft.engine.resume). Th
 dialogues of each split --max-length shortened, and by how many tokens.
 
 Training flags left out take the defaults that suit the model: for `--model tiny`, its working
-recipe (fraudft/configs/recipes/cpu-tiny.toml: the tiny model needs a high learning rate); for any
+recipe (fraudft/configs/recipes/cpu-tiny.toml: the tiny model needs a high learning rate), so that it
+trains as the bench's reference arm does (its 200 steps, length-grouped batches, ...); for any
 other model, the reference's (TrainConfig). Flags given always win; the defaults used are printed.
+
+--out must be new or empty: a folder holding an earlier run is refused unless --resume (continue it:
+the command says from which checkpoint) or --overwrite (start over; its checkpoints are removed).
+Ctrl-C ends with one line saying what was kept (with --resume, the last checkpoint) and how to go on
+(exit 130). --quiet prints neither the progress bar nor the Trainer's log lines.
 
 A run whose loss or gradient norm turns NaN or infinite stops at that step (too high a --lr, most
 often): no adapter is saved, run.json records status failed, the step and the values (null, the reason
@@ -47,49 +53,61 @@ from fraudft.cli.options import (
 TINY_RECIPE = "recipes/cpu-tiny.toml"
 # flag (argparse dest) -> TrainConfig field, for the flags whose default depends on the model
 DEFAULTED_FLAGS = {"batch_size": "batch_size", "grad_accum": "grad_accum", "lr": "learning_rate",
+                   "max_steps": "max_steps", "batching": "batching",
                    "eval_steps": "eval_steps", "patience": "early_stopping_patience",
                    "max_length": "max_length", "gradient_checkpointing": "gradient_checkpointing"}
+NOT_DEFAULTED = ("progress",)  # recipe [train] fields the command sets itself (--quiet)
 
 
-def training_defaults(model: str) -> tuple[str, dict]:
-    """(where they come from, {flag dest: value}) for the flags in DEFAULTED_FLAGS."""
+def training_defaults(model: str) -> tuple[str, dict, dict]:
+    """(where they come from, {flag dest: value} for the flags in DEFAULTED_FLAGS, {TrainConfig
+    field: value} of the recipe's other [train] settings, which have no flag (for --model tiny:
+    load_best_model_at_end; --train-arg wins over them)). `--model tiny` trains as the bench's
+    reference arm on cpu-tiny does: its step budget, batching and the rest."""
     from fraudft.configs import read_config
     from fraudft.engine.train_config import TrainConfig
 
     recipe = read_config(TINY_RECIPE)
     if model == recipe["model"]:
         source, values = TINY_RECIPE, recipe["train"]
+        flagged = set(DEFAULTED_FLAGS.values()) | set(NOT_DEFAULTED)
+        others = {name: value for name, value in values.items() if name not in flagged}
     else:
-        source, values = "the reference (TrainConfig)", {f.name: f.default for f in fields(TrainConfig)}
+        source, values, others = "the reference (TrainConfig)", {f.name: f.default for f in fields(TrainConfig)}, {}
     defaults = {dest: values[name] for dest, name in DEFAULTED_FLAGS.items()}
     defaults["patience"] = defaults["patience"] or 0  # the CLI's "off" is 0, TrainConfig's is None
-    return source, defaults
+    return source, defaults, others
+
+
+def _shown(dest: str, value) -> str:
+    if dest == "gradient_checkpointing":
+        return ("gradient checkpointing auto" if value == "auto" else
+                "--gradient-checkpointing" if value else "--no-gradient-checkpointing")
+    if dest == "max_steps" and value <= 0:
+        return "no --max-steps (--epochs decides)"
+    return f"--{dest.replace('_', '-')} {value}"
 
 
 def fill_defaults(args) -> str | None:
-    """Set the training flags left out to the model's defaults; return a line saying which, if any."""
-    source, defaults = training_defaults(args.model)
+    """Set the training flags left out to the model's defaults (and `args.recipe_train` to the
+    recipe's settings that have no flag, those --train-arg does not give); return a line saying which, if any."""
+    source, defaults, others = training_defaults(args.model)
     used = {dest: value for dest, value in defaults.items() if getattr(args, dest) is None}
     for dest, value in used.items():
         setattr(args, dest, value)
-    if not used:
+    given = parse_assignments(getattr(args, "train_arg", None), "--train-arg")
+    args.recipe_train = {name: value for name, value in others.items() if name not in given}
+    shown = [_shown(dest, value) for dest, value in used.items()]
+    shown += [f"--train-arg {name}={str(value).lower() if isinstance(value, bool) else value}"
+              for name, value in args.recipe_train.items()]
+    if not shown:
         return None
-    shown = [f"--{dest.replace('_', '-')} {value}" for dest, value in used.items() if dest != "gradient_checkpointing"]
-    if "gradient_checkpointing" in used:
-        value = used["gradient_checkpointing"]
-        shown.append("gradient checkpointing auto" if value == "auto" else
-                     "--gradient-checkpointing" if value else "--no-gradient-checkpointing")
     return f"defaults from {source} for --model {args.model}: {' '.join(shown)}"
 
 
-def cmd_train(args) -> int:
-    from fraudft.engine.measure import is_main_process
-    from fraudft.modeling.encode import EncodeConfig, Encoder
-    from fraudft.modeling.taskformat import answer_token_budget, save_format
-    from fraudft.modeling.models import load_model
-    from fraudft.modeling.provenance import save_base
-    from fraudft.results.store import meta_info, run_info, write_json_atomic
-    from fraudft.engine.train import TrainingDiverged, train
+def train_config_of(args):
+    """(TrainConfig, LoraSettings, the defaults line or None) of the command's flags: the flags left
+    out filled with the model's defaults (fill_defaults), --train-arg laid over them."""
     from fraudft.engine.train_config import TrainConfig
 
     explicit = {dest for dest in TRAIN_FLAGS.values() if getattr(args, dest) != _PARSER_DEFAULTS.get(dest)}
@@ -103,7 +121,74 @@ def cmd_train(args) -> int:
         seed=args.seed, progress=not args.quiet, batching=args.batching,
         save_steps=args.eval_steps if args.resume else 0, resume=args.resume, compile=args.compile, liger=args.liger,
     )
-    config = with_train_args(config, args, explicit)
+    return with_train_args(config, args, explicit), lora, defaults_used
+
+
+def check_out(args) -> None:
+    """Refuse (one line) a non-empty --out without --resume or --overwrite; with --overwrite, remove
+    the checkpoints an earlier run left there (a new run's are not to lie beside them)."""
+    import shutil
+
+    from fraudft.core.errors import UsageError
+
+    out = Path(args.out)
+    if args.resume:
+        return None
+    if out.is_dir() and any(out.iterdir()):
+        if not args.overwrite:
+            raise UsageError(f"--out: {out} is not empty (an earlier run's?); pass --resume to continue that run, "
+                             "--overwrite to start over in it, or another --out")
+        shutil.rmtree(out / "checkpoints", ignore_errors=True)  # not beside this run's
+    elif out.exists() and not out.is_dir():
+        raise UsageError(f"--out: {out} is a file, expected a folder (new or empty)")
+
+
+def resuming_line(checkpoint: str) -> str:
+    """What --resume says once the checkpoint is known to be this run's."""
+    return f"resuming from {checkpoint} (step {Path(checkpoint).name.split('-')[-1]})"
+
+
+def interrupted(args) -> str:
+    """The line Ctrl-C ends `fraudft train` with: what was kept and how to go on."""
+    from fraudft.engine.train import last_checkpoint
+
+    checkpoint = last_checkpoint(str(Path(args.out) / "checkpoints")) if args.resume else None
+    if checkpoint is not None:
+        return (f"interrupted: kept {checkpoint} (step {Path(checkpoint).name.split('-')[-1]}); run the same command "
+                "again (with --resume) to continue from it")
+    if args.resume:
+        return (f"interrupted before the first checkpoint (every --eval-steps {args.eval_steps}) in {args.out}/checkpoints: "
+                "nothing kept; run the same command again to start over")
+    return ("interrupted: nothing kept (checkpoints are saved only with --resume); run it again with --resume "
+            f"to start over in {args.out} with checkpoints to continue from")
+
+
+def cmd_train(args) -> int:
+    """The command; under --quiet, without datasets' progress bars either (the encoding passes)."""
+    import datasets
+
+    if not args.quiet or not datasets.is_progress_bar_enabled():
+        return _train(args)
+    datasets.disable_progress_bars()
+    try:
+        return _train(args)
+    finally:
+        datasets.enable_progress_bars()
+
+
+def _train(args) -> int:
+    from fraudft.engine.measure import is_main_process
+    from fraudft.modeling.encode import EncodeConfig, Encoder
+    from fraudft.modeling.models import check_model_name, load_model
+    from fraudft.modeling.provenance import save_base
+    from fraudft.modeling.taskformat import answer_token_budget, save_format
+    from fraudft.results.store import meta_info, run_info, write_json_atomic
+    from fraudft.engine.train import TrainingDiverged, train
+
+    check_model_name(args.model, "--model")  # before any hub request: one line for a name that is none
+    config, lora, defaults_used = train_config_of(args)
+    if os.environ.get("RANK", "0") == "0":
+        check_out(args)
     task_format = task_format_from(args)
     train_records, eval_records = read_records(args, args.train), read_records(args, args.eval)
     for records, path in ((train_records, args.train), (eval_records, args.eval)):
@@ -129,7 +214,8 @@ def cmd_train(args) -> int:
 
     try:
         model, stats = train(model, tokenizer, train_records, eval_records, lora, config,
-                             output_dir=f"{args.out}/checkpoints", identity=identity, task_format=task_format)
+                             output_dir=f"{args.out}/checkpoints", identity=identity, task_format=task_format,
+                             on_resume=lambda checkpoint: os.environ.get("RANK", "0") == "0" and print(resuming_line(checkpoint), file=sys.stderr))
     except TrainingDiverged as err:  # no adapter: its weights are what diverged
         if is_main_process():
             write_json_atomic(record(err.train_info), Path(args.out) / "run.json")
@@ -249,7 +335,8 @@ def lora_settings(args):
 
 
 def with_train_args(config, args, explicit: set[str]):
-    """The TrainConfig with --train-arg KEY=VALUE laid over it; TrainingArguments checked before any work."""
+    """The TrainConfig with the recipe's flagless settings (args.recipe_train, fill_defaults) and
+    --train-arg KEY=VALUE laid over it; TrainingArguments checked before any work."""
     import tempfile
 
     from fraudft.core.errors import UsageError
@@ -262,7 +349,7 @@ def with_train_args(config, args, explicit: set[str]):
         if dest in explicit:
             raise UsageError(f"--train-arg {key}: also given as --{dest.replace('_', '-')}; give it once")
     try:
-        config = config.with_options(given)
+        config = config.with_options({**getattr(args, "recipe_train", {}), **given})
         with tempfile.TemporaryDirectory() as out:
             training_arguments(config, out)  # transformers' own checks of the values
     except (TypeError, ValueError) as err:
@@ -310,7 +397,7 @@ def register(commands) -> None:
     p.add_argument("--batch-size", type=int, default=None, help=model_default)
     p.add_argument("--grad-accum", type=int, default=None, help=model_default)
     p.add_argument("--epochs", type=float, default=3.0)
-    p.add_argument("--max-steps", type=int, default=-1, help="a fixed step budget (overrides --epochs)")
+    p.add_argument("--max-steps", type=int, default=None, help=f"a fixed step budget (overrides --epochs); {model_default}")
     p.add_argument("--lr", type=float, default=None, help=model_default)
     p.add_argument("--weight-decay", type=float, default=0.0)
     p.add_argument("--warmup", type=float, default=0.0, help="ratio of steps if < 1, else steps")
@@ -320,15 +407,17 @@ def register(commands) -> None:
                    help=f"early-stopping patience in evaluations; 0 turns it off; {model_default}")
     p.add_argument("--gradient-checkpointing", action=argparse.BooleanOptionalAction, default=None,
                    help=f"on, off, or (the reference's default) auto: on only when activations would not fit; {model_default}")
-    p.add_argument("--batching", choices=["padded", "length_grouped", "padding_free"], default="padding_free",
-                   help="padding-free flattened rows (default), padded random batches, or batches of similar length")
+    p.add_argument("--batching", choices=["padded", "length_grouped", "padding_free"], default=None,
+                   help=f"padding-free flattened rows, padded random batches, or batches of similar length; {model_default}")
     p.add_argument("--loss", choices=["label_positions", "full"], default="label_positions")
     p.add_argument("--compile", action="store_true", help="torch.compile the model (CUDA only)")
     p.add_argument("--liger", action="store_true",
                    help="Liger's fused RMSNorm, SwiGLU and RoPE Triton kernels (CUDA only; pip install 'fraudft[liger]')")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", action="store_true", help="no progress bar, no log lines of the Trainer")
     p.add_argument("--resume", action="store_true",
                    help="save full checkpoints every --eval-steps in OUT/checkpoints and continue from the last one there")
-    p.set_defaults(func=cmd_train)
+    p.add_argument("--overwrite", action="store_true",
+                   help="train into a non-empty --out anew (its old checkpoints removed); without it, or --resume, that is refused")
+    p.set_defaults(func=cmd_train, interrupted=interrupted)
     _PARSER_DEFAULTS.update({dest: p.get_default(dest) for dest in TRAIN_FLAGS.values()})

@@ -58,6 +58,7 @@ from transformers import (
     set_seed,
 )
 from transformers.integrations.liger import apply_liger_kernel
+from transformers.trainer_callback import PrinterCallback
 
 from fraudft.core.errors import UsageError
 from fraudft.engine.measure import (
@@ -301,13 +302,14 @@ def _load_finished(trainer, checkpoint: str, config: TrainConfig) -> None:
 
 def train(model, tokenizer, train_records: list[dict], eval_records: list[dict],
           lora: LoraSettings, config: TrainConfig, output_dir: str, identity: dict | None = None,
-          task_format: TaskFormat = TaskFormat()):
+          task_format: TaskFormat = TaskFormat(), on_resume=None):
     """Fine-tune LoRA adapters on `model`; return (peft model, TrainStats).
 
     `task_format` is the prompt and answer trained (fraudft.modeling.taskformat): DataError when a
     record lacks a field its answer trains, DataWarning when instructions ask for fields it does not.
     `identity` names the model and tokenizer for resuming (default: their name_or_path): a resumed
-    run must match the checkpoint's (UsageError otherwise, see fraudft.engine.resume); the format is part of it."""
+    run must match the checkpoint's (UsageError otherwise, see fraudft.engine.resume); the format is part of it.
+    `on_resume(checkpoint folder)` is called once that check has passed, before training goes on from it."""
     if not train_records or not eval_records:
         raise ValueError("train, eval: expected at least one record in each")
     task_format.check_records(train_records, "train")
@@ -322,6 +324,8 @@ def train(model, tokenizer, train_records: list[dict], eval_records: list[dict],
     checkpoint = last_checkpoint(output_dir) if config.resume else None
     if checkpoint is not None:
         ledger.resume_from(checkpoint)  # before any work: another run's checkpoint stops here
+        if on_resume is not None:
+            on_resume(checkpoint)
     # datasets.Dataset with input_ids/attention_mask/labels, read back from the cache on a rerun
     train_set, eval_set = (encode_dataset(dataset, tokenizer, encode_config) for dataset in datasets_.values())
     _check_device_options(model, config)
@@ -363,6 +367,8 @@ def train(model, tokenizer, train_records: list[dict], eval_records: list[dict],
         count_flops=count_flops,
         ledger=ledger,
     )
+    if not config.progress:  # quiet: HF prints its log dicts where it shows no progress bar; neither
+        trainer.remove_callback(PrinterCallback)
     if config.batching == "padding_free":
         trainer.data_collator = DataCollatorWithFlattening()
         if not _attention(model).startswith("flash_attention"):

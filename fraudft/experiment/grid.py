@@ -7,8 +7,10 @@ Each task runs `fraudft run-arm` in a process of its own (the same thing the ben
 memory is its own and a crash is contained. A task whose process dies (killed, out of memory,
 a segfault: no record) is run once more, then recorded as failed with the reason and the grid goes
 on; an arm that raises has its own failed record with the traceback and is not retried (it would
-fail the same way). Successful records of this commit (clean tree), recipe and arm config are
-reused unless `rerun`. On Ray each task asks for one GPU when the recipe's device is cuda, and for
+fail the same way). Successful records of this tree state (the commit, or a dirty tree's own
+`<commit>-dirty-<diff hash>` folder: fraudft.results.store), recipe and arm config are reused
+unless `rerun`, which also lets a task replace a successful record (run-arm --overwrite); a task
+whose successful record differs in config is refused in one line without it. On Ray each task asks for one GPU when the recipe's device is cuda, and for
 one CPU; its record comes back to the driver, which writes it under its own results folder when the
 worker's is not shared. Ray workers must run this same checkout (the records name its commit).
 """
@@ -35,14 +37,17 @@ from fraudft.results.record import RunRecord
 from fraudft.results.views import view_metrics
 from fraudft.results.store import (
     WORKERS_ENV,
+    RecordExists,
     git_state,
     project_dir,
     read_record,
     record_path,
+    results_key,
     write_record,
 )
 
 SKIPPED = 3  # fraudft run-arm's exit status for an arm that cannot run on this data
+REFUSED = 4  # fraudft run-arm's exit status when a successful record is there (and no --overwrite)
 LAUNCHERS = ("local", "ray")
 RECIPE_OVERRIDES = ("model", "tokenizer", "data_dir", "device", "dtype", "extra_tests")
 
@@ -93,31 +98,33 @@ def read_complete(path: Path) -> RunRecord | None:
 
 
 def reusable_record(results_root: Path, recipe: Recipe, arm: Arm, seed: int) -> RunRecord | None:
-    """A successful record of this commit (clean tree), recipe, arm config and seed, or None: the
+    """A successful record of this tree state (results_key: the commit, or a dirty tree's
+    `<commit>-dirty-<diff hash>`: the same uncommitted changes), recipe, arm config and seed, or None: the
     config diff (fraudft.results.config_diff, as compare and history read it) between the stored
     record and the record this run would write finds no change in model, format, LoRA, training,
     evaluation or arm definition (expectations included)."""
-    state = git_state()
-    if state["dirty"]:
-        return None  # the tree differs from the commit: its records may not be this code's
-    record = read_complete(record_path(results_root, state["commit"], recipe.key, arm.name, seed))
+    record = read_complete(record_path(results_root, results_key(git_state()), recipe.key, arm.name, seed))
     if record is None or not record.ok:
         return None
     return None if config_diff(record, new_record(arm, recipe, seed), CONFIG_SECTIONS) else record
 
 
-def failed_record(recipe: Recipe, arm: Arm, seed: int, error: str, results_root: Path) -> RunRecord:
-    """Write and return the record of a task that never produced one (its process died)."""
+def failed_record(recipe: Recipe, arm: Arm, seed: int, error: str, results_root: Path,
+                  overwrite: bool = False) -> RunRecord:
+    """Write and return the record of a task that never produced one (its process died); a
+    successful record there is kept (RecordExists) unless `overwrite`."""
     record = new_record(arm, recipe, seed)
     record.train_info = {"status": "failed", "error": error}
-    write_record(record, results_root)
+    write_record(record, results_root, overwrite=overwrite)
     return record
 
 
 # --- one task ----------------------------------------------------------------------------------
 
-def run_arm_command(recipe: Recipe, arm: str, seed: int, results_root: Path, arms_file: str | None = None) -> list[str]:
-    """The `fraudft run-arm` command line of one task, the recipe's overrides (and the arms file) spelled out."""
+def run_arm_command(recipe: Recipe, arm: str, seed: int, results_root: Path, arms_file: str | None = None,
+                    overwrite: bool = False) -> list[str]:
+    """The `fraudft run-arm` command line of one task, the recipe's overrides (and the arms file,
+    --overwrite) spelled out."""
     command = [sys.executable, "-m", "fraudft.cli", "run-arm", "--recipe", recipe.name, "--arm", arm,
                "--seed", str(seed), "--model", recipe.model, "--tokenizer", recipe.tokenizer,
                "--device", recipe.device, "--dtype", recipe.dtype, "--results-dir", str(results_root)]
@@ -129,6 +136,8 @@ def run_arm_command(recipe: Recipe, arm: str, seed: int, results_root: Path, arm
         command += ["--steps", str(recipe.train.max_steps)]  # the caller's recipe, --steps included
     if arms_file is not None:
         command += ["--arms-file", str(Path(arms_file).resolve())]
+    if overwrite:
+        command.append("--overwrite")
     return command
 
 
@@ -161,13 +170,16 @@ def worker_env(slot: int, slots: int, device: str) -> dict[str, str]:
 
 
 def run_task(recipe: Recipe, arm: str, seed: int, results_root: Path, env: dict[str, str] | None = None,
-             arms_file: str | None = None) -> dict:
+             arms_file: str | None = None, overwrite: bool = False) -> dict:
     """One (arm, seed) through `fraudft run-arm`: {"status": success|failed|skipped, "record"|"reason"}.
 
-    Raises WorkerDied when the process ends without a record."""
+    Raises RecordExists when a successful record is there and not `overwrite` (run-arm refused
+    before training), WorkerDied when the process ends without a record."""
     path_env = os.pathsep.join(p for p in (str(project_dir()), os.environ.get("PYTHONPATH")) if p)
-    done = subprocess.run(run_arm_command(recipe, arm, seed, results_root, arms_file), capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": path_env, **(env or {})})
+    done = subprocess.run(run_arm_command(recipe, arm, seed, results_root, arms_file, overwrite), capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": path_env, **(env or {})})
+    if done.returncode == REFUSED:
+        raise RecordExists((done.stderr.strip().splitlines() or ["a successful record is there"])[-1].removeprefix("error: "))
     if done.returncode == SKIPPED:
         return {"status": "skipped", "reason": (done.stderr.strip().splitlines() or ["skipped"])[-1]}
     lines = done.stdout.strip().splitlines()
@@ -199,39 +211,42 @@ def _outcome(arm: str, seed: int, result: dict) -> dict:
 
 
 def _with_retry(recipe: Recipe, arm: Arm, seed: int, root: Path, slots: queue.Queue, count: int,
-                arms_file: str | None) -> dict:
+                arms_file: str | None, overwrite: bool = False) -> dict:
     """A local task: run it (in a free slot), once more if its process died, else record it as failed."""
     slot = slots.get()
     try:
         for _ in range(2):
             try:
                 return _outcome(arm.name, seed, run_task(recipe, arm.name, seed, root, worker_env(slot, count, recipe.device),
-                                                         arms_file))
+                                                         arms_file, overwrite))
             except WorkerDied as err:
                 error = str(err)
     finally:
         slots.put(slot)
-    record = failed_record(recipe, arm, seed, f"WorkerDied (2 attempts): {error}", root)
+    record = failed_record(recipe, arm, seed, f"WorkerDied (2 attempts): {error}", root, overwrite)
     return _outcome(arm.name, seed, {"status": "failed", "record": record})
 
 
-def _local(recipe: Recipe, tasks: list[tuple[Arm, int]], root: Path, jobs: int, arms_file: str | None) -> list[dict]:
+def _local(recipe: Recipe, tasks: list[tuple[Arm, int]], root: Path, jobs: int, arms_file: str | None,
+           overwrite: bool = False) -> list[dict]:
     slots: queue.Queue = queue.Queue()
     for slot in range(jobs):
         slots.put(slot)
     with ThreadPoolExecutor(max_workers=jobs) as pool:  # threads only wait on run-arm processes
-        return list(pool.map(lambda task: _with_retry(recipe, *task, root, slots, jobs, arms_file), tasks))
+        return list(pool.map(lambda task: _with_retry(recipe, *task, root, slots, jobs, arms_file, overwrite), tasks))
 
 
-def _ray_task(recipe: Recipe, arm: str, seed: int, root: str, arms_file: str | None) -> dict:
+def _ray_task(recipe: Recipe, arm: str, seed: int, root: str, arms_file: str | None, overwrite: bool = False) -> dict:
     """A Ray task: Ray has set CUDA_VISIBLE_DEVICES (num_gpus) and the thread count (num_cpus)."""
-    result = run_task(recipe, arm, seed, Path(root), {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}, arms_file)
+    result = run_task(recipe, arm, seed, Path(root), {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}, arms_file,
+                      overwrite)
     if "record" in result:  # the record's text travels back: the driver's folder may not be this node's
         result["record"] = json.loads(Path(result["record"].path).read_text(encoding="utf-8"))
     return result
 
 
-def _ray(recipe: Recipe, tasks: list[tuple[Arm, int]], root: Path, address: str | None, arms_file: str | None) -> list[dict]:
+def _ray(recipe: Recipe, tasks: list[tuple[Arm, int]], root: Path, address: str | None, arms_file: str | None,
+         overwrite: bool = False) -> list[dict]:
     try:
         import ray
     except ImportError:
@@ -240,7 +255,7 @@ def _ray(recipe: Recipe, tasks: list[tuple[Arm, int]], root: Path, address: str 
     remote = ray.remote(_ray_task).options(num_gpus=1 if recipe.device == "cuda" else 0, num_cpus=1,
                                            max_retries=1, retry_exceptions=[WorkerDied])
     # the arms file must be readable at the same path on every node, as the checkout is
-    futures = [remote.remote(recipe, arm.name, seed, str(root), arms_file) for arm, seed in tasks]
+    futures = [remote.remote(recipe, arm.name, seed, str(root), arms_file, overwrite) for arm, seed in tasks]
     outcomes = []
     for (arm, seed), future in zip(tasks, futures):
         try:
@@ -248,13 +263,13 @@ def _ray(recipe: Recipe, tasks: list[tuple[Arm, int]], root: Path, address: str 
         except (ray.exceptions.RayError, WorkerDied) as err:  # retried once already: recorded as failed
             reason = str(err).strip().splitlines()[-1] if str(err).strip() else type(err).__name__
             result = {"status": "failed", "record": failed_record(recipe, arm, seed,
-                                                                  f"{type(err).__name__}: {reason}", root)}
+                                                                  f"{type(err).__name__}: {reason}", root, overwrite)}
         else:
             data = result.get("record")
             if data is not None:
                 record = RunRecord.from_dict(data)
                 record.recipe = recipe.key
-                path = record_path(root, record.commit or "nogit", recipe.key, arm.name, seed)
+                path = record_path(root, results_key(record.run_info), recipe.key, arm.name, seed)
                 if path.exists():
                     record.path = str(path)
                 else:
@@ -284,9 +299,9 @@ def run_grid(config: GridConfig) -> list[dict]:
     if not tasks:
         ran = []
     elif config.launcher == "ray":
-        ran = _ray(recipe, tasks, root, config.address, arms_file)
+        ran = _ray(recipe, tasks, root, config.address, arms_file, config.rerun)
     else:
-        ran = _local(recipe, tasks, root, config.jobs, arms_file)
+        ran = _local(recipe, tasks, root, config.jobs, arms_file, config.rerun)
     done = {**reused, **{(o["arm"], o["seed"]): o for o in ran}}
     return [done[(arm.name, seed)] for arm in chosen for seed in range(config.seeds)]
 

@@ -8,7 +8,9 @@
     recipe = load_recipe("cpu-tiny")
     record = run_arm(ARMS_BY_NAME["reference"], recipe, splits_of(recipe), seed=0, results_root="results")
 
-The record is written atomically to results/<commit>/<recipe key>/<arm>-seed<N>.json. Run each
+The record is written atomically to results/<commit>/<recipe key>/<arm>-seed<N>.json (a tree with
+uncommitted changes: results/<commit>-dirty-<diff hash>/..., never over the commit's records); a
+successful record there is replaced only with overwrite=True. Run each
 arm in a process of its own (the bench does, through `fraudft run-arm`): its peak memory is then
 its own, and a crash cannot take the rest of the grid with it.
 """
@@ -27,7 +29,7 @@ from fraudft.experiment.extra_tests import load_extra_tests
 from fraudft.experiment.recipes import Recipe
 from fraudft.experiment.splits import ArmSkipped, Splits, fingerprint, load_splits, split_for
 from fraudft.results.record import TEST, Evaluation, RunRecord
-from fraudft.results.store import meta_info, run_info, write_record
+from fraudft.results.store import check_replaceable, git_state, meta_info, record_path, results_key, run_info, write_record
 
 __all__ = ["ArmSkipped", "new_record", "run_arm", "splits_of"]
 
@@ -142,7 +144,8 @@ def _evaluate_arm(arm: Arm, recipe: Recipe, splits: Splits, training: list[dict]
     return train_info, results
 
 
-def run_arm(arm: Arm, recipe: Recipe, splits: Splits, seed: int, results_root: Path | None = None) -> RunRecord:
+def run_arm(arm: Arm, recipe: Recipe, splits: Splits, seed: int, results_root: Path | None = None,
+            overwrite: bool = False) -> RunRecord:
     """Train (unless the arm trains nothing) and evaluate one arm; write and return its record, failed or not.
 
     Each evaluation (`test`, then `test:NAME` for each of the arm's extra_tests: the test split after
@@ -151,8 +154,13 @@ def run_arm(arm: Arm, recipe: Recipe, splits: Splits, seed: int, results_root: P
     the operating point chosen on the arm's own eval split) keeps the labels, predictions, P(fraud) scores (score
     mode and baselines) and the operating point: the threshold the recipe's rule chooses on the eval
     split (transformed like that test data), applied to it. Raises ArmSkipped when the arm's data
-    cannot be made from these splits."""
+    cannot be made from these splits; RecordExists (before any work) when a successful record of this
+    tree state is where it would go and not `overwrite` (fraudft.results.store: a dirty tree writes
+    under `<commit>-dirty-<diff hash>`, never over the commit's records)."""
     from fraudft.metrics.operating import operating_point
+
+    if results_root is not None:
+        check_replaceable(record_path(results_root, results_key(git_state()), recipe.key, arm.name, seed), overwrite)
 
     training = split_for(splits, "train", arm.train_data)
     tests = {TEST: (split_for(splits, "test", arm.test_data), split_for(splits, "eval", arm.test_data))}
@@ -188,5 +196,5 @@ def run_arm(arm: Arm, recipe: Recipe, splits: Splits, seed: int, results_root: P
             record.train_info.update({k: v for k, v in err.train_info.items() if k not in record.train_info})
         record.evaluations = []
     if results_root is not None:
-        write_record(record, results_root)
+        write_record(record, results_root, overwrite=overwrite)
     return record

@@ -71,12 +71,40 @@ def load_model(
         if name_or_path in EMBEDDING_STD and device.type != "meta":
             torch.nn.init.normal_(model.get_input_embeddings().weight, std=EMBEDDING_STD[name_or_path])
     else:
-        if Path(name_or_path).exists() or _looks_like_a_path(name_or_path):
-            check_model_folder(Path(name_or_path), trust_remote_code)
-        model = AutoModelForCausalLM.from_pretrained(
-            name_or_path, dtype=dtype, trust_remote_code=trust_remote_code, use_safetensors=True
-        ).to(device)
+        check_model_name(name_or_path, trust_remote_code=trust_remote_code)
+        try:
+            model = AutoModelForCausalLM.from_pretrained(
+                name_or_path, dtype=dtype, trust_remote_code=trust_remote_code, use_safetensors=True
+            ).to(device)
+        except OSError as err:  # transformers' own: no such repo, no access, no weights, offline...
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise UsageError(f"{name_or_path}: cannot be loaded from the hub ({first})") from None
     return model
+
+
+def check_model_name(name: str, option: str = "model", trust_remote_code: bool = False) -> None:
+    """A one-line UsageError, before any hub request, unless `name` is a preset, a model folder, or
+    a hub id (`owner/name`) that can resolve: in the local cache when the hub is offline
+    (HF_HUB_OFFLINE). A name without `/` that is neither a preset nor a folder is not looked up
+    on the hub (no retries): the presets are listed, close matches first."""
+    import difflib
+
+    from huggingface_hub import is_offline_mode, try_to_load_from_cache
+
+    if name in PRESETS:
+        return
+    if Path(name).exists() or _looks_like_a_path(name):
+        check_model_folder(Path(name), trust_remote_code)
+        return
+    close = difflib.get_close_matches(name, list(PRESETS), n=3, cutoff=0.6)
+    known = close + [p for p in PRESETS if p not in close]
+    hint = f" (did you mean {', '.join(close)}?)" if close else ""
+    if "/" not in name:
+        raise UsageError(f"{option}: {name!r} is no preset, model folder or hub id (owner/name){hint}; "
+                         f"expected a preset ({', '.join(known)}), a folder or a hub id")
+    if is_offline_mode() and not isinstance(try_to_load_from_cache(name, "config.json"), str):
+        raise UsageError(f"{option}: {name!r} is not in the local hub cache and the hub is offline (HF_HUB_OFFLINE); "
+                         f"expected a preset ({', '.join(known)}), a model folder or a cached hub id")
 
 
 def _looks_like_a_path(name: str) -> bool:

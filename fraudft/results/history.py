@@ -7,8 +7,8 @@
 Which commits: every commit folder under the results dir with records, ordered by
 `git log --first-parent REV` (default HEAD), oldest first; `last` keeps the newest N of them.
 A folder that is not a commit on that line (a branch's commit merged as second parent, another
-clone's commit, "nogit") is left out of the table and of the tests and is named with why: its
-"previous commit" is not defined by a line of history.
+clone's commit, "nogit", a dirty tree's `<commit>-dirty-<diff hash>`) is left out of the table and of
+the tests and is named with why: its "previous commit" is not defined by a line of history.
 
 Per (commit, recipe, arm): the mean over the successful seeds with the 95% interval that
 `fraudft results table` prints (fraudft.results.table.summarize_arm: test examples resampled within
@@ -47,7 +47,7 @@ from fraudft.core.errors import UsageError
 from fraudft.metrics.registry import get_metric
 from fraudft.results.steps import judge_steps, step_test
 from fraudft.results.config_diff import Change, describe, runs_config_diff
-from fraudft.results.store import RECORD_NAME, _record_files, available_commits, group_runs, load_records
+from fraudft.results.store import RECORD_NAME, _record_files, available_commits, dirty_base, group_runs, load_records
 from fraudft.results.markdown import markdown
 from fraudft.results.table import format_metric, short_error, summarize_arm
 from fraudft.results.views import view_metric
@@ -113,6 +113,8 @@ def order_commits(folders: list[str], rev: str = "HEAD", cwd: Path | None = None
                 if re.fullmatch(r"[0-9a-fA-F]{7,40}", folder) and full.startswith(folder.lower())]
         if hits:
             found.append((hits[0][0], folder, hits[0][1]))
+        elif dirty_base(folder) is not None:
+            left_out.append((folder, f"uncommitted changes on {dirty_base(folder)}: not a commit of the history"))
         elif _git(["rev-parse", "--verify", "--quiet", f"{folder}^{{commit}}"], cwd) is not None:
             left_out.append((folder, f"not on {rev}'s first-parent line"))
         else:

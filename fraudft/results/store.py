@@ -1,6 +1,7 @@
 """The record store: one JSON file per arm and run, grouped by the commit and recipe that produced them.
 
     results/<commit>/<recipe>/<arm>-seed<N>.json
+    results/<commit>-dirty-<diff hash>/<recipe>/<arm>-seed<N>.json    # run from uncommitted changes
 
     from fraudft.results.store import load_records, resolve_results_commit
     records = load_records("results", resolve_results_commit("results", "HEAD"))
@@ -9,11 +10,20 @@ Each file holds one fraudft.results.record.RunRecord (run, train and meta info, 
 the store writes records atomically, finds a commit's records, and names every file that is not a
 whole record (never reads it as a result). A record's runs are keyed by its recipe folder and arm:
 runs of different recipes are never one arm.
+
+A tree with uncommitted changes under SOURCE_PATHS writes under a key of its own,
+`<commit>-dirty-<diff hash>` (git_state: the hash of `git diff HEAD` and of the untracked source
+files), so its records never replace the commit's; the same changes give the same key. A
+successful record is replaced only when the writer says so (`overwrite`: run-arm's --overwrite,
+grid's and the bench's --rerun). Such folders are found by name like any other
+(`fraudft results table <commit>-dirty-<hash>`); `results history` follows git's first-parent
+commits, so they are not part of it (it names them as left out).
 """
 
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import os
 import platform
@@ -53,15 +63,51 @@ def project_dir() -> Path:
 
 
 def git_state(cwd: Path | None = None) -> dict:
-    """The commit the code runs from (short hash, or "nogit") and whether its source has uncommitted
-    or untracked changes. git is asked in the project's folder unless `cwd` says otherwise."""
+    """The commit the code runs from (short hash, or "nogit"), whether its source has uncommitted
+    or untracked changes, and, when it has, `diff_hash`: a short hash of those changes
+    (diff_hash). git is asked in the project's folder unless `cwd` says otherwise."""
     if cwd is None:
         cwd = project_dir()
         if _git("rev-parse", "--git-dir", cwd=cwd) is None:
             cwd = None  # an installed package outside a checkout: ask in the current directory
     commit = _git("rev-parse", "--short=10", "HEAD", cwd=cwd)
     status = _git("status", "--porcelain", "--untracked-files=all", "--", *SOURCE_PATHS, cwd=cwd)
-    return {"commit": commit or "nogit", "dirty": bool(status)}
+    state = {"commit": commit or "nogit", "dirty": bool(status)}
+    if status:
+        state["diff_hash"] = diff_hash(cwd)
+    return state
+
+
+def diff_hash(cwd: Path | None = None) -> str:
+    """12 hex digits of sha256 over `git diff HEAD -- SOURCE_PATHS` and the names and contents of
+    the untracked source files: the same uncommitted changes give the same hash."""
+    digest = hashlib.sha256((_git("diff", "HEAD", "--", *SOURCE_PATHS, cwd=cwd) or "").encode())
+    untracked = (_git("ls-files", "--others", "--exclude-standard", "-z", "--", *SOURCE_PATHS, cwd=cwd) or "").split("\0")
+    top = Path(cwd) if cwd is not None else Path.cwd()  # git lists them relative to where it is asked
+    for name in sorted(n for n in untracked if n):
+        digest.update(b"\0" + name.encode() + b"\0")
+        try:
+            digest.update((top / name).read_bytes())
+        except OSError:
+            pass  # gone since git listed it
+    return digest.hexdigest()[:12]
+
+
+DIRTY = "-dirty-"  # <commit>-dirty-<diff hash>: the records folder of a tree with uncommitted changes
+
+
+def results_key(state: dict) -> str:
+    """The records folder of a git_state (or a record's run_info): the commit, or for a dirty tree
+    `<commit>-dirty-<diff hash>`. Records written before diff hashes were kept (dirty, no hash) are
+    under the commit."""
+    commit = state.get("commit") or "nogit"
+    return f"{commit}{DIRTY}{state['diff_hash']}" if state.get("dirty") and state.get("diff_hash") else commit
+
+
+def dirty_base(folder: str) -> str | None:
+    """The commit of a `<commit>-dirty-<hash>` folder name, else None."""
+    base, sep, _ = folder.partition(DIRTY)
+    return base if sep else None
 
 
 def resolve_commit(rev: str, cwd: Path | None = None) -> str:
@@ -136,11 +182,33 @@ def record_path(root: Path, commit: str, recipe: str, arm: str, seed: int) -> Pa
     return Path(root) / commit / recipe / f"{arm}-seed{seed}.json"
 
 
-def write_record(record: RunRecord, root: Path) -> Path:
-    """Check the record and write it atomically to root/<commit>/<recipe>/<arm>-seed<N>.json; sets
-    record.path. Raises RecordError when it is not a whole record (a bug of its builder)."""
+class RecordExists(UsageError):
+    """A successful record is where a new one would go, and the writer did not ask to replace it."""
+
+
+def check_replaceable(path: Path, overwrite: bool = False) -> None:
+    """Raise RecordExists (one line) when `path` holds a successful record and not `overwrite`: a
+    record is replaced only on purpose. A failed, partial or unreadable file may be replaced."""
+    if overwrite or not Path(path).is_file():
+        return
+    try:
+        existing = read_record(path)
+    except UsageError:
+        return
+    if existing.ok:
+        raise RecordExists(f"{path}: a successful record of this {'tree' if existing.dirty else 'commit'} is already there "
+                           f"(written {existing.run_info.get('date') or 'earlier'}); pass --overwrite (run-arm) or "
+                           "--rerun (grid, pytest bench) to replace it")
+
+
+def write_record(record: RunRecord, root: Path, overwrite: bool = True) -> Path:
+    """Check the record and write it atomically to root/<results key>/<recipe>/<arm>-seed<N>.json
+    (results_key: the commit, or `<commit>-dirty-<diff hash>`); sets record.path. Raises RecordError
+    when it is not a whole record (a bug of its builder), RecordExists when a successful record is
+    there and `overwrite` is False (what the runs pass unless told to replace: run_arm, the grid)."""
     record.check()
-    path = record_path(root, record.commit or "nogit", record.recipe, record.arm, record.seed)
+    path = record_path(root, results_key(record.run_info), record.recipe, record.arm, record.seed)
+    check_replaceable(path, overwrite)
     write_json_atomic(record.to_dict(), path)
     record.path = str(path)
     return path
@@ -182,8 +250,12 @@ def _no_records(root: Path, what: str) -> UsageError:
     line = (_git("log", "--first-parent", "--format=%H", "HEAD", "--") or "").split()
     position = {name: i for i, full in enumerate(line) for name in [_match([c for c, _, _ in commits], full)] if name}
     commits.sort(key=lambda c: position.get(c[0], len(line)))  # git order, newest first; then the others
-    listed = ", ".join(f"{c} ({n} records{'' if c in position else ', not on HEAD’s first-parent line'})"
-                       for c, n, _ in commits[:10])
+    def where(c: str) -> str:
+        if c in position:
+            return ""
+        return f", uncommitted changes on {dirty_base(c)}" if dirty_base(c) else ", not on HEAD’s first-parent line"
+
+    listed = ", ".join(f"{c} ({n} records{where(c)})" for c, n, _ in commits[:10])
     more = f" and {len(commits) - 10} more" if len(commits) > 10 else ""
     return UsageError(f"results: no records for {what} under {root}/; commits with records: {listed}{more}")
 
@@ -194,7 +266,8 @@ def _match(names: list[str], key: str) -> str | None:
         return key
     if len(key) < 7 or not re.fullmatch(r"[0-9a-fA-F]+", key):
         return None
-    hits = [n for n in names if n.startswith(key) or key.startswith(n)]
+    # a dirty tree's folder (<commit>-dirty-<hash>) is found by its whole name only, never as its commit
+    hits = [n for n in names if dirty_base(n) is None and (n.startswith(key) or key.startswith(n))]
     return hits[0] if len(hits) == 1 else None
 
 

@@ -15,14 +15,14 @@ import pytest
 
 from bench.grid import RecordWait, add_comparison, skip_marker
 from fraudft.experiment.recipes import load_recipe
-from fraudft.results.store import git_state, record_path, write_json_atomic
+from fraudft.results.store import git_state, record_path, results_key, write_json_atomic
 
 RECIPE = load_recipe("smoke")
 WHOLE = {"schema": 1, "train_info": {"status": "success"}, "metrics": {}, "predictions": [1], "labels": [1]}
 
 
 def path_of(root: Path, arm: str) -> Path:
-    return record_path(root, git_state()["commit"], RECIPE.key, arm, 0)
+    return record_path(root, results_key(git_state()), RECIPE.key, arm, 0)
 
 
 def wait(selected=(("smoke", "reference", 0),), since=None, timeout=5.0) -> RecordWait:

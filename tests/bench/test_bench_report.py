@@ -24,3 +24,17 @@ def test_the_bench_writes_the_report_next_to_the_records_reusing_its_summaries(t
     page = path.read_text(encoding="utf-8")
     assert "0.123 ±" in page or "0.123 [" in page
     assert "beats:untuned:mcc" in page and "+0.500 [+0.400, +0.600] vs untuned" in page
+
+
+def test_a_partial_runs_report_covers_every_record_of_the_commit(tmp_path, monkeypatch):
+    """`pytest bench --arms reference` must not replace the commit's report with one of its own arm only."""
+    install_history_standin(monkeypatch)
+    make_record(tmp_path, "c1", "untuned", fn=100, fp=0)
+    make_record(tmp_path, "c1", "always_fraud")
+    make_record(tmp_path, "c1", "reference")
+    session = [r for r in load_records(tmp_path, "c1") if r.arm == "reference"]  # what this session ran
+    path = _write_report(session, "c1", summarize_arms(session, n_resamples=200), {}, [])
+    assert path == tmp_path / "c1" / "report.html"
+    page = path.read_text(encoding="utf-8")
+    assert "3 records" in page
+    assert "always_fraud" in page and "untuned" in page

@@ -48,7 +48,8 @@ def train_argv(data, out: Path, steps: int = STEPS) -> list[str]:
     return ["train", "--model", "tiny", "--train", str(train), "--eval", str(eval_), "--out", str(out),
             "--max-steps", str(steps), "--eval-steps", str(SAVE), "--batch-size", "2", "--grad-accum", "1",
             "--max-length", "128", "--lr", "0.003", "--patience", "0", "--no-gradient-checkpointing",
-            "--lora-dropout", "0.1", "--quiet", "--resume"]
+            "--lora-dropout", "0.1", "--batching", "padding_free", "--train-arg", "load_best_model_at_end=true",
+            "--quiet", "--resume"]
 
 
 def train_info(out: Path) -> dict:

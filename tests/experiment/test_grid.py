@@ -20,15 +20,10 @@ from fraudft.experiment.grid import (
     worker_env,
 )
 from fraudft.experiment.recipes import load_recipe
-from fraudft.results.store import git_state, read_record, record_path
+from fraudft.results.store import git_state, read_record, record_path, results_key
 
 COMMIT = git_state()["commit"]
-
-
-@pytest.fixture
-def clean_tree(monkeypatch):
-    """This checkout's commit, as if its tree were clean (records of a dirty tree are never reused)."""
-    monkeypatch.setattr(grid, "git_state", lambda: {"commit": COMMIT, "dirty": False})
+KEY = results_key(git_state())  # the records folder of this tree: the commit, or <commit>-dirty-<diff hash>
 
 
 def whole_record(**fields) -> dict:
@@ -47,13 +42,13 @@ def test_a_partial_or_corrupt_record_is_never_read(tmp_path, text):
     assert read_complete(path).test.predictions == [1, 0]
 
 
-def test_the_local_grid_runs_reuses_and_reruns_a_corrupt_record(tmp_path, run_cli, clean_tree):
+def test_the_local_grid_runs_reuses_and_reruns_a_corrupt_record(tmp_path, run_cli):
     argv = ["grid", "--recipe", "smoke", "--arms", "always_fraud", "--results-dir", tmp_path]
     rc, out, err = run_cli(*argv)
     assert rc == 0, err
     assert "always_fraud  0     success" in out and "1 success, 0 reused" in out
     recipe = load_recipe("smoke")
-    path = record_path(tmp_path, COMMIT, recipe.key, "always_fraud", 0)
+    path = record_path(tmp_path, KEY, recipe.key, "always_fraud", 0)
     assert read_record(path).status == "success"
 
     rc, out, _ = run_cli(*argv)
@@ -81,7 +76,7 @@ def test_a_dead_worker_is_retried_once_then_recorded_as_failed(tmp_path, monkeyp
     outcomes = run_grid(GridConfig(recipe="smoke", arms=("untuned", "always_fraud"), results_dir=str(tmp_path), jobs=2))
     assert [(o["arm"], o["status"]) for o in outcomes] == [("untuned", "failed"), ("always_fraud", "success")]
     assert deaths.read_text() == "xx"  # tried, then once more
-    failed = read_record(record_path(tmp_path, COMMIT, load_recipe("smoke").key, "untuned", 0))
+    failed = read_record(record_path(tmp_path, KEY, load_recipe("smoke").key, "untuned", 0))
     assert failed.status == "failed"
     assert "WorkerDied (2 attempts)" in failed.error and "exit -9" in failed.error
     table = grid.summary_table(outcomes)

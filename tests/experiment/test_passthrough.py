@@ -261,7 +261,8 @@ def test_cli_train_passes_lora_and_training_arguments_through(capsys, files, tmp
     out = tmp_path / "out"
     rc = cli.main(["train", *files, "--out", str(out), *TINY_TRAIN, "--lora", "use_dora=true",
                    "--lora", 'target_modules=["q_proj", "v_proj"]', "--train-arg", "neftune_noise_alpha=5",
-                   "--train-arg", "optim=adafactor"])
+                   "--train-arg", "optim=adafactor",
+                   "--train-arg", "load_best_model_at_end=true"])  # checkpoints, whose training_args.bin is read below
     assert rc == 0, capsys.readouterr().err
     run = json.loads((out / "run.json").read_text(encoding="utf-8"))["run_info"]["config"]
     assert run["lora"]["use_dora"] is True and run["lora"]["target_modules"] == ["q_proj", "v_proj"]
