@@ -57,10 +57,16 @@ def thin(*arrays: np.ndarray, max_points: int = MAX_POINTS) -> list[np.ndarray]:
     return [np.asarray(a)[index] for a in arrays]
 
 
+TOOLBAR_PX = 30  # plotly's toolbar (modebar) row at the top right of a figure: titles start below it
+
+
 def _layout(fig, title: str, x: str, y: str, **extra):
-    layout = {"title": {"text": title, "font": {"size": 14}}, "height": HEIGHT, "template": "plotly_white",
-              "margin": {"l": 60, "r": 20, "t": 80, "b": 50},  # the title below the toolbar (modebar), not under it
-              "title_y": 0.97, "title_yanchor": "top", "legend": {"font": {"size": 10}}, "hovermode": "closest"}
+    height = extra.get("height", HEIGHT)
+    layout = {"title": {"text": title, "font": {"size": 14}, "yref": "container", "yanchor": "top",
+                        "y": 1 - TOOLBAR_PX / height},  # below the toolbar, not under its buttons
+              "height": HEIGHT, "template": "plotly_white",
+              "margin": {"l": 60, "r": 20, "t": TOOLBAR_PX + 50, "b": 50}, "legend": {"font": {"size": 10}},
+              "hovermode": "closest"}
     fig.update_layout(**{**layout, **extra})
     fig.update_xaxes(title_text=x)
     fig.update_yaxes(title_text=y)

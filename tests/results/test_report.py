@@ -230,6 +230,10 @@ def test_the_sweep_chart_draws_the_fitted_slope_line():
     assert f"{trend['slope']:+.3f} per doubling" in line.name
 
 
-def test_titles_sit_below_the_toolbar():
-    fig = report_figures._layout(report_figures._go().Figure(), "t", "x", "y")
-    assert fig.layout.margin.t >= 80 and fig.layout.title.yanchor == "top"
+@pytest.mark.parametrize("height", [report_figures.HEIGHT, 300])
+def test_titles_sit_below_the_toolbar(height):
+    fig = report_figures._layout(report_figures._go().Figure(), "t", "x", "y", height=height)
+    title = fig.layout.title
+    assert title.yref == "container" and title.yanchor == "top"
+    top_px = (1 - title.y) * height  # the title's top, in pixels from the figure's top
+    assert top_px == pytest.approx(report_figures.TOOLBAR_PX) and fig.layout.margin.t > top_px + 40
