@@ -13,8 +13,9 @@ Three kinds, from what the records already hold (no new field):
   how many answers of which arm, with the 95% interval; a flip rate whose lower bound is above
   NOTABLE_FLIP_RATE is called a shortcut and given its fix;
 - an untrained baseline (an arm whose `method` is neither "lora" nor "none") scoring at or above a
-  trained arm (mean MCC over seeds, with intervals): for the surface-feature probe, a shortcut a
-  model can take without learning the task.
+  trained arm (mean MCC over seeds, with intervals), both on the recipe's data as it is (arms that
+  transform it, such as positives_only or a planted shortcut, are meant to score low): for the
+  surface-feature probe, a shortcut a model can take without learning the task.
 
 The fix of each audit check or counterfactual set is REMEDIES' (a fraudft.core.registry.Registry
 keyed by the check's or the set's name): register one there for a new check.
@@ -83,17 +84,24 @@ def _interval(figures: dict) -> str:
     return f"{figures['value']:.3f}" + ("" if figures.get("low") is None else f" [{figures['low']:.3f}, {figures['high']:.3f}]")
 
 
-def flip_findings(robustness: list[dict]) -> list[Found]:
+def flip_findings(robustness: list[dict], records: list[RunRecord]) -> list[Found]:
     """Per (recipe, arm, counterfactual set) and seed, the share of answers the set flipped with its 95%
-    interval (robustness_rows); a shortcut, with its fix, where the lower bound is above NOTABLE_FLIP_RATE."""
+    interval (robustness_rows); a shortcut, with its fix, where the lower bound is above NOTABLE_FLIP_RATE
+    and the arm trained on the data as it is (an arm trained on a planted shortcut is meant to take it:
+    its flips are said, without a fix)."""
+    transforms = {(r.recipe, r.arm): list(r.arm_config.get("train_data") or []) for r in records}
     out = []
     for row in sorted((r for r in robustness if not r.get("undefined")), key=lambda r: -r["flip_rate"]["value"]):
         flip = row["flip_rate"]
         notable = flip["low"] is not None and flip["low"] > NOTABLE_FLIP_RATE
         what = (f"{row['recipe']}/{row['arm']} seed {row['seed']} flips {_interval(flip)} of its answers "
                 f"({flip['flips']} of {flip['n'] * flip['seeds']}) on the {row['set']} counterfactual test set")
-        if notable:
-            out.append(Found(what + f": the features {row['set']} changes decide its answers", REMEDIES.get(row["set"]), "fail"))
+        planted = transforms.get((row["recipe"], row["arm"]))
+        if notable and not planted:
+            out.append(Found(what + f": its answers follow what {row['set']} changes, a shortcut",
+                             REMEDIES.get(row["set"]), "fail"))
+        elif notable:
+            out.append(Found(what + f" (it trains on data transformed by {', '.join(planted)})", None, "info"))
         else:
             out.append(Found(what + f" (not above {NOTABLE_FLIP_RATE:.0%}: no shortcut shown there)", None, "info"))
     return out
@@ -104,12 +112,21 @@ def _method(runs: list[RunRecord]) -> str:
     return config.get("method") or ("lora" if config.get("lora") or config.get("train") == "lora" else "none")
 
 
+def _data_as_is(runs: list[RunRecord]) -> bool:
+    """Whether the arm trains and tests on the recipe's data as it is (no train_data / test_data
+    transform): only such arms say what the data lets a model learn (positives_only or a planted
+    shortcut are meant to score low)."""
+    return not any(r.arm_config.get("train_data") or r.arm_config.get("test_data") for r in runs)
+
+
 def baseline_findings(summaries: list[dict]) -> list[Found]:
     """An untrained baseline scoring at or above trained arms on METRIC (mean over seeds, 95% interval),
-    per recipe, one finding per baseline listing those arms."""
+    per recipe, one finding per baseline listing those arms; arms and baselines that transform their
+    data are left out (_data_as_is)."""
     out = []
     for recipe in dict.fromkeys(s["backend"] for s in summaries):
-        arms = [s for s in summaries if s["backend"] == recipe and s["ok"] and s["metrics"].get(METRIC, {}).get("mean") is not None]
+        arms = [s for s in summaries if s["backend"] == recipe and s["ok"] and _data_as_is(s["records"])
+                and s["metrics"].get(METRIC, {}).get("mean") is not None]
         kinds = {s["arm"]: _method(s["records"]) for s in arms}
         trained = [s for s in arms if kinds[s["arm"]] == "lora"]
         for base in (s for s in arms if kinds[s["arm"]] not in ("lora", "none")):
@@ -135,7 +152,7 @@ def findings(records: list[RunRecord], summaries: list[dict], robustness: list[d
     """Every finding of these records, the shortcuts (fail) first, from their audit summaries, their
     arms' `summaries` (table.summarize_arms) and their `robustness` rows (robustness.robustness_rows),
     which every caller has already computed for its own table."""
-    found = audit_findings(records) + baseline_findings(summaries) + flip_findings(robustness)
+    found = audit_findings(records) + baseline_findings(summaries) + flip_findings(robustness, records)
     order = {"fail": 0, "warn": 1, "info": 2}
     return sorted(found, key=lambda f: order.get(f.level, 1))  # stable: each kind's own order kept
 

@@ -40,6 +40,7 @@ def test_the_speaker_tag_shortcut_the_flips_and_the_baseline_are_said_with_their
     assert "accuracy 0.930 vs majority rate 0.500" in probe.what
     flips = next(f for f in found if "neutralize_speakers counterfactual" in f.what)
     assert flips.what.startswith("cpu-tiny/reference seed 0 flips 0.300 [") and "(60 of 200)" in flips.what
+    assert flips.what.endswith("its answers follow what neutralize_speakers changes, a shortcut")
     assert flips.fix == REMEDIES["neutralize_speakers"] and "--neutralize-speakers" in flips.fix
     baseline = next(f for f in found if "baseline surface_probe" in f.what)
     assert "surface_probe beats reference: the data has a shortcut a model can take" in baseline.what
@@ -69,3 +70,31 @@ def test_results_table_opens_with_the_findings(fake, tmp_path, capsys):
     assert "findings:" in head and "speaker_tags check (FAIL)" in head
     assert "fix: fraudft mitigate TRAIN EVAL TEST --out-dir DIR --neutralize-speakers" in head
     assert "surface_probe beats reference" in head and "flips 0.300" in head
+
+
+def test_arms_that_transform_their_data_are_no_evidence_of_a_shortcut(fake, tmp_path):
+    from fraudft.results.store import write_record
+
+    fake.record(tmp_path, "c1", "reference", fn=20, fp=20)
+    fake.record(tmp_path, "c1", "surface_probe", fn=30, fp=30, method="surface_probe")
+    planted = fake.record(tmp_path, "c1", "shortcut", fn=45, fp=45)  # trained on a planted shortcut: meant to lose
+    planted.run_info["config"]["arm"]["train_data"] = ["plant:speaker_tag"]
+    write_record(planted, tmp_path)
+    assert found_of(load_records(tmp_path, "c1")) == []
+    planted.run_info["config"]["arm"]["train_data"] = []  # the same scores on the data as it is: a finding
+    write_record(planted, tmp_path)
+    (found,) = found_of(load_records(tmp_path, "c1"))
+    assert "surface_probe beats shortcut" in found.what and "1 trained arm(s)" in found.what
+
+
+def test_an_arm_trained_on_a_planted_shortcut_has_its_flips_said_without_a_fix(fake, tmp_path):
+    from fraudft.results.store import write_record
+
+    predictions = fake.predictions(20, 20, 0)
+    flipped = [1 - p if i % 10 < 3 else p for i, p in enumerate(predictions)]
+    planted = fake.record(tmp_path, "c1", "shortcut", predictions=predictions, counterfactuals={"neutralize_speakers": flipped})
+    planted.run_info["config"]["arm"]["train_data"] = ["plant:speaker_tag"]
+    write_record(planted, tmp_path)
+    (found,) = found_of(load_records(tmp_path, "c1"))
+    assert found.level == "info" and found.fix is None
+    assert found.what.endswith("(it trains on data transformed by plant:speaker_tag)") and "flips 0.300" in found.what
