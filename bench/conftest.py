@@ -42,7 +42,7 @@ def pytest_configure(config):
     config._fraudft_started = getattr(config, "workerinput", {}).get("fraudft_started", time.time())
     config._fraudft_session = {"records": {}, "reused": [], "verdicts": []}
     if config.pluginmanager.hasplugin("xdist"):
-        config.pluginmanager.register(_XdistController(), "fraudft-xdist")
+        config.pluginmanager.register(_XdistController(config), "fraudft-xdist")
     if not hasattr(config, "workerinput") and config.pluginmanager.hasplugin("benchmark"):
         config.pluginmanager.register(benchmarks_module.ControllerBenchmarks(config), "fraudft-benchmarks")
 
@@ -64,10 +64,25 @@ def check_start(config) -> None:
 
 
 class _XdistController:
-    """The controller's side: its start time to the workers, their records and verdicts back for the summary."""
+    """The controller's side: its start time to the workers, their records and verdicts back for the
+    summary, a progress line per finished arm."""
+
+    def __init__(self, config):
+        self.config = config
 
     def pytest_configure_node(self, node):
         node.workerinput["fraudft_started"] = node.config._fraudft_started
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_logreport(self, report):
+        """On the controller, one line per finished arm test of a worker: under xdist the terminal
+        shows only dots, for up to an hour on a loaded machine."""
+        if getattr(report, "node", None) is None:  # not a worker's report (no xdist, or inside a worker)
+            return
+        line = progress_line(report)
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter") if line else None
+        if reporter is not None:
+            reporter.write_line(line)
 
     def pytest_testnodedown(self, node, error):
         sent = getattr(node, "workeroutput", {}).get("fraudft_session")
@@ -76,6 +91,62 @@ class _XdistController:
             session["records"].update({tuple(key): record for key, record in sent["records"]})
             session["reused"] += sent["reused"]
             session["verdicts"] += [tuple(v) for v in sent["verdicts"]]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    """Note the records an arm test adds to the session (its progress line names the arm's MCC)."""
+    session = getattr(item.config, "_fraudft_session", None)
+    before = set(session["records"]) if session else set()
+    yield
+    if session and getattr(item, "originalname", None) in ARM_TESTS:
+        item._fraudft_new = [session["records"][key] for key in session["records"] if key not in before]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """An arm test's call report carries what its progress line says (user property "fraudft_arm"),
+    which xdist sends to the controller with the report."""
+    outcome = yield
+    report = outcome.get_result()
+    if call.when == "call" and getattr(item, "originalname", None) in ARM_TESTS and not report.skipped:
+        report.user_properties.append(("fraudft_arm", arm_progress(item, getattr(item, "_fraudft_new", []))))
+
+
+def arm_progress(item, paths: list) -> dict:
+    """{"arm", "recipe", "seed", and from the record written: "status", "train_seconds", "mcc", "error"}."""
+    from fraudft.results.store import read_record
+
+    params = getattr(item, "callspec", None)
+    params = params.params if params is not None else {}
+    arm = params.get("arm")
+    info = {"arm": arm if isinstance(arm, str) else getattr(arm, "name", None),
+            "recipe": params.get("recipe_name", "smoke"), "seed": params.get("seed", 0)}
+    for path in paths[:1]:
+        try:
+            record = read_record(Path(path))
+        except Exception as err:  # a progress line never fails the session: say what is not known
+            info["error"] = f"record unreadable: {type(err).__name__}"
+            continue
+        mcc = record.test.metrics.get("mcc") if record.ok and record.test is not None else None
+        info.update(status=record.status, train_seconds=record.train_info.get("train_seconds"), mcc=mcc,
+                    error=record.error.strip().splitlines()[0][:120] if record.error.strip() else None)
+    return info
+
+
+def progress_line(report) -> str | None:
+    """One line of a finished arm test for the xdist controller (`[gw1] arm cpu-tiny/reference seed 0:
+    passed in 41 s (success, training 31 s, MCC 0.412)`), None for another report."""
+    found = dict(report.user_properties).get("fraudft_arm") if report.when == "call" else None
+    if not found:
+        return None
+    details = [found[k] if k == "status" else f"training {found[k]:.0f} s" if k == "train_seconds" else
+               f"MCC {found[k]:.3f}" if k == "mcc" else found[k]
+               for k in ("status", "train_seconds", "mcc", "error") if found.get(k) is not None]
+    node = getattr(report, "node", None)
+    where = f"[{node.gateway.id}] " if node is not None and hasattr(node, "gateway") else ""
+    return (f"{where}arm {found['recipe']}/{found['arm']} seed {found['seed']}: {report.outcome} in {report.duration:.0f} s"
+            + (f" ({', '.join(details)})" if details else ""))
 
 
 def pytest_sessionfinish(session):
@@ -245,6 +316,7 @@ def recipe_for(pytestconfig):
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    from fraudft.results.findings import findings, findings_text
     from fraudft.results.robustness import robustness_rows
     from fraudft.results.store import read_record
     from fraudft.results.table import summarize_arms, table_report
@@ -256,7 +328,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     commit = Path(records[0].path).parents[1].name  # the records folder: the commit, or <commit>-dirty-<diff hash>
     summaries, robustness = summarize_arms(records), robustness_rows(records)  # for the table and the report
     terminalreporter.section("fraudft results")
-    terminalreporter.write_line(table_report(records, commit, summaries=summaries, robustness=robustness))
+    terminalreporter.write_line(table_report(records, commit, summaries=summaries, robustness=robustness,
+                                             with_findings=False))  # said last, after the gate, where it is read
     if session["reused"]:
         terminalreporter.write_line(f"{len(session['reused'])} record(s) of this commit reused (pass --rerun to run them again)")
     verdicts = holm_claims([Verdict(**verdict) for _, _, verdict in session["verdicts"]])
@@ -265,6 +338,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
                                     "each claim Holm-adjusted across these):")
     for (key, _, _), verdict in zip(session["verdicts"], verdicts):
         terminalreporter.write_line(f"- {key} {verdict.summary()}")
+    found = findings_text(findings(records, summaries, robustness),
+                          "\nfindings (the audit's shortcuts, counterfactual flips, baselines; each with its fix)")
+    if found:
+        terminalreporter.write_line(found)
     for path in sorted({str(Path(r.path).parent) for r in records}):
         terminalreporter.write_line(f"records written under {path}/")
     for line in benchmarks_module.summary_lines(config, records):

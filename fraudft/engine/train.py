@@ -234,6 +234,17 @@ def checkpointing_decision(model, config: TrainConfig, lengths: list[int]) -> tu
                 f"{'exceed' if on else 'fit in'} 80% of {free / 2**30:.1f} GiB free")
 
 
+LOSS_POINTS = 25  # training-loss values logged per run (the report's loss plot), when max_steps fixes the run
+
+
+def logging_steps(config: TrainConfig) -> int:
+    """How often the Trainer logs the loss: about LOSS_POINTS times in a run of max_steps, at least
+    twice per eval interval. Logging reads the loss, gradient norm and learning rate the step computed
+    anyway: it changes no weight (tests/engine/test_train.py)."""
+    every = max(1, config.eval_steps // 2)
+    return max(1, min(every, config.max_steps // LOSS_POINTS)) if config.max_steps > 0 else every
+
+
 def training_arguments(config: TrainConfig, output_dir: str) -> TrainingArguments:
     """The TrainingArguments of a config: fraudft's fields mapped, then config.training_args as given."""
     return TrainingArguments(**{**training_argument_kwargs(config), **config.training_args, "output_dir": output_dir})
@@ -264,7 +275,7 @@ def training_argument_kwargs(config: TrainConfig) -> dict:
         gradient_checkpointing_kwargs={"use_reentrant": False} if config.gradient_checkpointing is True else None,
         train_sampling_strategy="group_by_length" if config.batching == "length_grouped" else "random",
         torch_compile=config.compile,
-        logging_steps=max(1, config.eval_steps // 2),
+        logging_steps=logging_steps(config),
         prediction_loss_only=True,
         remove_unused_columns=False,
         report_to="none",

@@ -5,7 +5,9 @@
     write_report(records, commit, "report.html", root="results")
 
 The page needs no network: plotly.js (fraudft.results.report_figures draws the figures) is inlined
-once in its head and every figure's data is inline. It holds the per-arm table (table.py's
+once in its head and every figure's data is inline. It opens with a headline: the commit's subject
+(git), the gate's verdict (every expectation passed, or which failed) and the findings in words with
+their fixes (fraudft.results.findings). It holds the per-arm table (table.py's
 summaries: every registered metric, decision metrics included, with its 95% interval) with the
 expectation verdicts, the per-run table, precision/recall bars, PR curves, the reliability diagram,
 the alpha/r sweeps, the loss curves, the robustness section, the data audit summary kept in the
@@ -24,6 +26,7 @@ from pathlib import Path
 from fraudft.metrics.registry import get_metric
 from fraudft.results import report_figures as figures
 from fraudft.results.expectations import judge_all
+from fraudft.results.findings import findings
 from fraudft.results.record import RunRecord
 from fraudft.results.robustness import COLUMNS as ROBUSTNESS_COLUMNS
 from fraudft.results.robustness import robustness_rows, robustness_table_rows
@@ -85,6 +88,39 @@ def runs_table(records: list[RunRecord]) -> dict:
             "rows": [{"arm": row[1], "cells": row} for row in frame.values.tolist()]}
 
 
+# --- the headline -------------------------------------------------------------------------------
+
+def commit_subject(commit: str, root: Path | None = None) -> str | None:
+    """The subject line of the records' commit from git (asked in the results dir when it lies in a
+    checkout, else here), None where git cannot tell (no checkout, "nogit", an unknown commit)."""
+    from fraudft.results.store import _git
+
+    rev = commit.split("-", 1)[0]  # a folder such as <commit>-dirty-<hash> names its commit first
+    if not rev or rev == "nogit":
+        return None
+    cwd = root if root is not None and Path(root).is_dir() and _git("rev-parse", "--git-dir", cwd=Path(root)) else None
+    return _git("log", "-1", "--format=%s", f"{rev}^{{commit}}", "--", cwd=cwd) or None
+
+
+def gate_verdict(verdicts: dict[str, list], records: list[RunRecord]) -> dict:
+    """{"passed": bool, "text": one line, "failed": [lines]}: the bench's gate over these records, every
+    expectation (verdicts, {recipe: [Verdict]}) and every run (a failed run fails its arm test)."""
+    found = [v for vs in verdicts.values() for v in vs]
+    failed = [v.summary() for v in found if v.status == "fail"]
+    unjudged = [f"{v.arm} {v.expectation}: not judged ({v.why})" for v in found if v.status == "not judged"]
+    runs = [f"run {r.recipe}/{r.arm} seed {r.seed} failed: {r.error.strip().splitlines()[0][:160] if r.error.strip() else 'no error kept'}"
+            for r in records if r.status == "failed"]
+    if not found and not runs:
+        return {"passed": None, "text": "no expectations in these records (nothing to gate)", "failed": []}
+    passed = not failed and not unjudged and not runs
+    parts = ([f"{sum(v.status == 'pass' for v in found)} of {len(found)} expectations passed"] if found else [])
+    parts += [f"{len(unjudged)} not judged"] if unjudged else []
+    parts += [f"{len(runs)} run(s) failed"] if runs else []
+    text = (f"gate passed: all {len(found)} expectations passed and every run succeeded" if passed else
+            "gate FAILED: " + ", ".join(parts))
+    return {"passed": passed, "text": text, "failed": failed + unjudged + runs}
+
+
 # --- audit and environment ----------------------------------------------------------------------
 
 def audit_sections(records: list[RunRecord]) -> dict:
@@ -130,7 +166,8 @@ def extra_context(records: list[RunRecord], n_resamples: int | None = None) -> d
 # --- history --------------------------------------------------------------------------------------
 
 def history_section(root: Path | None, recipes: list[str], metrics: list[str] | None = None,
-                    last: int | None = HISTORY_LAST, n_resamples: int | None = None, rev: str = "HEAD") -> dict:
+                    last: int | None = HISTORY_LAST, n_resamples: int | None = None, rev: str = "HEAD",
+                    colors: dict[str, str] | None = None) -> dict:
     """{"charts": [(recipe, arm, div)], "config_changes": [(recipe, arm, commit, "config changed: ...")],
     "unavailable": why or None} from fraudft.results.history.history, per metric of `metrics` (default:
     the history view's, fraudft.results.views), one chart per arm: a step across a config change
@@ -151,7 +188,8 @@ def history_section(root: Path | None, recipes: list[str], metrics: list[str] | 
                 return {"charts": [], "config_changes": [], "unavailable": f"history unavailable: {err}"}
             frame = found.frame
             for arm in dict.fromkeys(frame["arm"]):
-                charts.append((recipe, arm, figures.figure_div(figures.history(frame, recipe, arm, metric))))
+                charts.append((recipe, arm, figures.figure_div(figures.history(frame, recipe, arm, metric,
+                                                                               (colors or {}).get(arm)))))
             for (commit, r, arm), fields in found.config_changes.items():  # the same for every metric
                 changes[(r, arm, commit)] = describe(fields)
     return {"charts": charts, "config_changes": [(r, arm, commit, text) for (r, arm, commit), text in changes.items()],
@@ -182,16 +220,21 @@ def report_context(records: list[RunRecord], commit: str, root: Path | None = No
         verdicts = {recipe: judge_all([r for r in records if r.recipe == recipe], n_resamples=n_resamples)
                     for recipe in recipes}
     robustness = robustness_rows(records, n_resamples) if robustness is None else robustness
+    found = findings(records, summaries, robustness)
     sweeps = sweep_summaries(records, n_resamples=n_resamples)
     dates = sorted(d for d in (r.run_info.get("date") for r in records) if d)
+    arms = list(dict.fromkeys(arm for _, arm in group_runs(records)))
+    colors = figures.arm_colors(arms)  # one colour per arm, the same in every figure
     plots = {recipe: {"bars": _divs(figures.precision_recall_bars, summaries, recipe),
-                      "pr": _divs(figures.pr_curves, records, recipe),
-                      "reliability": _divs(figures.reliability, records, recipe),
-                      "loss": _divs(figures.loss_curves, records, recipe)} for recipe in recipes}
+                      "pr": _divs(figures.pr_curves, records, recipe, colors),
+                      "reliability": _divs(figures.reliability, records, recipe, 10, colors),
+                      "loss": _divs(figures.loss_curves, records, recipe, colors)} for recipe in recipes}
     return {
         "commit": commit, "n_records": len(records), "recipes": recipes,
+        "headline": {"subject": commit_subject(commit, root), "gate": gate_verdict(verdicts, records),
+                     "findings": [{"what": f.what, "fix": f.fix, "level": f.level} for f in found]},
         "dates": (dates[0], dates[-1]) if dates else None, "dirty": any(r.dirty for r in records),
-        "arms": list(dict.fromkeys(arm for _, arm in group_runs(records))),
+        "arms": arms, "arm_colors": colors,
         "summary": summary_table(summaries, verdicts, metrics), "verdicts": verdict_rows(verdicts),
         "runs": runs_table(records), "plots": plots,
         "sweeps": [{"title": f"{s['recipe']}: {sweep_kind(s['sweep'])}, {s['trend']['metric']} (95% interval)",
@@ -202,7 +245,7 @@ def report_context(records: list[RunRecord], commit: str, root: Path | None = No
         "audit": audit_sections(records), "environments": environments(records),
         "extra": extra_context(records, n_resamples),
         "history": history_section(root, recipes, metrics, last=history_last, n_resamples=n_resamples,
-                                   rev=commit if commit != "nogit" else "HEAD"),
+                                   rev=commit if commit != "nogit" else "HEAD", colors=colors),
         "history_metric": ", ".join(view_metrics("history", metrics, "--metric")), "history_last": history_last,
     }
 

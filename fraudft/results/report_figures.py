@@ -1,7 +1,8 @@
 """Interactive plotly figures of a commit's records, for the HTML report (fraudft.results.report).
 
     from fraudft.results import report_figures as rf
-    rf.pr_curves(records), rf.reliability(records), rf.loss_curves(records), rf.precision_recall_bars(summaries),
+    colors = rf.arm_colors(arms)   # one colour per arm, the same in every figure (colors= of each)
+    rf.pr_curves(records, recipe), rf.reliability(records, recipe), rf.loss_curves(records, recipe), rf.precision_recall_bars(summaries, recipe),
     rf.alpha_sweeps(sweep_summaries), rf.history(frame, recipe, arm)   # plotly Figure, or None when nothing to draw
     rf.figure_div(fig)   # the figure as an HTML <div> and its script, without plotly.js (the page inlines it once)
 
@@ -24,6 +25,21 @@ from fraudft.results.sweep import sweep_kind
 MAX_POINTS = 150  # per curve: enough for the shape on a screen, far fewer than 2,000 test examples
 HEIGHT = 460
 COLORS = {"precision": "#3b75af", "recall": "#ef8636", "up": "#1a7f37", "down": "#c53a32"}
+FEW_LOSS_POINTS = 5  # a loss curve with fewer logged points says so in its title
+
+
+def palette() -> list[str]:
+    """Distinct qualitative colours, dark first: plotly's Dark24 then Alphabet (50 in all)."""
+    from plotly.colors import qualitative
+
+    return list(dict.fromkeys(qualitative.Dark24 + qualitative.Alphabet))
+
+
+def arm_colors(arms: list[str]) -> dict[str, str]:
+    """{arm: colour}, one colour per arm in the order given (the report's arm order), the same in every
+    figure; past the palette's 50 colours they repeat."""
+    colors = palette()
+    return {arm: colors[i % len(colors)] for i, arm in enumerate(dict.fromkeys(arms))}
 
 
 def _go():
@@ -41,9 +57,16 @@ def thin(*arrays: np.ndarray, max_points: int = MAX_POINTS) -> list[np.ndarray]:
     return [np.asarray(a)[index] for a in arrays]
 
 
+TOOLBAR_PX = 30  # plotly's toolbar (modebar) row at the top right of a figure: titles start below it
+
+
 def _layout(fig, title: str, x: str, y: str, **extra):
-    layout = {"title": {"text": title, "font": {"size": 14}}, "height": HEIGHT, "template": "plotly_white",
-              "margin": {"l": 60, "r": 20, "t": 50, "b": 50}, "legend": {"font": {"size": 10}}, "hovermode": "closest"}
+    height = extra.get("height", HEIGHT)
+    layout = {"title": {"text": title, "font": {"size": 14}, "yref": "container", "yanchor": "top",
+                        "y": 1 - TOOLBAR_PX / height},  # below the toolbar, not under its buttons
+              "height": HEIGHT, "template": "plotly_white",
+              "margin": {"l": 60, "r": 20, "t": TOOLBAR_PX + 50, "b": 50}, "legend": {"font": {"size": 10}},
+              "hovermode": "closest"}
     fig.update_layout(**{**layout, **extra})
     fig.update_xaxes(title_text=x)
     fig.update_yaxes(title_text=y)
@@ -60,7 +83,7 @@ def scored_runs(records: list[RunRecord]) -> dict[str, list[tuple[str, RunRecord
     return out
 
 
-def pr_curves(records: list[RunRecord], recipe: str):
+def pr_curves(records: list[RunRecord], recipe: str, colors: dict[str, str] | None = None):
     """Every arm's precision-recall curve of one recipe (the first successful seed's test scores), its
     average precision in the legend, the eval-chosen operating point as a dot. None without scores."""
     from sklearn.metrics import average_precision_score, precision_recall_curve
@@ -76,13 +99,16 @@ def pr_curves(records: list[RunRecord], recipe: str):
         thresholds = np.append(thresholds, np.nan)  # the last point (recall 0) has no threshold
         recall, precision, thresholds = thin(recall, precision, thresholds)
         ap = average_precision_score(test.labels, test.scores) if any(test.labels) else float("nan")
-        fig.add_scatter(x=recall, y=precision, customdata=thresholds, mode="lines", line={"shape": "hv", "width": 1.4},
+        color = (colors or {}).get(arm)
+        fig.add_scatter(x=recall, y=precision, customdata=thresholds, mode="lines",
+                        line={"shape": "hv", "width": 1.4, "color": color},
                         name=f"{arm} (AP {ap:.2f})", legendgroup=arm,
                         hovertemplate=f"{arm}<br>recall %{{x:.3f}}<br>precision %{{y:.3f}}<br>threshold %{{customdata:.3f}}<extra></extra>")
         point = test.operating_point
         if point and point.get("test") and point["test"].get("precision") is not None:
             fig.add_scatter(x=[point["test"]["recall"]], y=[point["test"]["precision"]], mode="markers",
-                            marker={"size": 9, "line": {"width": 1, "color": "#000"}}, legendgroup=arm, showlegend=False,
+                            marker={"size": 9, "color": color, "line": {"width": 1, "color": "#000"}}, legendgroup=arm,
+                            showlegend=False,
                             name=f"{arm} operating point",
                             hovertemplate=f"{arm}: eval-chosen threshold {point['threshold']:.3g}<br>recall %{{x:.3f}}"
                                           "<br>precision %{y:.3f}<extra></extra>")
@@ -90,7 +116,7 @@ def pr_curves(records: list[RunRecord], recipe: str):
                    "recall", "precision", xaxis_range=[0, 1.01], yaxis_range=[0, 1.01])
 
 
-def reliability(records: list[RunRecord], recipe: str, bins: int = 10):
+def reliability(records: list[RunRecord], recipe: str, bins: int = 10, colors: dict[str, str] | None = None):
     """Observed fraud rate against mean P(fraud) in `bins` equal-width bins, per arm (first successful
     seed), with the diagonal of a calibrated model. None without scores."""
     from sklearn.calibration import calibration_curve
@@ -105,6 +131,7 @@ def reliability(records: list[RunRecord], recipe: str, bins: int = 10):
     for arm, r in arms:
         observed, predicted = calibration_curve(r.test.labels, r.test.scores, n_bins=bins, strategy="uniform")
         fig.add_scatter(x=predicted, y=observed, mode="lines+markers", name=arm, legendgroup=arm,
+                        line={"color": (colors or {}).get(arm)},
                         hovertemplate=f"{arm}<br>mean P(fraud) %{{x:.3f}}<br>fraud rate %{{y:.3f}}<extra></extra>")
     return _layout(fig, f"{recipe}: reliability diagram (test split, {bins} bins)", "mean P(fraud) in the bin",
                    "fraud rate in the bin", xaxis_range=[0, 1], yaxis_range=[0, 1])
@@ -135,11 +162,13 @@ def precision_recall_bars(summaries: list[dict], recipe: str):
                    "arm", "test set", barmode="group", yaxis_range=[0, 1.05])
 
 
-def loss_curves(records: list[RunRecord], recipe: str):
-    """Training loss (solid) and eval loss (dashed) against the step, per arm and seed; None without
-    training logs (train_info.log_history)."""
+def loss_curves(records: list[RunRecord], recipe: str, colors: dict[str, str] | None = None):
+    """Training loss (solid) and eval loss (dashed) against the step, per arm and seed (the arm's
+    colour; seeds past the first fainter); None without training logs (train_info.log_history). Runs
+    that logged fewer than FEW_LOSS_POINTS training losses are said so in the title (the Trainer logs
+    every logging_steps, fraudft.engine.train: records of older commits logged twice a run)."""
     go = _go()
-    fig, positive = go.Figure(), True
+    fig, positive, fewest = go.Figure(), True, None
     for (backend, arm), runs in group_runs(records).items():
         if backend != recipe:
             continue
@@ -149,15 +178,23 @@ def loss_curves(records: list[RunRecord], recipe: str):
                           if h.get(key) is not None and "step" in h]
                 if not points:
                     continue
+                if key == "loss":
+                    fewest = len(points) if fewest is None else min(fewest, len(points))
                 steps, values = thin(*map(np.array, zip(*points)))
                 positive &= bool(min(values) > 0)
                 which = "train" if key == "loss" else "eval"
-                fig.add_scatter(x=steps, y=values, mode="lines+markers" if dash == "dash" else "lines",
-                                line={"dash": dash, "width": 1.3}, name=f"{arm} seed{r.seed} {which}", legendgroup=arm,
+                few = key == "loss" and len(points) < FEW_LOSS_POINTS
+                fig.add_scatter(x=steps, y=values, mode="lines+markers" if dash == "dash" or few else "lines",
+                                line={"dash": dash, "width": 1.3, "color": (colors or {}).get(arm)},
+                                opacity=1.0 if r.seed == runs[0].seed else 0.55,
+                                name=f"{arm} seed{r.seed} {which}", legendgroup=arm,
                                 hovertemplate=f"{arm} seed{r.seed} {which}<br>step %{{x}}<br>loss %{{y:.4f}}<extra></extra>")
     if not fig.data:
         return None
-    return _layout(fig, f"{recipe}: training (solid) and eval (dashed) loss", "step", "loss",
+    few = (f"<br><sup>few points: only {fewest} training loss value(s) logged in a run (runs of older commits "
+           "logged every eval_steps / 2 steps; a rerun logs more)</sup>"
+           if fewest is not None and fewest < FEW_LOSS_POINTS else "")
+    return _layout(fig, f"{recipe}: training (solid) and eval (dashed) loss{few}", "step", "loss",
                    yaxis_type="log" if positive else "linear")
 
 
@@ -169,12 +206,20 @@ def alpha_sweeps(summaries: list[dict]):
     go = _go()
     fig = go.Figure()
     metric = summaries[0]["trend"]["metric"]  # the sweep view's metric (fraudft.results.views)
-    for summary in summaries:
+    colors = palette()
+    for i, summary in enumerate(summaries):
         points = [p for p in summary["points"] if p["value"] is not None]
         trend = summary["trend"]
         slope = ("" if trend["slope"] is None else
                  f", slope {trend['slope']:+.3f}/doubling, {trend['verdict']}")
-        fig.add_scatter(
+        color = colors[i % len(colors)]
+        line = slope_line(points, trend["slope"])
+        if line is not None:
+            name = (f"fitted: {trend['slope']:+.3f} per doubling"
+                    + ("" if trend["low"] is None else f" [{trend['low']:+.3f}, {trend['high']:+.3f}]"))
+            fig.add_scatter(x=line[0], y=line[1], mode="lines", line={"dash": "dash", "width": 1.5, "color": color},
+                            name=f"{summary['recipe']}: {name}", hoverinfo="name")
+        fig.add_scatter(marker={"color": color}, line={"color": color},
             x=[p["alpha_r"] for p in points], y=[p["value"] for p in points], mode="lines+markers",
             name=f"{summary['recipe']}: {sweep_kind(summary['sweep'])}{slope}",
             customdata=[[p["arm"], "—" if p.get("p_best") is None else f"{p['p_best']:.2f}"] for p in points],
@@ -188,7 +233,19 @@ def alpha_sweeps(summaries: list[dict]):
                    xaxis={"type": "log", "dtick": math.log10(2)})
 
 
-def history(frame: pd.DataFrame, recipe: str, arm: str, metric: str):
+def slope_line(points: list[dict], slope: float | None) -> tuple[list[float], list[float]] | None:
+    """The sweep's fitted line over its ratios' span: the claim's least-squares slope per doubling
+    (fraudft.results.sweep.sweep_trend) through the points' centroid on log2(alpha/r), where a
+    least-squares line passes; None without a slope or with fewer than two points."""
+    if slope is None or len(points) < 2:
+        return None
+    x = np.log2([p["alpha_r"] for p in points])
+    y = np.array([p["value"] for p in points], dtype=float)
+    ends = np.array([x.min(), x.max()])
+    return [float(v) for v in 2.0 ** ends], [float(v) for v in y.mean() + slope * (ends - x.mean())]
+
+
+def history(frame: pd.DataFrame, recipe: str, arm: str, metric: str, color: str | None = None):
     """One arm's metric with its interval over commits (the rows of history_frame for recipe and arm,
     in `position` order), confirmed changes as green / red triangles, failed and missing commits marked."""
     go = _go()
@@ -201,6 +258,7 @@ def history(frame: pd.DataFrame, recipe: str, arm: str, metric: str):
              for c, s, v, lo, hi, ch, p, b in zip(ok["commit"], ok["subject"], ok["value"], ok["low"], ok["high"],
                                                  ok["change"], ok["p_adjusted"], ok["borderline"])]
     fig.add_scatter(x=[str(c) for c in ok["commit"]], y=ok["value"], mode="lines+markers", name=arm, legendgroup=arm,
+                    line={"color": color},
                     hovertext=hover, hoverinfo="text",
                     error_y={"type": "data", "visible": True, "array": ok["high"] - ok["value"],
                              "arrayminus": ok["value"] - ok["low"]})

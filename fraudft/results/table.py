@@ -251,19 +251,25 @@ def summarize_arms(records: list[RunRecord], n_resamples: int | None = None) -> 
 
 
 def table_report(records: list[RunRecord], commit: str, n_resamples: int | None = None,
-                 summaries: list[dict] | None = None, robustness: list[dict] | None = None) -> str:
-    """A commit's runs as markdown: one row per record, then per arm every metric with its 95% interval,
-    then (records with `test:NAME` evaluations) the Robustness section (fraudft.results.robustness) and
-    (records with `extra:NAME` evaluations) the out-of-distribution section.
+                 summaries: list[dict] | None = None, robustness: list[dict] | None = None,
+                 with_findings: bool = True) -> str:
+    """A commit's runs as markdown: first (with_findings) the findings in words with their fixes
+    (fraudft.results.findings: the audit's shortcuts, counterfactual flips, a baseline beating a
+    trained arm), then one row per record, per arm every metric with its 95% interval, then (records
+    with `test:NAME` evaluations) the Robustness section (fraudft.results.robustness) and (records
+    with `extra:NAME` evaluations) the out-of-distribution section.
     `summaries` (summarize_arms) and `robustness` (robustness_rows) when already computed."""
     records = sort_records(records)
-    from fraudft.results.robustness import robustness_section
+    from fraudft.results.findings import findings, findings_text
+    from fraudft.results.robustness import robustness_rows, robustness_section
 
     summaries = summarize_arms(records, n_resamples) if summaries is None else summaries
+    robustness = robustness_rows(records, n_resamples) if robustness is None else robustness
     robust = robustness_section(records, n_resamples, rows=robustness)
     extra = extra_section(records, n_resamples)
+    found = findings_text(findings(records, summaries, robustness)) if with_findings else ""
     return "\n".join([
-        _header(records, commit), "", markdown_table(records), "",
+        _header(records, commit), "", *([found, ""] if found else []), markdown_table(records), "",
         "### Per arm: mean ± sd over successful seeds, 95% interval (test examples resampled within each label, "
         "seeds resampled)", "", summary_table(summaries), *(["", robust] if robust else []),
         *(["", extra] if extra else [])])

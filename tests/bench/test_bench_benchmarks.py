@@ -10,6 +10,7 @@ compare` lists every arm of the saved runs.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -115,6 +116,9 @@ def test_the_grid_saves_every_arm_under_xdist_and_without_and_compare_lists_them
         output = done.stdout + done.stderr
         assert done.returncode == 0, output[-4000:]
         assert "PytestBenchmarkWarning" not in output and "automatically disabled" not in output, output[-4000:]
+        if workers == "2":  # the controller's progress line per arm (issue 32: dots only, otherwise)
+            assert all(re.search(rf"\[gw\d\] arm cpu-tiny/{arm} seed 0: passed in \d+ s \(success", output)
+                       for arm in ARMS), output[-4000:]
     files = sorted((tmp_path / "benchmarks").glob("*/0*.json"))
     assert [f.name[:4] for f in files] == ["0001", "0002"]
     runs = [json.loads(f.read_text()) for f in files]

@@ -316,3 +316,24 @@ def test_auto_checkpointing_turns_on_when_activations_would_not_fit(monkeypatch)
     assert checkpointing_decision(model, TrainConfig(gradient_checkpointing=False), [100]) == (False, "set in the configuration")
     with pytest.raises(ValueError, match="batching"):
         TrainConfig(batching="sorted")
+
+
+def test_logging_steps_give_the_loss_plot_points_and_change_no_weight(tokenizer, records, tmp_path):
+    """fraudft logs about LOSS_POINTS losses in a fixed-step run (the report's loss plot); how often
+    the Trainer logs changes no weight: the adapters of two runs logging every step and every 4th agree exactly."""
+    from fraudft.engine.train import LOSS_POINTS, logging_steps
+
+    assert logging_steps(TrainConfig(max_steps=200, eval_steps=200)) == 200 // LOSS_POINTS
+    assert logging_steps(TrainConfig(max_steps=90, eval_steps=10)) == 90 // LOSS_POINTS
+    assert logging_steps(TrainConfig(max_steps=-1, eval_steps=10)) == 5  # epochs: twice per eval interval
+    assert logging_steps(TrainConfig(max_steps=4, eval_steps=10)) == 1  # a short run: every step
+    adapters = []
+    for every in (1, 4):
+        config = TrainConfig.from_dict({**RUN, "logging_steps": every})
+        model, stats = train(load_model("tiny", device="cpu"), tokenizer, records[:8], records[:4], LoraSettings(), config,
+                             output_dir=str(tmp_path / f"every{every}"))
+        assert sum("loss" in entry for entry in stats.log_history) == RUN["max_steps"] // every
+        adapters.append({n: p.detach().clone() for n, p in model.named_parameters() if "lora_" in n})
+    assert adapters[0].keys() == adapters[1].keys() and adapters[0]
+    for name, value in adapters[0].items():
+        torch.testing.assert_close(value, adapters[1][name], rtol=0, atol=0)

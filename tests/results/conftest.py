@@ -60,20 +60,26 @@ def old_metrics_of(predictions: list[int]) -> dict:
 def make_record(root, commit: str, arm: str, seed: int = 0, backend: str = "cpu-tiny", fn: int = 10, fp: int = 10,
                 tokens_per_s: float | None = 10000.0, peak_bytes: int | None = 2 * 2**30, status: str = "success",
                 error: str | None = None, fingerprint: str = "testfp", dirty: bool = False,
-                model: str = "tiny", predictions: list[int] | None = None, scores: bool = True) -> RunRecord:
-    """Write a RunRecord shaped like fraudft.experiment.runner.run_arm's under root; return it."""
+                model: str = "tiny", predictions: list[int] | None = None, scores: bool = True,
+                audit: dict | None = None, method: str | None = None,
+                counterfactuals: dict[str, list[int]] | None = None) -> RunRecord:
+    """Write a RunRecord shaped like fraudft.experiment.runner.run_arm's under root; return it.
+
+    `audit`: the data's audit summary it keeps; `method`: the arm's method (a baseline's name; default
+    "none" for untuned, else "lora"); `counterfactuals`: {NAME: predictions} of `test:NAME` evaluations."""
     record = RunRecord(
         arm=arm, seed=seed, recipe=backend, model=model, device="cpu",
         run_info={"commit": commit, "dirty": dirty, "date": "2026-01-01T00:00:00+00:00", "command": "pytest bench",
-                  "config": {"arm": {"name": arm, "lora": None if arm == "untuned" else {"r": 8, "alpha": 16}},
+                  "config": {"arm": {"name": arm, "lora": None if arm == "untuned" or method not in (None, "lora") else {"r": 8, "alpha": 16},
+                                     "method": method or ("none" if arm == "untuned" else "lora")},
                              "backend": {"name": backend, "model": model}, "seed": seed,
                              "data": {"source": "fake", "fingerprints": {"test": fingerprint}}}},
-        train_info={}, meta_info={"device": "cpu"})
+        train_info={}, meta_info={"device": "cpu"}, audit=audit)
     if status == "failed":
         record.train_info = {"status": "failed", "error": error or "RuntimeError: boom", "traceback": "..."}
     else:
         predictions = predictions_of(fn, fp, seed) if predictions is None else predictions
-        steps = 0 if arm == "untuned" else 40
+        steps = 0 if arm == "untuned" or method not in (None, "lora") else 40
         info = {"status": "success", "steps": steps}
         if steps:
             history = [{"loss": 2.0 / (s + 1), "step": s * 10} for s in range(1, 5)]
@@ -86,6 +92,9 @@ def make_record(root, commit: str, arm: str, seed: int = 0, backend: str = "cpu-
         record.evaluations = [Evaluation(name="test", labels=list(LABELS), predictions=list(predictions),
                                          scores=test_scores, metrics=metrics_of(predictions, test_scores),
                                          fingerprint=fingerprint)]
+        for name, changed in (counterfactuals or {}).items():
+            record.evaluations.append(Evaluation(name=f"test:{name}", labels=list(LABELS), predictions=list(changed),
+                                                 scores=None, metrics=metrics_of(changed), fingerprint=fingerprint))
     write_record(record, root)
     return record
 

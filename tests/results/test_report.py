@@ -144,3 +144,96 @@ def test_extra_test_sets_are_shown_beside_the_in_domain_split(fake, tmp_path, hi
     body = page.split('<table class="extra">', 1)[1].split("</table>", 1)[0]
     assert "<td>other</td>" in body and "<td>60 (20 fraud)</td>" in body and "mcc extra set" in body
     assert "No record holds an extra test set" not in page
+
+
+# --- issue 32: the headline, colours, loss points, the sweep's slope line ------------------------
+
+def test_the_headline_says_the_gate_and_the_findings_with_their_fix(fake, tmp_path, history_module):
+    from tests.results.test_findings import shortcut_commit
+
+    shortcut_commit(fake, tmp_path)
+    page = page_of(tmp_path)
+    headline = page.split('<div id="headline"', 1)[1].split("</div>", 1)[0]
+    assert page.index('id="headline"') < page.index('id="table"')  # first thing under the title
+    assert "no expectations in these records" in headline  # the fake arms carry none
+    assert "speaker_tags check (FAIL)" in headline and "surface_probe beats reference" in headline
+    assert "<code>fraudft mitigate TRAIN EVAL TEST --out-dir DIR --neutralize-speakers" in headline
+
+
+def test_the_gate_verdict_names_the_failed_expectations_and_runs(one_commit):
+    from fraudft.results.expectations import Verdict
+
+    records = load_records(one_commit, "c1")
+    passed = Verdict(arm="reference", expectation="beats:untuned:mcc", kind="beats", metric="mcc", status="pass",
+                     delta=0.5, low=0.4, high=0.6, other="untuned", seeds=3)
+    failed = Verdict(arm="reference", expectation="beats:surface_probe:mcc", kind="beats", metric="mcc", status="fail",
+                     delta=-0.032, low=-0.06, high=-0.01, other="surface_probe", seeds=3)
+    gate = report.gate_verdict({"cpu-tiny": [passed, failed]}, records)
+    assert gate["passed"] is False and gate["text"].startswith("gate FAILED: 1 of 2 expectations passed, 1 run(s) failed")
+    assert any("beats:surface_probe:mcc" in line and "-0.032" in line for line in gate["failed"])
+    assert any(line.startswith("run cpu-tiny/rslora seed 0 failed: OutOfMemoryError") for line in gate["failed"])
+    ok = report.gate_verdict({"cpu-tiny": [passed]}, [r for r in records if r.ok])
+    assert ok == {"passed": True, "text": "gate passed: all 1 expectations passed and every run succeeded", "failed": []}
+
+
+def test_the_commit_subject_comes_from_git(tmp_path):
+    import subprocess
+
+    git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "Shorter runs: 中文 subject"], check=True)
+    commit = subprocess.run([*git, "rev-parse", "--short=10", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
+    assert report.commit_subject(commit, tmp_path) == "Shorter runs: 中文 subject"
+    assert report.commit_subject(f"{commit}-dirty-abc123", tmp_path) == "Shorter runs: 中文 subject"
+    assert report.commit_subject("nogit", tmp_path) is None and report.commit_subject("0000000bad", tmp_path) is None
+
+
+def test_every_arm_has_its_own_colour_the_same_in_every_figure(fake, tmp_path):
+    arms = [f"arm{i:02d}" for i in range(18)]
+    for i, arm in enumerate(arms):
+        fake.record(tmp_path, "c1", arm, fn=5 + i, fp=5)
+    records = load_records(tmp_path, "c1")
+    colors = report_figures.arm_colors(arms)
+    assert len(set(colors.values())) == len(arms)
+    for figure in (report_figures.pr_curves(records, "cpu-tiny", colors),
+                   report_figures.reliability(records, "cpu-tiny", colors=colors),
+                   report_figures.loss_curves(records, "cpu-tiny", colors)):
+        by_arm = {}
+        for trace in figure.data:
+            if trace.legendgroup in colors:
+                by_arm.setdefault(trace.legendgroup, set()).add(trace.line.color)
+        assert by_arm == {arm: {colors[arm]} for arm in arms}
+
+
+def test_a_loss_plot_of_few_points_says_so(fake, tmp_path):
+    fake.record(tmp_path, "c1", "reference")  # the fake logs 4 training losses
+    record = load_records(tmp_path, "c1")[0]
+    title = report_figures.loss_curves([record], "cpu-tiny").layout.title.text
+    assert "few points: only 4 training loss value(s)" in title
+    record.train_info["log_history"] = [{"loss": 1.0 / s, "step": s} for s in range(1, 26)]
+    assert "few points" not in report_figures.loss_curves([record], "cpu-tiny").layout.title.text
+
+
+def test_the_sweep_chart_draws_the_fitted_slope_line():
+    from fraudft.results.sweep import sweep_summaries
+    from tests.results.test_sweep import LABELS, _noisy, _record
+
+    summaries = sweep_summaries([_record("a1", 8, _noisy(3)), _record("a2", 16, _noisy(4)), _record("a4", 32, LABELS)],
+                                n_resamples=200)
+    fig = report_figures.alpha_sweeps(summaries)
+    (line,) = [t for t in fig.data if t.name.startswith("cpu-tiny: fitted:")]
+    trend, points = summaries[0]["trend"], summaries[0]["points"]
+    assert list(line.x) == [1.0, 4.0] and line.line.dash == "dash"
+    assert (line.y[1] - line.y[0]) / 2 == pytest.approx(trend["slope"])  # two doublings from 1 to 4
+    # log2(alpha/r) 0, 1, 2: the line's middle is the points' centroid, where a least-squares line passes
+    assert np.mean(line.y) == pytest.approx(np.mean([p["value"] for p in points]))
+    assert f"{trend['slope']:+.3f} per doubling" in line.name
+
+
+@pytest.mark.parametrize("height", [report_figures.HEIGHT, 300])
+def test_titles_sit_below_the_toolbar(height):
+    fig = report_figures._layout(report_figures._go().Figure(), "t", "x", "y", height=height)
+    title = fig.layout.title
+    assert title.yref == "container" and title.yanchor == "top"
+    top_px = (1 - title.y) * height  # the title's top, in pixels from the figure's top
+    assert top_px == pytest.approx(report_figures.TOOLBAR_PX) and fig.layout.margin.t > top_px + 40
