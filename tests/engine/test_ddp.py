@@ -29,7 +29,10 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 ROOT = Path(__file__).resolve().parents[2]
 GLOBAL_BATCH, GRAD_ACCUM, STEPS, LR, MAX_LENGTH = 4, 2, 4, 3e-3, 128
 FLAGS = ["--model", "tiny", "--max-steps", STEPS, "--grad-accum", GRAD_ACCUM, "--lr", LR, "--lora-dropout", 0,
-         "--eval-steps", 2, "--patience", 0, "--no-gradient-checkpointing", "--quiet", "--max-length", MAX_LENGTH]
+         "--eval-steps", 2, "--patience", 0, "--no-gradient-checkpointing", "--quiet", "--max-length", MAX_LENGTH,
+         # TrainConfig's own defaults, as the single-process run below has them (--model tiny would
+         # otherwise take the cpu-tiny recipe's length-grouped batches and no best-model reload)
+         "--batching", "padding_free", "--train-arg", "load_best_model_at_end=true"]
 
 
 def losses(log_history: list[dict]) -> list[tuple[int, float]]:
