@@ -24,7 +24,10 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 ROOT = Path(__file__).resolve().parents[2]
 FLAGS = ["--model", "tiny", "--max-steps", "2", "--batch-size", "2", "--grad-accum", "1", "--lr", "3e-3",
          "--lora-dropout", "0", "--eval-steps", "2", "--patience", "0", "--no-gradient-checkpointing", "--quiet",
-         "--max-length", "64"]
+         "--max-length", "64",
+         # TrainConfig's own defaults (padding-free rows, best-model reload), which this test was written
+         # for; --model tiny would otherwise take the cpu-tiny recipe's
+         "--batching", "padding_free", "--train-arg", "load_best_model_at_end=true"]
 TINY = SimpleNamespace(config=SimpleNamespace(model_type="qwen2"))
 
 
