@@ -55,11 +55,13 @@ def tokenizer_fingerprint(tokenizer) -> str:
     tokenizer's tokenizer.json: normalizer, pre-tokenizer, model, added tokens, post-processor; else
     the SentencePiece model or the vocabulary), the special tokens and added-token flags, the
     wrapper's settings (init_kwargs) and the chat template. Equal for a tokenizer and its
-    save_pretrained/from_pretrained copy; different once a folder is edited in place."""
+    save_pretrained/from_pretrained copy and after encode calls; different once a folder is edited in
+    place. The cache key of encodings and the tokenizer half of an adapter's base (fraudft.modeling.provenance)."""
     backend = getattr(tokenizer, "backend_tokenizer", None)
     sp_model = getattr(tokenizer, "sp_model", None)
-    if backend is not None:
-        serialised = backend.to_str()
+    if backend is not None:  # less truncation and padding: each encode call sets them, they change no id
+        serialised = json.dumps({k: v for k, v in json.loads(backend.to_str()).items() if k not in ("truncation", "padding")},
+                                sort_keys=True, ensure_ascii=False)
     elif sp_model is not None and hasattr(sp_model, "serialized_model_proto"):
         serialised = sp_model.serialized_model_proto().hex()
     else:

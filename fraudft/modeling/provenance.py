@@ -14,9 +14,10 @@ presets and a name, not the weights, for a folder. So `fraudft train` writes SAV
 - `weights`: weights_fingerprint, a SHA-256 over every tensor of the base's state dict (its name,
   shape and SAMPLES_PER_TENSOR evenly spaced values rounded to bf16, so the same base loaded in bf16
   on GPU or fp32 on CPU has one fingerprint; a few milliseconds, also for billions of parameters);
-- `tokenizer` and `tokenizer_fingerprint`: the tokenizer's name and a SHA-256 of its serialised state
-  (a fast tokenizer's backend JSON without the per-call truncation and padding settings, its special
-  tokens and chat template).
+- `tokenizer` and `tokenizer_fingerprint`: the tokenizer's name and
+  fraudft.modeling.encode.tokenizer_fingerprint, the SHA-256 of its serialised state that also keys the
+  encoding cache (the backend without per-call truncation and padding, special and added tokens,
+  settings, chat template).
 
 check_base compares the fingerprints (names alone may differ: a folder moved elsewhere is the same
 base) and stops with one UsageError line naming both bases, unless `allow_other` (the CLI's
@@ -34,6 +35,7 @@ from pathlib import Path
 import torch
 
 from fraudft.core.errors import UsageError
+from fraudft.modeling.encode import tokenizer_fingerprint  # the one fingerprint of a tokenizer (also the encoding cache key)
 
 SAVED_BASE = "fraudft_base.json"  # written beside the adapter by `fraudft train`
 SAMPLES_PER_TENSOR = 256
@@ -61,23 +63,6 @@ def weights_fingerprint(model) -> str:
             sample = sample.to(torch.bfloat16).view(torch.int16)
         digest.update(sample.cpu().numpy().tobytes())
     return digest.hexdigest()
-
-
-def tokenizer_fingerprint(tokenizer) -> str:
-    """SHA-256 (hex) of the tokenizer's serialised state: a fast tokenizer's backend JSON (vocabulary,
-    merges, normalizer, pre-tokenizer, added tokens) less its truncation and padding settings (set by
-    each call), else its vocabulary; with its special tokens and chat template."""
-    backend = getattr(tokenizer, "backend_tokenizer", None)
-    if backend is not None:
-        state = json.loads(backend.to_str())
-        state.pop("truncation", None)
-        state.pop("padding", None)
-    else:
-        state = {"vocab": sorted(tokenizer.get_vocab().items())}
-    state["special_tokens"] = {k: str(v) for k, v in tokenizer.special_tokens_map.items()}
-    state["chat_template"] = getattr(tokenizer, "chat_template", None)
-    text = json.dumps(state, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def base_record(model, tokenizer, model_name: str, model_seed: int | None, tokenizer_name: str) -> dict:

@@ -21,12 +21,6 @@ TINY_TRAIN = ("--max-steps", "2", "--batch-size", "2", "--grad-accum", "1", "--e
               "--patience", "0", "--max-length", "256", "--quiet")
 
 
-def run(capsys, *argv) -> tuple[int, str, str]:
-    rc = cli.main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return rc, out, err
-
-
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     """A 2-step tiny adapter, its eval file (recorded in run.json) and a check file."""
@@ -48,7 +42,7 @@ def fp32_export(tiny_run, tmp_path_factory):
     return out
 
 
-def test_an_fp32_export_scores_as_the_adapter(capsys, tiny_run, fp32_export):
+def test_an_fp32_export_scores_as_the_adapter(run_cli, tiny_run, fp32_export):
     _, eval_path, _ = tiny_run
     check = json.loads((fp32_export / CHECK).read_text(encoding="utf-8"))
     assert check["data"] == str(eval_path) and check["records"] == 4  # default: the run's eval file
@@ -57,11 +51,11 @@ def test_an_fp32_export_scores_as_the_adapter(capsys, tiny_run, fp32_export):
     assert read_saved_format(fp32_export) is not None and (fp32_export / SERVING).is_file()
 
 
-def test_evaluate_of_the_export_needs_no_adapter_and_predicts_alike(capsys, tiny_run, fp32_export):
+def test_evaluate_of_the_export_needs_no_adapter_and_predicts_alike(run_cli, tiny_run, fp32_export):
     run_dir, _, check_path = tiny_run
     results = {}
     for name, argv in (("adapter", ("--model", "tiny", "--adapter", run_dir)), ("export", ("--model", fp32_export))):
-        rc, out, err = run(capsys, "evaluate", *argv, "--data", check_path, "--json")
+        rc, out, err = run_cli("evaluate", *argv, "--data", check_path, "--json")
         assert rc == 0, err
         results[name] = json.loads(out)
     assert results["export"]["format"] == results["adapter"]["format"]
@@ -81,9 +75,9 @@ def test_the_serving_example_with_plain_transformers_gives_fraudfts_scores(token
     assert served == pytest.approx(ours, abs=1e-5)
 
 
-def test_a_bf16_export_reports_its_difference(capsys, tiny_run, tmp_path):
+def test_a_bf16_export_reports_its_difference(run_cli, tiny_run, tmp_path):
     run_dir, _, check_path = tiny_run
-    rc, out, err = run(capsys, "export", "--adapter", run_dir, "--out", tmp_path / "bf16", "--dtype", "bf16",
+    rc, out, err = run_cli("export", "--adapter", run_dir, "--out", tmp_path / "bf16", "--dtype", "bf16",
                        "--check", check_path)
     assert rc == 0, err
     check = json.loads((tmp_path / "bf16" / CHECK).read_text(encoding="utf-8"))
@@ -94,17 +88,17 @@ def test_a_bf16_export_reports_its_difference(capsys, tiny_run, tmp_path):
     assert config["dtype"] == "bfloat16"
 
 
-def test_a_difference_above_the_tolerance_exits_1_in_one_line(capsys, tiny_run, tmp_path):
+def test_a_difference_above_the_tolerance_exits_1_in_one_line(run_cli, tiny_run, tmp_path):
     run_dir, _, check_path = tiny_run
-    rc, out, err = run(capsys, "export", "--adapter", run_dir, "--out", tmp_path / "bf16", "--dtype", "bf16",
+    rc, out, err = run_cli("export", "--adapter", run_dir, "--out", tmp_path / "bf16", "--dtype", "bf16",
                        "--check", check_path, "--tolerance", "0")
     assert rc == 1
     (line,) = [line for line in err.splitlines() if line.startswith("error:")]
-    assert line.startswith(f"error: export check: max |ΔP(fraud)| ") and "exceeds --tolerance 0 " in line
+    assert line.startswith("error: export check: max |ΔP(fraud)| ") and "exceeds --tolerance 0 " in line
 
 
-def test_export_on_another_base_is_refused(capsys, tiny_run, tmp_path):
+def test_export_on_another_base_is_refused(run_cli, tiny_run, tmp_path):
     run_dir, _, _ = tiny_run
-    rc, out, err = run(capsys, "export", "--adapter", run_dir, "--out", tmp_path / "x", "--model-seed", "1")
+    rc, out, err = run_cli("export", "--adapter", run_dir, "--out", tmp_path / "x", "--model-seed", "1")
     assert rc == 2 and err.splitlines()[-1].endswith("; pass --allow-other-base to load it anyway")
     assert not (tmp_path / "x").exists()

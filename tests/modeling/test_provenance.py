@@ -14,9 +14,9 @@ from fraudft.modeling.provenance import (
     base_record,
     check_base,
     save_base,
-    tokenizer_fingerprint,
     weights_fingerprint,
 )
+from fraudft.modeling.encode import tokenizer_fingerprint
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
